@@ -1,0 +1,211 @@
+"""Compiler stage: declare every name a spec gives (attributes, parameters, tables, the cycle) with its type.
+
+Input: the model. Output: the activity and cycle scopes expressions are checked in, parameter and table constants in
+the module pool, and `attribute-redeclared`, `name-conflict`, `unknown-scale`, `parameter-*`, `table-*` diagnostics.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ceruleng.compiler.references import check_versions
+from ceruleng.compiler.state import CompileState
+from ceruleng.errors import did_you_mean
+from ceruleng.expr.checker import Binding, Scope
+from ceruleng.expr.codegen import NotInForce
+from ceruleng.expr.types import BOOLEAN, CYCLE, DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, TableType, Type
+from ceruleng.model import Attribute, Effective, Parameter, Table
+from ceruleng.records import STANDARD_ATTRIBUTES
+from ceruleng.source import Span
+
+_ATTRIBUTE_TYPES: dict[str, Type] = {
+    "number": NUMBER, "integer": NUMBER, "text": TEXT, "date": DATE, "boolean": BOOLEAN,
+    "text-list": ListType(TEXT), "segments": ListType(SEGMENT),
+}  # fmt: skip
+
+
+def declare_names(state: CompileState) -> None:
+    """Give every declared name a type: attributes, credential attributes, parameters, tables, the cycle."""
+    model = state.model
+    for name, attribute in model.attributes.items():
+        if name in STANDARD_ATTRIBUTES:
+            state.error("attribute-redeclared", f"'{name}' is a standard attribute and cannot be redeclared",
+                        attribute.span or model.document.span(("attributes",)))
+    state.attributes = {**STANDARD_ATTRIBUTES,
+                        **{k: v for k, v in model.attributes.items() if k not in STANDARD_ATTRIBUTES}}
+    bindings: dict[str, tuple[Binding, Span]] = {}
+
+    def bind(binding: Binding, span: Span) -> None:
+        if binding.name in bindings:
+            state.error("name-conflict", f"'{binding.name}' is declared twice (also at line "
+                        f"{bindings[binding.name][1].line})", span, "attributes, parameters and tables share names")
+            return
+        bindings[binding.name] = (binding, span)
+
+    spec_span = model.document.span(())
+    for name, attribute in state.attributes.items():
+        bind(Binding(name, _attribute_type(state, attribute), f"v_{name}", "attribute",
+                     optional=not attribute.required and attribute.type != "segments",
+                     description=attribute.description), attribute.span or spec_span)
+    for name, attribute in model.credential_attributes.items():
+        bind(Binding(name, _attribute_type(state, attribute), f"x[{name!r}]", "credential",
+                     optional=not attribute.required, description=attribute.description),
+             attribute.span or spec_span)
+    for parameter in model.parameters.values():
+        parameter_type = _parameter(state, parameter)
+        if parameter_type is not None:
+            constant = state.constants.get(f"parameter:{parameter.name}")
+            bind(Binding(parameter.name, parameter_type, constant or "", "parameter" if constant is None else "constant",
+                         description=parameter.description), parameter.span)
+    for table in model.tables.values():
+        table_type = _table(state, table)
+        if table_type is not None:
+            bind(Binding(table.name, table_type, state.constants[f"table:{table.name}"], "table",
+                         description=table.description), table.span)
+    shared = [Binding("certified_on", DATE, 'x["certified_on"]', "credential",
+                      description="the date the credential was achieved"),
+              Binding("unit", TEXT, repr(model.unit_name), "unit", description="the unit of credit")]
+    if model.contact_hours is not None:
+        shared.append(Binding("hours_per_unit", NUMBER, state.writer.pool.number(model.contact_hours), "unit",
+                              description=f"contact hours per {model.unit_name}"))
+    if model.cycle is not None:
+        shared.append(Binding("cycle", CYCLE, "x", "cycle", description="the current cycle",
+                              field_refs=(("start", 'x["cycle_start"]'), ("end", 'x["cycle_end"]'))))
+    for binding in shared:
+        bind(binding, spec_span)
+    activity = [_judged(binding, "v_date") for binding, _ in bindings.values()]
+    state.activity_scope = Scope(activity)
+    state.cycle_scope = Scope(_judged(binding, 'x["cycle_end"]') for binding, _ in bindings.values()
+                              if binding.kind != "attribute")
+
+
+def _judged(binding: Binding, day: str) -> Binding:
+    """Parameters read their value as of a date: the activity's, or the cycle's end for cycle rules."""
+    if binding.kind != "parameter":
+        return binding
+    return replace(binding, ref=f"_pv_{binding.name}({day})")
+
+
+def _attribute_type(state: CompileState, attribute: Attribute) -> Type:
+    if attribute.scale is not None:
+        scale = state.model.scales.get(attribute.scale)
+        if scale is None:
+            state.error("unknown-scale", f"unknown scale '{attribute.scale}'",
+                        attribute.span or state.model.document.span(()),
+                        did_you_mean(attribute.scale, state.model.scales))
+            return TEXT
+        if attribute.type != "text":
+            state.error("scale-needs-text", "only text attributes can be on a scale",
+                        attribute.span or state.model.document.span(()))
+        return ScaleType(scale.name, scale.values)
+    return _ATTRIBUTE_TYPES[attribute.type]
+
+
+def _value_type(value: Any) -> Type | None:
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int | Decimal):
+        return NUMBER
+    if isinstance(value, str):
+        return TEXT
+    if isinstance(value, list) and value:
+        first = _value_type(value[0])
+        if first in (NUMBER, TEXT) and all(_value_type(item) == first for item in value):
+            return ListType(first)
+    return None
+
+
+def _runtime_value(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, list):
+        return tuple(_runtime_value(item) for item in value)
+    return value
+
+
+def _parameter(state: CompileState, parameter: Parameter) -> Type | None:
+    types = []
+    for version in parameter.versions:
+        value_type = _value_type(version.value)
+        if value_type is None:
+            state.error("parameter-value", f"parameter '{parameter.name}' needs a number, text, true/false, or a "
+                        "non-empty list of numbers or of text", version.span)
+            return None
+        types.append(value_type)
+    if any(t != types[0] for t in types):
+        state.error("parameter-type-mismatch", f"versions of parameter '{parameter.name}' have different types",
+                    parameter.span)
+        return None
+    check_versions(state, f"parameter '{parameter.name}'", [(v.effective, v.span) for v in parameter.versions])
+    versions = [(v.effective, _runtime_value(v.value)) for v in parameter.versions]
+    if len(versions) == 1 and not versions[0][0].dated:
+        state.constants[f"parameter:{parameter.name}"] = state.writer.pool.named("p", parameter.name, versions[0][1])
+    else:
+        state.writer.pool.values[f"_pv_{parameter.name}"] = _versioned_lookup(parameter.name, versions)
+    return types[0]
+
+
+def _versioned_lookup(name: str, versions: list[tuple[Effective, Any]]) -> Callable[[Any], Any]:
+    """A dated parameter's value on a day; a day no version covers raises NotInForce."""
+
+    def lookup(day: Any) -> Any:
+        for effective, value in versions:
+            if effective.covers(day):
+                return value
+        raise NotInForce(f"parameter '{name}'", day)
+
+    return lookup
+
+
+def _table(state: CompileState, table: Table) -> TableType | None:
+    key_type = NUMBER if table.key_type == "number" else TEXT
+    value_type = NUMBER if table.value_type == "number" else TEXT
+    if (table.rows is None) == (table.file is None):
+        state.error("table-rows", f"table '{table.name}' needs either rows or file (not both)", table.span)
+        return None
+    rows = table.rows if table.rows is not None else _read_table_file(state, table)
+    if rows is None:
+        return None
+    converted: dict[Any, Any] = {}
+    for key, value in rows.items():
+        try:
+            typed_key = Decimal(key) if key_type == NUMBER else str(key)
+            typed_value = Decimal(str(value)) if value_type == NUMBER else str(value)
+        except InvalidOperation:
+            state.error("table-value", f"table '{table.name}': row '{key}' must map a {key_type.name} to a "
+                        f"{value_type.name}, got '{value}'", table.span)
+            continue
+        converted[typed_key] = typed_value
+    state.constants[f"table:{table.name}"] = state.writer.pool.named("t", table.name, converted)
+    return TableType(table.name, key_type, value_type)
+
+
+def _read_table_file(state: CompileState, table: Table) -> dict[str, str] | None:
+    path = Path(state.model.path).parent / table.file
+    span = state.model.document.span((*table.path, "file"))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        state.error("table-file", f"cannot read table file '{table.file}': {getattr(exc, 'strerror', None) or exc}",
+                    span)
+        return None
+    rows: dict[str, str] = {}
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or not {"key", "value"} <= set(reader.fieldnames):
+        state.error("table-file", f"table file '{table.file}' needs a header row with columns key,value", span)
+        return None
+    for line_number, row in enumerate(reader, start=2):
+        key = (row.get("key") or "").strip()
+        if key in rows:
+            state.error("table-duplicate-key", f"table file '{table.file}' line {line_number}: key '{key}' repeats",
+                        span)
+        rows[key] = (row.get("value") or "").strip()
+    return rows
+
+

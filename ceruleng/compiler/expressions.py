@@ -1,0 +1,116 @@
+"""Compiler stage: parse and type-check every expression and reason template in the scope where it is written.
+
+Input: the model and the scopes from `declarations`. Output: a `Checked` expression per document path (kept in
+the state for code generation), the bindings of lets, and every expression diagnostic (`expr-*`, `template-syntax`,
+`unknown-scale-value`, `unknown-rounding-mode`, `regex-*`), plus `category-missing-credit`,
+`category-outcome-credit`, `requirement-without-cycle`.
+
+Scopes, from the inside out: a category's lets, then the spec's top-level lets, then activity attributes,
+credential attributes, parameters, tables, `certified_on`, `cycle` and `unit`. Cycle rules (requirement, caps,
+minimums, alternatives, deadline) see no activity attributes; alternatives also see `activities`.
+"""
+
+from __future__ import annotations
+
+from ceruleng.compiler.state import CompileState
+from ceruleng.expr.checker import Binding, Scope
+from ceruleng.expr.types import ANY, BOOLEAN, DATE, NUMBER, SCORED_ACTIVITY, ListType
+from ceruleng.model import Category, Check, ExprText
+
+CREDITS = Binding("credits", NUMBER, "c", "credits", description="the credit this activity earns")
+
+
+def _lets(state: CompileState, lets: tuple[tuple[str, ExprText], ...], scope: Scope, prefix: str) -> Scope:
+    """Check lets in order, each seeing those before it; returns the scope with all of them."""
+    for name, text in lets:
+        existing = scope.lookup(name)
+        if existing is not None and existing.kind != "let":
+            state.error("name-conflict", f"let '{name}' hides a declared name of the same name", text.span,
+                        "choose another name")
+        checked = state.expression(text, scope, None, f"let '{name}'")
+        binding = Binding(name, checked.type if checked else ANY, f"{prefix}_{name}", "let",
+                          description=f"the value '{name}'")
+        state.lets[text.path] = binding
+        scope = scope.with_bindings([binding])
+    return scope
+
+
+def _check_rule(state: CompileState, rule: Check, scope: Scope) -> None:
+    state.expression(rule.require, scope, BOOLEAN, "the condition under 'require'")
+    state.template(rule.reason, scope)
+
+
+def _category(state: CompileState, category: Category, scope: Scope, cycle_scope: Scope) -> None:
+    if category.when is not None:
+        state.expression(category.when, scope, BOOLEAN, "the condition under 'when'")
+    for rule in category.checks:
+        _check_rule(state, rule, scope)
+    inner = _lets(state, category.lets, scope, "l")
+    if category.outcome is not None:
+        if category.credit is not None:
+            state.error("category-outcome-credit", f"category '{category.id}' has both an outcome and a credit",
+                        category.credit.span, "an outcome category earns nothing by rule; remove one of them")
+        if category.reason is None:
+            state.error("category-missing-reason", f"category '{category.id}' has an outcome but no reason",
+                        category.span, "say why, in a sentence a member understands")
+        else:
+            state.template(category.reason, inner)
+        return
+    if category.credit is None:
+        state.error("category-missing-credit", f"category '{category.id}' has no credit (and no outcome)",
+                    category.span, "add credit: an expression, or outcome: rejected|pending with a reason")
+        return
+    state.expression(category.credit, inner, NUMBER, "the credit")
+    if category.rounding is not None:
+        state.expression(category.rounding.increment, inner, NUMBER, "the rounding increment")
+    with_credits = inner.with_bindings([CREDITS])
+    for bound in (category.minimum, category.maximum):
+        if bound is not None:
+            state.expression(bound.credits, inner, NUMBER, "the bound")
+            state.template(bound.reason, with_credits)
+    if category.explain is not None:
+        state.template(category.explain, with_credits)
+    if category.cap is not None:
+        state.expression(category.cap, cycle_scope, NUMBER, "the cap")
+
+
+def check_expressions(state: CompileState) -> None:
+    model = state.model
+    scope = _lets(state, model.lets, state.activity_scope, "g")
+    state.global_scope = scope
+    for rule in model.checks:
+        _check_rule(state, rule, scope)
+    for category in model.categories:
+        _category(state, category, scope, state.cycle_scope)
+    _cycle_rules(state)
+
+
+def _cycle_rules(state: CompileState) -> None:
+    model = state.model
+    cycle_scope = state.cycle_scope
+    if model.cycle is not None and model.cycle.deadline is not None:
+        state.expression(model.cycle.deadline, cycle_scope, DATE, "the deadline")
+    for category in model.categories:
+        if category.cap is not None and model.cycle is None:
+            state.error("cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
+    requirement = model.requirement
+    if requirement is None:
+        return
+    if model.cycle is None:
+        state.error("requirement-without-cycle", "a requirement needs a cycle to count credits in",
+                    model.document.key_span(("requirement",)), "add cycle: {length: {years: 2}, source: ...}")
+        return
+    state.expression(requirement.credits, cycle_scope, NUMBER, "the requirement")
+    if requirement.carry_over is not None:
+        state.expression(requirement.carry_over, cycle_scope, NUMBER, "the carry-over limit")
+    for minimum in requirement.minimums:
+        state.expression(minimum.at_least, cycle_scope, NUMBER, "the minimum")
+        for counted in minimum.counts:
+            if counted.up_to is not None:
+                state.expression(counted.up_to, cycle_scope, NUMBER, "the limit under 'up_to'")
+    scored = cycle_scope.with_bindings([
+        Binding("activities", ListType(SCORED_ACTIVITY), "acts", "activities",
+                description="this cycle's scored activities"),
+    ])
+    for alternative in requirement.alternatives:
+        state.expression(alternative.met_when, scored, BOOLEAN, "the condition under 'met_when'")

@@ -1,0 +1,131 @@
+"""Compiler stage: policy-level checks that need the whole spec — caps against requirements, reachability, quotes.
+
+Input: the model and the checked expressions. Output: `cap-exceeds-requirement`, `minimum-exceeds-requirement`
+(errors), and the warnings `category-unreachable`, `activity-type-unused`, `let-unused`, `source-file-missing`,
+`source-quote-not-found`.
+
+Caps and minimums are compared with the requirement only when both are constants (a number, or a parameter with
+one value): a formula's value is not known until a member is scored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from ceruleng.compiler.state import CompileState
+from ceruleng.expr import ast
+from ceruleng.model import ExprText
+from ceruleng.values import format_number
+
+
+def _constant(state: CompileState, text: ExprText | None) -> Decimal | None:
+    """The value of an expression that is a plain number, or a parameter with a single, undated value."""
+    if text is None:
+        return None
+    checked = state.checked.get(text.path)
+    if checked is None:
+        return None
+    node = checked.node
+    if isinstance(node, ast.Number):
+        return node.value
+    if isinstance(node, ast.Name):
+        parameter = state.model.parameters.get(node.name)
+        if parameter and len(parameter.versions) == 1 and not parameter.versions[0].effective.dated:
+            value = parameter.versions[0].value
+            if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                return Decimal(value)
+    return None
+
+
+def compare_with_requirement(state: CompileState) -> None:
+    model = state.model
+    if model.requirement is None:
+        return
+    required = _constant(state, model.requirement.credits)
+    if required is None:
+        return
+    for category in model.categories:
+        cap = _constant(state, category.cap)
+        if cap is not None and cap > required:
+            state.error("cap-exceeds-requirement",
+                        f"the cap on '{category.id}' ({format_number(cap)}) is larger than the requirement it "
+                        f"serves ({format_number(required)})", category.cap.span if category.cap else category.span,
+                        "a cap above the requirement never limits anything; check the number")
+    for minimum in model.requirement.minimums:
+        at_least = _constant(state, minimum.at_least)
+        if at_least is not None and at_least > required:
+            state.error("minimum-exceeds-requirement",
+                        f"minimum '{minimum.id}' ({format_number(at_least)}) is larger than the requirement "
+                        f"({format_number(required)})", minimum.at_least.span)
+
+
+def check_reachability(state: CompileState) -> None:
+    """Warn about categories no activity can reach and activity types no category takes."""
+    model = state.model
+    claimed: set[str] = set()
+    seen: set[str] = set()
+    for category in model.categories:
+        if category.id in seen:
+            continue
+        seen.add(category.id)
+        if category.types and all(t in claimed for t in category.types):
+            state.warn("category-unreachable",
+                       f"no activity can reach category '{category.id}': earlier categories without 'when' "
+                       f"take all of its types ({', '.join(category.types)})", category.span,
+                       "move it above them, or give the earlier ones a 'when'")
+        if category.when is None:
+            claimed.update(category.types)
+    taken = {t for category in model.categories for t in category.types}
+    for type_name in model.activity_types:
+        if type_name not in taken:
+            state.warn("activity-type-unused", f"activity type '{type_name}' is not taken by any category",
+                       model.document.key_span(("activity_types", type_name)),
+                       "activities of this type will be rejected; add it to a category's types")
+
+
+def check_unused_lets(state: CompileState) -> None:
+    used = {binding.ref for checked in state.checked.values() for binding in checked.names()}
+    used |= {binding.ref for _, placeholders in state.templates.values()
+             for checked in placeholders for binding in checked.names()}
+    for path, binding in state.lets.items():
+        if binding.ref not in used:
+            state.warn("let-unused", f"'{binding.name}' is computed but never used", state.model.document.span(path))
+
+
+def check_quotes(state: CompileState) -> None:
+    """Each citation's quote must appear in the cited text, when the spec points at a copy of it."""
+    model = state.model
+    for citation in model.citations:
+        document = model.sources.get(citation.doc)
+        if document is None or document.file is None:
+            continue
+        path = Path(model.path).parent / document.file
+        text = _normalised_file(str(path))
+        if text is None:
+            state.warn("source-file-missing", f"cannot read source text '{document.file}'",
+                       model.document.span(("sources", citation.doc, "file")))
+            continue
+        if _normalise(citation.quote) not in text:
+            state.warn("source-quote-not-found", f"the quote is not in '{document.file}'",
+                       model.document.span((*citation.path, "quote")),
+                       "copy the sentence exactly (spacing, quotes and case are forgiven)")
+
+
+@cache
+def _normalised_file(path: str) -> str | None:
+    try:
+        return _normalise(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+
+
+_SPACES = re.compile(r"\s+")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def _normalise(text: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip().lower()

@@ -1,0 +1,226 @@
+"""The composition root: the only module that wires load → validate → compile → evaluate together.
+
+Input: spec paths and member documents (already parsed from their files by `ceruleng.inputs`). Output: compiled
+specs or diagnostics (`check_file`, `load_spec`, `load_specs`), and `MemberResult`s (`evaluate`,
+`evaluate_member`). The CLI and the Python API both go through here, so they behave the same.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ceruleng.compiler import CompiledSpec, compile_model
+from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
+from ceruleng.interpreter import Scorer, read_credential
+from ceruleng.model import build_model
+from ceruleng.results import CredentialResult, MemberResult
+from ceruleng.schema import validate_document
+from ceruleng.source import SourceText, nowhere
+from ceruleng.values import CONTEXT
+from ceruleng.yamlsrc import decode, load_yaml
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class CheckedFile:
+    """The outcome of checking one spec file: its text (for quoting lines), diagnostics, and the spec if clean."""
+
+    path: str
+    source: SourceText | None
+    diagnostics: list[Diagnostic]
+    spec: CompiledSpec | None = None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def read_text(path: str) -> str:
+    """A file's text, or InputError with one clear line (missing, a folder, unreadable)."""
+    target = Path(path)
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    text, problem = decode(raw, path)
+    if text is None:
+        assert problem is not None
+        raise InputError(f"{problem.span}: {problem.message}")
+    return text
+
+
+def check_text(text: str, path: str) -> CheckedFile:
+    """Every stage up to compilation, collecting diagnostics; stops early only when a stage has nothing to work on."""
+    document, diagnostics = load_yaml(text, path)
+    source = document.source if document else SourceText(path, text)
+    if document is None:
+        return CheckedFile(path, source, diagnostics)
+    if not isinstance(document.data, dict):
+        kind = "empty" if document.data is None else "not a mapping of keys"
+        diagnostics.append(Diagnostic("spec-not-mapping", f"a spec must be a YAML mapping; this file is {kind}",
+                                      document.span(()), "start from rules/asap-pace.yaml"))
+        return CheckedFile(path, source, diagnostics)
+    schema_diagnostics = validate_document(document, "spec")
+    diagnostics.extend(schema_diagnostics)
+    if any(d.is_error for d in diagnostics):
+        return CheckedFile(path, source, diagnostics)
+    model, model_diagnostics = build_model(document)
+    diagnostics.extend(model_diagnostics)
+    spec, compile_diagnostics = compile_model(model)
+    diagnostics.extend(compile_diagnostics)
+    return CheckedFile(path, source, diagnostics, spec if not any(d.is_error for d in diagnostics) else None)
+
+
+def check_file(path: str) -> CheckedFile:
+    """Check one spec file; an unreadable file is an `io-error` diagnostic rather than an exception."""
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        return CheckedFile(path, None, [Diagnostic("io-error", str(exc).split(": ", 1)[-1], nowhere(path))])
+    return check_text(text, path)
+
+
+def spec_files(paths: Iterable[str]) -> list[str]:
+    """Spec files named directly, and every .yaml/.yml file under named folders (sorted). InputError if missing."""
+    found: list[str] = []
+    for path in paths:
+        target = Path(path)
+        if target.is_dir():
+            found.extend(str(p) for p in sorted(target.rglob("*")) if p.suffix in SPEC_SUFFIXES and p.is_file())
+        elif target.exists():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return found
+
+
+def load_spec(path: str | Path) -> CompiledSpec:
+    """Load, validate and compile one spec. Raises SpecError (with every diagnostic) or InputError."""
+    checked = check_text(read_text(str(path)), str(path))
+    if checked.spec is None:
+        raise SpecError(checked.diagnostics)
+    return checked.spec
+
+
+def load_specs(paths: Iterable[str]) -> dict[str, CompiledSpec]:
+    """Every spec under `paths`, by id. Raises SpecError for the first file with errors, InputError for I/O."""
+    specs: dict[str, CompiledSpec] = {}
+    for path in spec_files(paths):
+        spec = load_spec(path)
+        if spec.id in specs:
+            raise InputError(f"{path}: spec id '{spec.id}' is also used by {specs[spec.id].model.path}")
+        specs[spec.id] = spec
+    return specs
+
+
+@dataclass
+class Evaluator:
+    """Scores member documents against a set of specs, reusing one Scorer per spec."""
+
+    specs: Mapping[str, CompiledSpec]
+    as_of: date
+    explain: bool = False
+    seed: int = 0
+    scorers: dict[str, Scorer] = field(default_factory=dict)
+
+    def scorer(self, spec: CompiledSpec) -> Scorer:
+        scorer = self.scorers.get(spec.id)
+        if scorer is None:
+            scorer = self.scorers[spec.id] = Scorer(spec, self.explain)
+        return scorer
+
+    def member(self, document: Any, file: str | None = None, line: int | None = None) -> MemberResult:
+        """Score one member document against every credential it lists; never raises for bad input."""
+        with decimal.localcontext(CONTEXT):
+            return self._member(document, file, line)
+
+    def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
+        if not isinstance(document, dict):
+            return MemberResult(None, file, line, error="a member document must be a mapping with member, "
+                                "credentials and activities")
+        member = document.get("member")
+        member_id = None if member is None else str(member)
+        activities = document.get("activities")
+        result = MemberResult(member_id, file, line)
+        if not isinstance(activities, list):
+            result.error = ("activities: missing (required), a list of activities" if activities is None
+                            else "activities: must be a list of activities")
+            return result
+        result.activity_count = len(activities)
+        problems = _member_problems(document)
+        credentials = document.get("credentials")
+        if problems or not isinstance(credentials, list):
+            result.error = "; ".join(problems)
+            result.credentials.append(_unscored(member_id, activities, f"The member document is malformed: "
+                                                f"{result.error}."))
+            return result
+        for entry in credentials:
+            result.credentials.append(self.credential(member_id, entry, activities))
+        return result
+
+    def credential(self, member: str | None, entry: Any, activities: list[Any]) -> CredentialResult:
+        spec_id = entry.get("spec") if isinstance(entry, dict) else None
+        spec = self.specs.get(spec_id) if isinstance(spec_id, str) else None
+        if spec is None:
+            known = ", ".join(sorted(self.specs)) or "none"
+            hint = did_you_mean(str(spec_id), self.specs) if spec_id else None
+            problem = (f"credentials: no spec '{spec_id}' is loaded (loaded: {known})" + (f"; {hint}" if hint else "")
+                       if spec_id else "credentials: each entry needs spec and certified_on")
+            result = _unscored(member, activities, f"Not scored: {problem}.")
+            result.spec = spec_id if isinstance(spec_id, str) else None
+            result.error = problem
+            return result
+        credential = read_credential(spec, entry)
+        return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
+
+    def members(self, documents: Iterable[tuple[Any, str | None, int | None]]) -> Iterator[MemberResult]:
+        for document, file, line in documents:
+            yield self.member(document, file, line)
+
+
+def _member_problems(document: dict[str, Any]) -> list[str]:
+    problems = []
+    member = document.get("member")
+    if member is not None and not isinstance(member, str | int):
+        problems.append("member: must be text (the member's id)")
+    credentials = document.get("credentials")
+    if credentials is None:
+        problems.append("credentials: missing (required), the credentials the member holds")
+    elif not isinstance(credentials, list) or not credentials:
+        problems.append("credentials: must be a non-empty list of {spec, certified_on}")
+    elif not all(isinstance(entry, dict) for entry in credentials):
+        problems.append("credentials: each entry must be a mapping with spec and certified_on")
+    return problems
+
+
+def _unscored(member: str | None, activities: list[Any], reason: str) -> CredentialResult:
+    """A result that lists every activity as rejected, so nothing is dropped when scoring cannot start."""
+    from ceruleng.results import ActivityResult
+    from ceruleng.values import ZERO
+
+    result = CredentialResult(None, "", "", 2, member, None, None, error=reason)
+    for index, record in enumerate(activities):
+        identifier = record.get("id") if isinstance(record, dict) else None
+        kind = record.get("type") if isinstance(record, dict) else None
+        result.activities.append(ActivityResult(index, None if identifier is None else str(identifier),
+                                                kind if isinstance(kind, str) else None, None, None, "rejected",
+                                                ZERO, [reason], (), 2, malformed=True))
+    return result
+
+
+def evaluate(spec: CompiledSpec, member: Any, as_of: date | None = None, explain: bool = False,
+             seed: int = 0) -> MemberResult:
+    """Score one member document against one spec (the credentials naming other specs report 'not loaded')."""
+    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(member)

@@ -1,0 +1,458 @@
+"""The function table: every function an expression may call, its type rule, its Python emission and its docs.
+
+Input: a call's argument types and nodes (from the checker) or argument source text (from the code generator).
+Output: the call's result type, diagnostics through the `report` callback, and Python source that calls a helper in
+`ceruleng.values`. Expressions can call nothing that is not in this table: that is what keeps them from reaching
+Python. The `summary` and `example` of each entry are the language reference (docs/language.md is checked against
+them by a test).
+
+Functions whose later arguments are evaluated once per element of the first (sum, count, any, all, longest_run)
+are marked `scoped`: the checker types those arguments with the element's fields in scope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ceruleng.errors import did_you_mean
+from ceruleng.expr import ast
+from ceruleng.expr.types import (
+    ANY,
+    BOOLEAN,
+    DATE,
+    NUMBER,
+    TEXT,
+    ListType,
+    RecordType,
+    ScaleType,
+    Type,
+    fits,
+    unify,
+)
+from ceruleng.values import ROUNDING_MODES, parse_iso_date
+
+Report = Callable[[str, str, ast.Expr, str | None], None]
+"""report(code, message, node, hint): how a type rule records a diagnostic."""
+
+MAX_MATCH_INPUT = 200
+"""Longest text `matches` will test; longer input rejects the activity instead of risking a slow match."""
+
+
+@dataclass(frozen=True)
+class CallTypes:
+    """What a type rule sees of one call: the node, argument types (None for scoped ones) and a reporter."""
+
+    node: ast.Call
+    types: Sequence[Type | None]
+    report: Report
+
+    def arg(self, index: int) -> ast.Expr:
+        return self.node.args[index]
+
+    def need(self, index: int, expected: Type, what: str) -> None:
+        actual = self.types[index]
+        if actual is not None and not fits(actual, expected):
+            self.report(
+                "expr-type",
+                f"{self.node.function}() needs {what} as argument {index + 1}, got {actual.name}",
+                self.arg(index),
+                None,
+            )
+
+    def literal_text(self, index: int, what: str) -> str | None:
+        node = self.arg(index)
+        if isinstance(node, ast.String):
+            return node.value
+        self.report(
+            "expr-not-literal",
+            f"{self.node.function}() needs {what} written out in quotes as argument {index + 1}",
+            node,
+            "it is checked when the spec is checked, so it cannot be computed",
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    signature: str
+    summary: str
+    example: str
+    min_args: int
+    max_args: int
+    check: Callable[[CallTypes], Type]
+    emit: Callable[[Sequence[str], ast.Call], str]
+    scoped: bool = False
+
+
+def _numbers(call: CallTypes) -> Type:
+    for index in range(len(call.node.args)):
+        call.need(index, NUMBER, "a number")
+    return NUMBER
+
+
+def _min_max(call: CallTypes) -> Type:
+    first = call.types[0] or NUMBER
+    for index, actual in enumerate(call.types):
+        if actual is not None and (actual not in (NUMBER, DATE) or unify(first, actual) != first):
+            call.report(
+                "expr-type",
+                f"{call.node.function}() compares numbers with numbers or dates with dates, got {actual.name}",
+                call.arg(index),
+                None,
+            )
+    return first
+
+
+def _round(call: CallTypes) -> Type:
+    call.need(0, NUMBER, "a number")
+    call.need(1, NUMBER, "an increment (a number)")
+    node = call.arg(1)
+    if isinstance(node, ast.Number) and node.value <= 0:
+        call.report("expr-value", "the rounding increment must be above zero", node, "for example 0.25 or 1")
+    mode = call.literal_text(2, "a rounding mode")
+    if mode is not None and mode not in ROUNDING_MODES:
+        call.report(
+            "unknown-rounding-mode",
+            f"unknown rounding mode '{mode}'",
+            call.arg(2),
+            did_you_mean(mode, ROUNDING_MODES) or "modes: " + ", ".join(ROUNDING_MODES),
+        )
+    return NUMBER
+
+
+def _text_to(result: Type) -> Callable[[CallTypes], Type]:
+    def check(call: CallTypes) -> Type:
+        for index in range(len(call.node.args)):
+            call.need(index, TEXT, "text")
+        return result
+
+    return check
+
+
+def _matches(call: CallTypes) -> Type:
+    call.need(0, TEXT, "text")
+    pattern = call.literal_text(1, "a regular expression")
+    if pattern is not None:
+        problem = regex_problem(pattern)
+        if problem:
+            code, message, hint = problem
+            call.report(code, message, call.arg(1), hint)
+    return BOOLEAN
+
+
+def _date_literal(call: CallTypes) -> Type:
+    text = call.literal_text(0, "a date (YYYY-MM-DD)")
+    if text is not None:
+        try:
+            parse_iso_date(text)
+        except ValueError as exc:
+            call.report("date-invalid", str(exc), call.arg(0), None)
+    return DATE
+
+
+def _date_plus(call: CallTypes) -> Type:
+    call.need(0, DATE, "a date")
+    call.need(1, NUMBER, "a whole number")
+    return DATE
+
+
+def _between(call: CallTypes) -> Type:
+    call.need(0, DATE, "a date")
+    call.need(1, DATE, "a date")
+    return NUMBER
+
+
+def _date_part(call: CallTypes) -> Type:
+    call.need(0, DATE, "a date")
+    return NUMBER
+
+
+def _presence(call: CallTypes) -> Type:
+    """has(name) and default(name, value): the first argument must name an attribute that may be missing."""
+    node = call.arg(0)
+    if not isinstance(node, ast.Name):
+        call.report(
+            "expr-not-name",
+            f"{call.node.function}() needs the name of an attribute as its first argument",
+            node,
+            None,
+        )
+    if call.node.function == "has":
+        return BOOLEAN
+    first, second = call.types[0], call.types[1]
+    if first is not None and second is not None and unify(first, second) is None:
+        call.report(
+            "expr-type",
+            f"default() value must have the attribute's type ({first.name}), got {second.name}",
+            call.arg(1),
+            None,
+        )
+    return first or second or ANY
+
+
+def _lookup(call: CallTypes) -> Type:
+    from ceruleng.expr.types import TableType  # local: only the table functions need it
+
+    table = call.types[0]
+    if table is not None and not isinstance(table, TableType):
+        call.report("expr-type", f"lookup() needs a table as argument 1, got {table.name}", call.arg(0), None)
+        return ANY
+    if table is None:
+        return ANY
+    call.need(1, table.key, f"a key ({table.key.name})")
+    call.need(2, table.value, f"a fallback value ({table.value.name})")
+    return table.value
+
+
+def element_type(list_type: Type | None) -> Type | None:
+    """The element type of a list, or None when `list_type` is not a list."""
+    return list_type.element if isinstance(list_type, ListType) else None
+
+
+def _aggregate(result: Type | None, value_arg: bool, condition_args: Sequence[int]) -> Callable[[CallTypes], Type]:
+    """Type rule for sum/count/any/all/longest_run; scoped arguments arrive already typed (element scope)."""
+
+    def check(call: CallTypes) -> Type:
+        listed = call.types[0]
+        if listed is not None and not isinstance(listed, ListType):
+            call.report(
+                "expr-type",
+                f"{call.node.function}() needs a list as argument 1, got {listed.name}",
+                call.arg(0),
+                None,
+            )
+        scoped_value = value_arg and len(call.node.args) > 1
+        if scoped_value:
+            call.need(1, NUMBER, "a number for each element")
+        elif value_arg and isinstance(listed, ListType) and not fits(listed.element, NUMBER):
+            call.report(
+                "expr-type",
+                f"{call.node.function}() of a list of {listed.element.name} needs the value to add, "
+                f"e.g. {call.node.function}(segments, minutes)",
+                call.arg(0),
+                None,
+            )
+        for index in condition_args:
+            if index < len(call.node.args):
+                call.need(index, BOOLEAN, "a condition (true or false) for each element")
+        return result or NUMBER
+
+    return check
+
+
+def _emit(helper: str) -> Callable[[Sequence[str], ast.Call], str]:
+    return lambda args, _node: f"{helper}({', '.join(args)})"
+
+
+def _emit_round(args: Sequence[str], node: ast.Call) -> str:
+    mode = node.args[2]
+    mode_text = mode.value if isinstance(mode, ast.String) else "down"
+    return f"_round_to({args[0]}, {args[1]}, {mode_text!r})"
+
+
+def _emit_date(args: Sequence[str], node: ast.Call) -> str:
+    literal = node.args[0]
+    text = literal.value if isinstance(literal, ast.String) else "1970-01-01"
+    parsed = parse_iso_date(text) if _is_iso(text) else None
+    return f"_date({parsed.year}, {parsed.month}, {parsed.day})" if parsed else "_date(1970, 1, 1)"
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        parse_iso_date(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _emit_matches(args: Sequence[str], node: ast.Call) -> str:
+    pattern = node.args[1]
+    text = pattern.value if isinstance(pattern, ast.String) else ""
+    return f"_matches({args[0]}, _re_compile({text!r}))"
+
+
+def _not_emitted(args: Sequence[str], node: ast.Call) -> str:
+    raise AssertionError(f"{node.function}() is emitted by the code generator itself")
+
+
+_NUMBERS_ONLY = _numbers
+
+FUNCTIONS: dict[str, Builtin] = {
+    f.name: f
+    for f in [
+        Builtin("round", "round(value, increment, mode)",
+                "Rounds to a multiple of increment. mode is 'down', 'up', 'half-up', 'half-down' or 'half-even' "
+                "('down'/'up' go toward minus/plus infinity; the 'half-' modes go to the nearest multiple and say "
+                "where an exact tie goes).",
+                'round(75 / 60, 0.25, "down") → 1.25', 3, 3, _round, _emit_round),
+        Builtin("floor", "floor(value)", "Rounds down to a whole number.", "floor(90 / 60) → 1", 1, 1,
+                _NUMBERS_ONLY, _emit("_floor")),
+        Builtin("ceil", "ceil(value)", "Rounds up to a whole number.", "ceil(90 / 60) → 2", 1, 1,
+                _NUMBERS_ONLY, _emit("_ceil")),
+        Builtin("min", "min(a, b, ...)", "The smallest of its arguments (numbers, or dates).",
+                "min(1.2, 0.5) → 0.5", 2, 16, _min_max, _emit("min")),
+        Builtin("max", "max(a, b, ...)", "The largest of its arguments (numbers, or dates).",
+                "max(0, 2.4 - 3) → 0", 2, 16, _min_max, _emit("max")),
+        Builtin("clamp", "clamp(value, low, high)", "value, raised to low or lowered to high when outside them.",
+                "clamp(2.0, 0.5, 1.6) → 1.6", 3, 3, _numbers, _emit("_clamp")),
+        Builtin("abs", "abs(value)", "The value without its sign.", "abs(-2) → 2", 1, 1, _numbers, _emit("abs")),
+        Builtin("hours", "hours(minutes)", "Minutes converted to hours (divided by 60, exactly).",
+                "hours(90) → 1.5", 1, 1, _numbers, lambda a, _n: f"({a[0]} / _SIXTY)"),
+        Builtin("to_minutes", "to_minutes(hours)", "Hours converted to minutes (times 60).",
+                "to_minutes(1.5) → 90", 1, 1, _numbers, lambda a, _n: f"({a[0]} * _SIXTY)"),
+        Builtin("matches", "matches(text, pattern)",
+                "Whether the whole text matches a regular expression (written in quotes). Patterns with a repeat "
+                f"inside a repeat are refused by `check`; text longer than {MAX_MATCH_INPUT} characters rejects "
+                "the activity. Both keep matching fast whatever the input.",
+                'matches("CA23456", "(CEP|CP|CA|CS|CL)[0-9]{5,6}") → true', 2, 2, _matches, _emit_matches),
+        Builtin("lower", "lower(text)", "The text in lower case.", 'lower("Anatomy") → "anatomy"', 1, 1,
+                _text_to(TEXT), _emit("_lower")),
+        Builtin("upper", "upper(text)", "The text in upper case.", 'upper("cap") → "CAP"', 1, 1,
+                _text_to(TEXT), _emit("_upper")),
+        Builtin("trim", "trim(text)", "The text without spaces at either end.", 'trim(" CAP ") → "CAP"', 1, 1,
+                _text_to(TEXT), _emit("_trim")),
+        Builtin("length", "length(text)", "The number of characters in the text.", 'length("CA23456") → 7',
+                1, 1, _text_to(NUMBER), _emit("_length")),
+        Builtin("contains", "contains(text, part)", "Whether part occurs in text (case-sensitive).",
+                'contains("Company orientation", "orientation") → true', 2, 2, _text_to(BOOLEAN),
+                lambda a, _n: f"({a[1]} in {a[0]})"),
+        Builtin("starts_with", "starts_with(text, prefix)", "Whether text begins with prefix.",
+                'starts_with("CEP123456", "CEP") → true', 2, 2, _text_to(BOOLEAN),
+                lambda a, _n: f"{a[0]}.startswith({a[1]})"),
+        Builtin("has", "has(attribute)",
+                "Whether an optional attribute is present in the record (a list attribute: present and not empty).",
+                "has(grade) → false when the record gives no grade", 1, 1, _presence, _not_emitted),
+        Builtin("default", "default(attribute, value)", "The attribute's value, or value when it is missing.",
+                'default(role, "attendee") → "attendee" when no role is given', 2, 2, _presence, _not_emitted),
+        Builtin("lookup", "lookup(table, key, fallback)", "The table's value for key, or fallback when it has no row.",
+                'lookup(certification_value, "PMP", 0) → 0', 3, 3, _lookup, _emit("_lookup_or")),
+        Builtin("date", "date(text)", "A date written YYYY-MM-DD in quotes, checked when the spec is checked.",
+                'date("2023-07-01")', 1, 1, _date_literal, _emit_date),
+        Builtin("add_days", "add_days(date, days)", "The date plus a whole number of days (negative: earlier).",
+                'add_days(date("2025-06-14"), 1) → 2025-06-15', 2, 2, _date_plus, _emit("_add_days")),
+        Builtin("add_months", "add_months(date, months)",
+                "The date plus whole months; the day is clamped to the end of a shorter month.",
+                'add_months(date("2024-01-31"), 1) → 2024-02-29', 2, 2, _date_plus, _emit("_add_months")),
+        Builtin("add_years", "add_years(date, years)", "The date plus whole years (29 February → 28 February).",
+                'add_years(date("2024-02-29"), 1) → 2025-02-28', 2, 2, _date_plus, _emit("_add_years")),
+        Builtin("days_between", "days_between(start, end)", "Days from start to end (negative if end is earlier).",
+                'days_between(date("2025-01-01"), date("2025-03-01")) → 59', 2, 2, _between,
+                _emit("_days_between")),
+        Builtin("months_between", "months_between(start, end)",
+                "Whole months from start to end; a month counts once its day of the month is reached.",
+                'months_between(date("2025-03-10"), date("2025-05-20")) → 2', 2, 2, _between,
+                _emit("_months_between")),
+        Builtin("year", "year(date)", "The year of a date.", 'year(date("2025-02-11")) → 2025', 1, 1,
+                _date_part, lambda a, _n: f"_Decimal({a[0]}.year)"),
+        Builtin("month", "month(date)", "The month of a date (1-12).", 'month(date("2025-02-11")) → 2', 1, 1,
+                _date_part, lambda a, _n: f"_Decimal({a[0]}.month)"),
+        Builtin("sum", "sum(list) or sum(list, value) or sum(list, value, condition)",
+                "The total of a list of numbers; or of value computed for each element (its fields are names), "
+                "counting only the elements for which condition holds.",
+                'sum(segments, minutes, kind != "lunch") → 30 for a 30-minute keynote inside a 90-minute lunch',
+                1, 3, _aggregate(NUMBER, True, (2,)), _not_emitted, scoped=True),
+        Builtin("count", "count(list) or count(list, condition)",
+                "How many elements the list has, or how many satisfy condition.",
+                'count(segments, kind == "break") → 1', 1, 2, _aggregate(NUMBER, False, (1,)), _not_emitted,
+                scoped=True),
+        Builtin("any", "any(list, condition)", "Whether condition holds for at least one element.",
+                'any(segments, kind == "keynote") → true', 2, 2, _aggregate(BOOLEAN, False, (1,)), _not_emitted,
+                scoped=True),
+        Builtin("all", "all(list, condition)", "Whether condition holds for every element (true for an empty list).",
+                "all(segments, minutes < 50) → true", 2, 2, _aggregate(BOOLEAN, False, (1,)), _not_emitted,
+                scoped=True),
+        Builtin("longest_run", "longest_run(list, value, breaks_when)",
+                "The largest total of value over consecutive elements, a run ending wherever breaks_when holds: "
+                "the longest continuous time when breaks interrupt a session.",
+                'longest_run(segments, minutes, kind in ["break", "lunch"]) → 40 for 40 + break + 35 minutes',
+                3, 3, _aggregate(NUMBER, True, (2,)), _not_emitted, scoped=True),
+    ]
+}
+"""Every function an expression may call, by name."""
+
+
+# ---- regular expressions -----------------------------------------------------------------------------------------
+
+
+def regex_problem(pattern: str) -> tuple[str, str, str | None] | None:
+    """Why a spec's pattern is refused, as (code, message, hint), or None when it is accepted.
+
+    Refused: patterns that do not compile, back-references, and a repeat of something that itself repeats or
+    branches ((a+)+, (a|ab)*): those are the shapes whose matching time explodes on a long near-miss.
+    """
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return "regex-invalid", f"invalid regular expression: {exc.msg}", None
+    try:
+        import re._constants as sre_constants  # the standard library's own pattern parser (3.11+)
+        import re._parser as sre_parse
+
+        parsed = sre_parse.parse(pattern)
+    except (ImportError, re.error):  # pragma: no cover - unusual interpreters
+        return None
+    problem = _unsafe_shape(parsed, sre_constants, repeated=False)
+    if problem is None and _unbounded_repeats(parsed, sre_constants) > MAX_UNBOUNDED_REPEATS:
+        return (
+            "regex-unsafe",
+            f"more than {MAX_UNBOUNDED_REPEATS} open-ended repeats (+, *) can make matching slow",
+            "bound them, e.g. [0-9]{1,6} instead of [0-9]+",
+        )
+    return problem
+
+
+MAX_UNBOUNDED_REPEATS = 2
+"""Open-ended repeats allowed in one pattern: with input capped at MAX_MATCH_INPUT characters, two adjacent
+repeats cost at most MAX_MATCH_INPUT² steps, which stays fast; nested repeats are refused outright."""
+
+
+def _unbounded_repeats(parsed: Any, sre: Any) -> int:
+    count = 0
+    stack = [parsed]
+    while stack:
+        for op, value in stack.pop():
+            if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+                count += value[1] == sre.MAXREPEAT
+                stack.append(value[2])
+            elif op == sre.BRANCH:
+                stack.extend(value[1])
+            elif op in (sre.SUBPATTERN, sre.ASSERT, sre.ASSERT_NOT):
+                stack.append(value[-1])
+            elif op == sre.ATOMIC_GROUP:
+                stack.append(value)
+    return count
+
+
+def _unsafe_shape(parsed: Any, sre: Any, repeated: bool) -> tuple[str, str, str | None] | None:
+    constants = sre
+    hint = "rewrite it so nothing inside a repeat can itself repeat or branch, e.g. [0-9]{5,6} instead of ([0-9]+)+"
+    for op, value in parsed:
+        if op in (constants.GROUPREF, constants.GROUPREF_EXISTS):
+            return "regex-unsafe", "back-references are not allowed in patterns", None
+        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT):
+            low, high, body = value
+            if repeated and high > 1:
+                return "regex-unsafe", "a repeat inside a repeat can make matching take exponential time", hint
+            problem = _unsafe_shape(body, sre, repeated=repeated or high > 1)
+            if problem:
+                return problem
+        elif op == constants.BRANCH:
+            if repeated:
+                return "regex-unsafe", "alternatives inside a repeat can make matching take exponential time", hint
+            for branch in value[1]:
+                problem = _unsafe_shape(branch, sre, repeated)
+                if problem:
+                    return problem
+        elif op in (constants.SUBPATTERN, constants.ASSERT, constants.ASSERT_NOT, constants.ATOMIC_GROUP):
+            body = value if op == constants.ATOMIC_GROUP else value[-1]
+            problem = _unsafe_shape(body, sre, repeated)
+            if problem:
+                return problem
+    return None
+
+
+__all__ = ["FUNCTIONS", "MAX_MATCH_INPUT", "Builtin", "CallTypes", "RecordType", "ScaleType", "regex_problem"]

@@ -1,0 +1,386 @@
+"""Stage 4, evaluate: one credential's activities → a `CredentialResult`, using a `CompiledSpec`'s functions.
+
+Input: a compiled spec, a member id, the credential (certified_on and its attributes), the member's raw activity
+records and the as-of date. Output: one `ActivityResult` for every input record, in input order, and the cycle's
+totals: caps applied in date order (then id), requirement, minimums, alternatives, carry-over, fee and audit.
+
+Per activity: check and type the record (malformed → rejected, naming the field), keep it only if it falls in the
+current cycle, route it by type to the first category whose `when` holds, pick the category version in force on
+its date, and call the generated function. Nothing here interprets an expression: rules are already Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ceruleng.compiler import CompiledCategory, CompiledSpec
+from ceruleng.errors import did_you_mean
+from ceruleng.expr.codegen import Missing, NotInForce
+from ceruleng.results import ActivityResult, CategoryTotal, CredentialResult, MinimumResult, Reason, TraceLine
+from ceruleng.values import ZERO, ValueProblem, add_months, format_credits, format_number, parse_iso_date
+
+Outcome = tuple[str | None, str, Decimal, list[Reason], list[TraceLine] | None]
+"""(category, status, credits, reasons, trace) for one activity."""
+
+_COMPUTE_ERRORS = (ArithmeticError, ValueProblem, OverflowError)
+
+
+class Credential:
+    """A credential as the interpreter needs it: typed, with its context for generated code."""
+
+    __slots__ = ("attributes", "certified_on", "name", "problems")
+
+    def __init__(self, certified_on: date | None, attributes: dict[str, Any], name: str | None,
+                 problems: list[str]) -> None:
+        self.certified_on = certified_on
+        self.attributes = attributes
+        self.name = name
+        self.problems = problems
+
+
+def read_credential(spec: CompiledSpec, raw: dict[str, Any]) -> Credential:
+    """Type a credential entry: certified_on (YYYY-MM-DD) and the attributes the spec declares."""
+    problems: list[str] = []
+    certified_on = None
+    text = raw.get("certified_on")
+    if not isinstance(text, str):
+        problems.append("certified_on: missing (required), the date the credential was achieved (YYYY-MM-DD)"
+                        if text is None else f"certified_on: must be a date written YYYY-MM-DD, got {text!r}")
+    else:
+        try:
+            certified_on = parse_iso_date(text.strip())
+        except ValueError as exc:
+            problems.append(f"certified_on: {exc}")
+    assert spec.coerce_credential is not None
+    attributes, more = spec.coerce_credential(raw)
+    problems.extend(more)
+    name = raw.get("name")
+    return Credential(certified_on, attributes or {}, str(name) if name is not None else None, problems)
+
+
+def cycle_containing(spec: CompiledSpec, certified_on: date, day: date) -> tuple[int, date, date]:
+    """(index, start, end) of the cycle containing `day`; cycles count from certified_on (index 0)."""
+    assert spec.model.cycle is not None
+    months = spec.model.cycle.months
+    if day < certified_on:
+        index = 0
+    else:
+        index = ((day.year - certified_on.year) * 12 + day.month - certified_on.month) // months
+        while index > 0 and add_months(certified_on, index * months) > day:
+            index -= 1
+        while add_months(certified_on, (index + 1) * months) <= day:
+            index += 1
+    start = add_months(certified_on, index * months)
+    end = add_months(certified_on, (index + 1) * months) - timedelta(days=1)
+    return index, start, end
+
+
+class Scorer:
+    """Scores activities against one spec; holds nothing per member, so one Scorer serves a whole batch."""
+
+    def __init__(self, spec: CompiledSpec, explain: bool = False) -> None:
+        self.spec = spec
+        self.explain = explain
+        self.model = spec.model
+        self.places = spec.model.places
+        self.templates = spec.templates
+
+    # ---- one activity --------------------------------------------------------------------------------------------
+
+    def route(self, activity: dict[str, Any], context: dict[str, Any]) -> Outcome:
+        type_name = activity["type"]
+        routes = self.spec.routes.get(type_name)
+        trace: list[TraceLine] | None = [] if self.explain else None
+        if routes is None:
+            hint = did_you_mean(type_name, self.model.activity_types)
+            return (None, "rejected", ZERO,
+                    [f"'{type_name}' is not an activity type {self.model.title} recognises"
+                     + (f" ({hint})" if hint else "") + "."], trace)
+        for category in routes:
+            if category.when is not None:
+                try:
+                    matched = category.when(activity, context)
+                except Missing:
+                    matched = False
+                except _COMPUTE_ERRORS as exc:
+                    return (category.id, "rejected", ZERO, [f"Could not decide the category: {exc}."], trace)
+                if trace is not None:
+                    trace.append(TraceLine(f"when of {category.id}", self.model_span(category), str(matched)))
+                if not matched:
+                    continue
+            return self.score(category, activity, context, trace)
+        return (None, "rejected", ZERO, [f"No category of {self.model.title} accepts this {type_name} "
+                                        "(none of their conditions holds)."], trace)
+
+    def model_span(self, category: CompiledCategory) -> Any:
+        return category.span
+
+    def score(self, category: CompiledCategory, activity: dict[str, Any], context: dict[str, Any],
+              trace: list[TraceLine] | None) -> Outcome:
+        day = activity["date"]
+        chosen = None
+        for effective, fast, traced in category.versions:
+            if effective.covers(day):
+                chosen = (fast, traced)
+                break
+        if chosen is None:
+            return (category.id, "rejected", ZERO,
+                    [f"No version of the rules for {category.title} is in force on {day.isoformat()}."], trace)
+        try:
+            if trace is None:
+                status, credits, reasons = chosen[0](activity, context)
+            else:
+                steps: list[tuple[int, Any]] = []
+                try:
+                    status, credits, reasons = chosen[1](activity, context, steps)
+                finally:
+                    trace.extend(self.trace_lines(steps))
+        except Missing as missing:
+            return (category.id, "rejected", ZERO, [self.missing_reason(missing, category)], trace)
+        except NotInForce as exc:
+            return (category.id, "rejected", ZERO, [f"{str(exc)[0].upper()}{str(exc)[1:]}."], trace)
+        except _COMPUTE_ERRORS as exc:
+            return (category.id, "rejected", ZERO, [self.compute_reason(exc, category, activity, context)], trace)
+        if credits < ZERO:
+            return (category.id, "rejected", ZERO,
+                    [f"The credit formula gave a negative amount ({format_number(credits)})."], trace)
+        return (category.id, status, credits, list(reasons), trace)
+
+    def missing_reason(self, missing: Missing, category: CompiledCategory) -> str:
+        if missing.kind == "table row":
+            return f"No entry for {missing.what} in the {category.title} rules."
+        attribute = self.spec.attributes.get(missing.what) or self.model.credential_attributes.get(missing.what)
+        described = f" ({attribute.description})" if attribute and attribute.description != missing.what else ""
+        return f"The activity has no {missing.what}{described}, which {category.title} needs."
+
+    def compute_reason(self, exc: Exception, category: CompiledCategory, activity: dict[str, Any],
+                       context: dict[str, Any]) -> str:
+        """Say what failed and where: re-run the traced variant to find the last rule reached."""
+        where = ""
+        steps: list[tuple[int, Any]] = []
+        for effective, _fast, traced in category.versions:
+            if effective.covers(activity["date"]):
+                try:
+                    traced(activity, context, steps)
+                except Exception:  # noqa: BLE001, S110 - the same failure again; only the steps matter here
+                    pass
+        if steps:
+            last = self.spec.steps[steps[-1][0]]
+            following = [s for s in self.spec.steps if s.span.line > last.span.line]
+            step = following[0] if following else last
+            where = f" at {step.label} ({step.span})"
+        problem = {"DivisionByZero": "division by zero", "DivisionUndefined": "division by zero",
+                   "Overflow": "a number too large", "InvalidOperation": "an invalid operation"}.get(
+            type(exc).__name__, str(exc))
+        return f"Could not compute the credit{where}: {problem}."
+
+    def trace_lines(self, steps: Sequence[tuple[int, Any]]) -> list[TraceLine]:
+        lines = []
+        for index, value in steps:
+            step = self.spec.steps[index]
+            shown = format_number(value) if isinstance(value, Decimal) else (
+                ("passed" if value else "failed") if step.kind == "check" else str(value))
+            lines.append(TraceLine(f"{step.kind} {step.label}" if step.kind != step.label else step.label,
+                                   step.span, shown))
+        return lines
+
+    # ---- one credential ------------------------------------------------------------------------------------------
+
+    def credential_result(self, member: str | None, credential: Credential, records: Sequence[Any],
+                          as_of: date, seed: int = 0) -> CredentialResult:
+        model = self.model
+        result = CredentialResult(model.id, model.title, model.unit_name, self.places, member, credential.name,
+                                  credential.certified_on)
+        if credential.problems or credential.certified_on is None:
+            result.error = "; ".join(credential.problems)
+            result.activities = [self.rejected_record(i, r, [f"The credential is malformed: {result.error}."],
+                                                      malformed=True) for i, r in enumerate(records)]
+            return result
+        typed = self.coerce_all(records)
+        context: dict[str, Any] = {"certified_on": credential.certified_on, **credential.attributes}
+        if model.cycle is None:
+            result.activities = [self.outcome(index, record, item, context) for index, (record, item)
+                                 in enumerate(zip(records, typed, strict=True))]
+            self.totals(result, context)
+            return result
+        index, start, end = cycle_containing(self.spec, credential.certified_on, as_of)
+        context.update(cycle_start=start, cycle_end=end)
+        result.cycle = (start, end)
+        result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
+        carried_in, earlier = self.carry_in(credential, typed, index, context)
+        result.carried_in = carried_in
+        activities = []
+        for position, (record, item) in enumerate(zip(records, typed, strict=True)):
+            if isinstance(item, dict) and not start <= item["date"] <= end:
+                reason = (f"Completed {item['date'].isoformat()}, outside this cycle "
+                          f"({start.isoformat()} to {end.isoformat()}).")
+                if item["date"] < start and earlier:
+                    reason += " It counted toward an earlier cycle, whose surplus carries over as the spec allows."
+                activities.append(self.rejected_record(position, record, [reason], typed=item))
+            else:
+                activities.append(self.outcome(position, record, item, context))
+        result.activities = activities
+        self.totals(result, context)
+        self.fee_and_audit(result, member, start, seed)
+        return result
+
+    def coerce_all(self, records: Sequence[Any]) -> list[dict[str, Any] | list[str]]:
+        """Typed records, or the list of problems for a malformed one; repeated ids are problems too."""
+        coerce = self.spec.coerce
+        assert coerce is not None
+        typed: list[dict[str, Any] | list[str]] = []
+        first_seen: dict[str, int] = {}
+        for position, record in enumerate(records):
+            item, problems = coerce(record)
+            if item is not None and item.get("id") is not None:
+                earlier = first_seen.setdefault(item["id"], position)
+                if earlier != position:
+                    problems = [*problems, f"id: '{item['id']}' is used by an earlier activity "
+                                f"(position {earlier + 1}); ids must be unique"]
+            typed.append(problems if problems or item is None else item)
+        return typed
+
+    def outcome(self, position: int, record: Any, item: dict[str, Any] | list[str],
+                context: dict[str, Any]) -> ActivityResult:
+        if isinstance(item, list):
+            return self.rejected_record(position, record, [f"Malformed: {problem}." for problem in item],
+                                        malformed=True)
+        category, status, credits, reasons, trace = self.route(item, context)
+        return ActivityResult(position, item["id"], item["type"], item["date"], category, status, credits, reasons,
+                              self.templates, self.places, trace=trace)
+
+    def rejected_record(self, position: int, record: Any, reasons: list[Reason], malformed: bool = False,
+                        typed: dict[str, Any] | None = None) -> ActivityResult:
+        raw = record if isinstance(record, dict) else {}
+        source = typed or raw
+        identifier = source.get("id")
+        day = source.get("date") if isinstance(source.get("date"), date) else None
+        return ActivityResult(position, None if identifier is None else str(identifier),
+                              _text_or_none(source.get("type")), day, None, "rejected", ZERO, reasons,
+                              self.templates, self.places, malformed=malformed,
+                              trace=[] if self.explain else None)
+
+    # ---- the cycle -----------------------------------------------------------------------------------------------
+
+    def totals(self, result: CredentialResult, context: dict[str, Any]) -> None:
+        """Caps in date order (then id), category totals, requirement, minimums, alternatives."""
+        spec = self.spec
+        totals = {key: CategoryTotal(key, category.title) for key, category in spec.categories.items()}
+        caps = {key: category.cap(context) for key, category in spec.categories.items() if category.cap}
+        for key, cap in caps.items():
+            totals[key].cap = cap
+        awarded = [a for a in result.activities if a.status == "awarded" and a.category is not None]
+        if caps:
+            awarded.sort(key=lambda a: (a.date or date.min, a.id or ""))
+        earned = ZERO
+        for activity in awarded:
+            total = totals[activity.category]  # type: ignore[index]
+            if total.cap is not None and total.earned + activity.credits > total.cap:
+                self.apply_cap(activity, total)
+            total.earned += activity.credits
+            earned += activity.credits
+        result.categories = totals
+        result.earned = earned
+        if spec.requirement is None:
+            return
+        result.required = spec.requirement(context)
+        held = earned + result.carried_in
+        result.minimums = self.minimums(totals, context)
+        result.met_by = self.alternative(result, context)
+        enough = held >= result.required and all(m.met for m in result.minimums)
+        result.met = enough or result.met_by is not None
+        result.remaining = ZERO if result.met_by else max(ZERO, result.required - held)
+
+    def apply_cap(self, activity: ActivityResult, total: CategoryTotal) -> None:
+        assert total.cap is not None
+        allowed = max(ZERO, total.cap - total.earned)
+        cap_text = format_credits(total.cap, self.places)
+        if allowed == ZERO:
+            note = (f"The cap of {cap_text} {self.model.unit_name} per cycle for {total.title} was already "
+                    "reached, so this activity adds nothing.")
+        else:
+            note = (f"Cut from {format_credits(activity.credits, self.places)} to "
+                    f"{format_credits(allowed, self.places)} {self.model.unit_name}: {total.title} counts at "
+                    f"most {cap_text} per cycle.")
+        activity.status = "capped"
+        activity.credits = allowed
+        activity.raw_reasons = [*activity.raw_reasons, note]
+        if activity.trace is not None:
+            category = self.spec.categories[total.id]
+            activity.trace.append(TraceLine("cap per cycle", category.cap_span, format_number(allowed)))
+
+    def minimums(self, totals: dict[str, CategoryTotal], context: dict[str, Any]) -> list[MinimumResult]:
+        results = []
+        judged = context["cycle_end"]
+        for minimum in self.spec.minimums:
+            for effective, at_least, counts in minimum.versions:
+                if effective.covers(judged):
+                    break
+            else:
+                raise NotInForce(f"minimum '{minimum.id}'", judged)
+            counted = ZERO
+            for category, up_to in counts:
+                earned = totals[category].earned
+                counted += min(earned, up_to(context)) if up_to else earned
+            needed = at_least(context)
+            results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
+        return results
+
+    def alternative(self, result: CredentialResult, context: dict[str, Any]) -> str | None:
+        if not self.spec.alternatives:
+            return None
+        scored = [{"id": a.id, "type": a.type, "category": a.category, "status": a.status, "credits": a.credits,
+                   "date": a.date} for a in result.activities if not a.malformed]
+        for alternative in self.spec.alternatives:
+            if alternative.met(context, scored):
+                return alternative.id
+        return None
+
+    def carry_in(self, credential: Credential, typed: list[Any], index: int,
+                 context: dict[str, Any]) -> tuple[Decimal, bool]:
+        """Credit carried into cycle `index`, chaining from the earliest earlier cycle with activities."""
+        spec = self.spec
+        if spec.carry_max is None or index == 0 or credential.certified_on is None:
+            return ZERO, False
+        dated = [item["date"] for item in typed if isinstance(item, dict)]
+        if not dated or min(dated) >= context["cycle_start"]:
+            return ZERO, False
+        first = cycle_containing(spec, credential.certified_on, min(dated))[0]
+        carried = ZERO
+        for number in range(first, index):
+            start = add_months(credential.certified_on, number * spec.model.cycle.months)  # type: ignore[union-attr]
+            _, start, end = cycle_containing(spec, credential.certified_on, start)
+            earlier = {**context, "cycle_start": start, "cycle_end": end}
+            past = CredentialResult(spec.id, "", "", self.places, None, None, credential.certified_on)
+            past.carried_in = carried
+            past.activities = [self.outcome(position, None, item, earlier) for position, item in enumerate(typed)
+                               if isinstance(item, dict) and start <= item["date"] <= end]
+            self.totals(past, earlier)
+            surplus = past.earned + carried - (past.required or ZERO)
+            carried = max(ZERO, min(surplus, spec.carry_max(earlier), past.earned))
+        return carried, True
+
+    def fee_and_audit(self, result: CredentialResult, member: str | None, start: date, seed: int) -> None:
+        model = self.model
+        if model.fee is not None:
+            result.fee = (model.fee.amount, model.fee.currency, model.fee.per)
+        if model.audit_rate is not None:
+            result.audit = (model.audit_rate, audit_selected(seed, model.id, member, start, model.audit_rate))
+
+
+def audit_selected(seed: int, spec_id: str, member: str | None, cycle_start: date, rate: Decimal) -> bool:
+    """Reproducible random selection: the same seed, spec, member and cycle always give the same answer."""
+    digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
+    draw = Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
+    return draw < rate
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+ScorerFactory = Callable[[CompiledSpec], Scorer]

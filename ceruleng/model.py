@@ -1,0 +1,509 @@
+"""The spec as typed records: schema-valid plain data → frozen dataclasses that keep every position.
+
+Input: a `LoadedDocument` that passed `schema.validate_document`. Output: a `SpecModel` whose expressions are still
+text (`ExprText`, parsed by the compiler) and whose dates are parsed, plus `date-invalid` and
+`version-range-inverted` diagnostics. No expression is parsed here and no reference is resolved: those are compiler
+stages, so this module stays a faithful, boring mirror of the YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ceruleng.errors import Diagnostic
+from ceruleng.source import Span
+from ceruleng.values import parse_iso_date
+from ceruleng.yamlsrc import LoadedDocument, Path
+
+
+@dataclass(frozen=True)
+class ExprText:
+    """An expression as written, and where: the compiler parses it with positions inside the YAML value."""
+
+    text: str
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc: str
+    quote: str
+    note: str | None
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Effective:
+    """When a version of a rule is in force: both ends inclusive, None for open."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    @property
+    def dated(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def describe(self) -> str:
+        start = self.start.isoformat() if self.start else "the beginning"
+        end = self.end.isoformat() if self.end else "further notice"
+        return f"from {start} until {end}"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str | None
+    require: ExprText
+    otherwise: str
+    reason: ExprText
+    applies_to: tuple[str, ...] | None
+    excluded: tuple[str, ...]
+    effective: Effective
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Rounding:
+    increment: ExprText
+    mode: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Bound:
+    credits: ExprText
+    reason: ExprText
+    path: Path
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    title: str
+    types: tuple[str, ...]
+    when: ExprText | None
+    outcome: str | None
+    reason: ExprText | None
+    checks: tuple[Check, ...]
+    lets: tuple[tuple[str, ExprText], ...]
+    credit: ExprText | None
+    rounding: Rounding | None
+    minimum: Bound | None
+    maximum: Bound | None
+    cap: ExprText | None
+    explain: ExprText | None
+    effective: Effective
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Counted:
+    category: str
+    up_to: ExprText | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Minimum:
+    id: str
+    title: str
+    at_least: ExprText
+    counts: tuple[Counted, ...]
+    effective: Effective
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Alternative:
+    id: str
+    title: str
+    met_when: ExprText
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Requirement:
+    credits: ExprText
+    carry_over: ExprText | None
+    minimums: tuple[Minimum, ...]
+    alternatives: tuple[Alternative, ...]
+    sources: tuple[Citation, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Cycle:
+    months: int
+    deadline: ExprText | None
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    scale: str | None = None
+    one_of: tuple[str, ...] | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    formats: tuple[str, ...] | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class ParameterVersion:
+    value: Any
+    effective: Effective
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    description: str
+    versions: tuple[ParameterVersion, ...]
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    values: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    key_type: str
+    value_type: str
+    rows: dict[str, Any] | None
+    file: str | None
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Fee:
+    amount: Decimal
+    currency: str
+    per: str
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    data: dict[str, Any]
+    index: int
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    id: str
+    title: str
+    file: str | None
+    url: str | None
+    span: Span
+
+
+@dataclass
+class SpecModel:
+    """Everything a spec says, typed, with positions; expressions and templates are still text."""
+
+    document: LoadedDocument
+    id: str
+    title: str
+    body: str | None
+    credential: str | None
+    unit_name: str
+    places: int
+    contact_hours: Decimal | None
+    date_formats: tuple[str, ...]
+    sources: dict[str, SourceDoc]
+    cycle: Cycle | None
+    requirement: Requirement | None
+    fee: Fee | None
+    audit_rate: Decimal | None
+    parameters: dict[str, Parameter]
+    scales: dict[str, Scale]
+    tables: dict[str, Table]
+    attributes: dict[str, Attribute]
+    credential_attributes: dict[str, Attribute]
+    activity_types: dict[str, str]
+    lets: tuple[tuple[str, ExprText], ...]
+    checks: tuple[Check, ...]
+    categories: tuple[Category, ...]
+    examples: tuple[Example, ...]
+    citations: list[Citation] = field(default_factory=list)
+    """Every citation in the spec, in document order (for coverage and quote checks)."""
+
+    @property
+    def path(self) -> str:
+        return self.document.source.path
+
+
+class _Reader:
+    """Builds model records from validated data, collecting date diagnostics on the way."""
+
+    def __init__(self, document: LoadedDocument) -> None:
+        self.document = document
+        self.diagnostics: list[Diagnostic] = []
+        self.citations: list[Citation] = []
+
+    def span(self, path: Path) -> Span:
+        return self.document.span(path)
+
+    def expr(self, data: dict[str, Any], key: str, at: Path) -> ExprText | None:
+        if key not in data or data[key] is None:
+            return None
+        value = data[key]
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return ExprText(text, (*at, key), self.span((*at, key)))
+
+    def required_expr(self, data: dict[str, Any], key: str, at: Path) -> ExprText:
+        found = self.expr(data, key, at)
+        return found if found is not None else ExprText("true", (*at, key), self.span(at))
+
+    def date(self, data: dict[str, Any], key: str, at: Path) -> date | None:
+        text = data.get(key)
+        if text is None:
+            return None
+        try:
+            return parse_iso_date(str(text))
+        except ValueError as exc:
+            self.diagnostics.append(Diagnostic("date-invalid", str(exc), self.span((*at, key))))
+            return None
+
+    def effective(self, data: dict[str, Any], at: Path) -> Effective:
+        start, end = self.date(data, "effective_from", at), self.date(data, "effective_to", at)
+        if start and end and start > end:
+            self.diagnostics.append(
+                Diagnostic("version-range-inverted",
+                           f"effective_from {start.isoformat()} is after effective_to {end.isoformat()}",
+                           self.span((*at, "effective_to")))
+            )
+        return Effective(start, end)
+
+    def sources(self, data: dict[str, Any], at: Path) -> tuple[Citation, ...]:
+        raw = data.get("source")
+        if raw is None:
+            return ()
+        items = raw if isinstance(raw, list) else [raw]
+        paths = [(*at, "source", index) for index in range(len(items))] if isinstance(raw, list) else [(*at, "source")]
+        citations = tuple(
+            Citation(str(item.get("doc", "")), str(item.get("quote", "")), item.get("note"), path, self.span(path))
+            for item, path in zip(items, paths, strict=True)
+            if isinstance(item, dict)
+        )
+        self.citations.extend(citations)
+        return citations
+
+    def check(self, data: dict[str, Any], at: Path) -> Check:
+        applies = data.get("applies_to")
+        return Check(
+            id=str(data["id"]),
+            title=data.get("title"),
+            require=self.required_expr(data, "require", at),
+            otherwise=str(data.get("otherwise", "rejected")),
+            reason=self.required_expr(data, "reason", at),
+            applies_to=tuple(applies) if applies else None,
+            excluded=tuple(data.get("except", ())),
+            effective=self.effective(data, at),
+            sources=self.sources(data, at),
+            path=at,
+            span=self.document.key_span((*at, "id")),
+        )
+
+    def category(self, data: dict[str, Any], at: Path) -> Category:
+        rounding = data.get("round")
+        lets = data.get("let") or {}
+        return Category(
+            id=str(data["id"]),
+            title=str(data["title"]),
+            types=tuple(data["types"]),
+            when=self.expr(data, "when", at),
+            outcome=data.get("outcome"),
+            reason=self.expr(data, "reason", at),
+            checks=tuple(self.check(item, (*at, "checks", i)) for i, item in enumerate(data.get("checks") or ())),
+            lets=tuple((name, ExprText(_text(value), (*at, "let", name), self.span((*at, "let", name))))
+                       for name, value in lets.items()),
+            credit=self.expr(data, "credit", at),
+            rounding=Rounding(self.required_expr(rounding, "increment", (*at, "round")), str(rounding["mode"]),
+                              (*at, "round")) if rounding else None,
+            minimum=self.bound(data, "minimum", at),
+            maximum=self.bound(data, "maximum", at),
+            cap=self.expr(data["cap"], "per_cycle", (*at, "cap")) if data.get("cap") else None,
+            explain=self.expr(data, "explain", at),
+            effective=self.effective(data, at),
+            sources=self.sources(data, at) + (self.sources(data["cap"], (*at, "cap")) if data.get("cap") else ()),
+            path=at,
+            span=self.document.key_span((*at, "id")),
+        )
+
+    def bound(self, data: dict[str, Any], key: str, at: Path) -> Bound | None:
+        raw = data.get(key)
+        if not raw:
+            return None
+        self.sources(raw, (*at, key))
+        return Bound(self.required_expr(raw, "credits", (*at, key)), self.required_expr(raw, "reason", (*at, key)),
+                     (*at, key))
+
+    def attribute(self, name: str, data: dict[str, Any], at: Path) -> Attribute:
+        return Attribute(
+            name=name,
+            type=str(data["type"]),
+            description=str(data.get("description", name)),
+            required=bool(data.get("required", False)),
+            scale=data.get("scale"),
+            one_of=tuple(data["one_of"]) if data.get("one_of") else None,
+            minimum=_decimal(data.get("min")),
+            maximum=_decimal(data.get("max")),
+            formats=tuple(data["formats"]) if data.get("formats") else None,
+            span=self.document.key_span(at),
+        )
+
+    def parameter(self, name: str, data: dict[str, Any], at: Path) -> Parameter:
+        if "versions" in data:
+            versions = tuple(
+                ParameterVersion(item.get("value"), self.effective(item, (*at, "versions", i)),
+                                 (*at, "versions", i), self.span((*at, "versions", i)))
+                for i, item in enumerate(data["versions"])
+            )
+            for i, item in enumerate(data["versions"]):
+                self.sources(item, (*at, "versions", i))
+        else:
+            versions = (ParameterVersion(data.get("value"), Effective(), (*at, "value"), self.span((*at, "value"))),)
+        return Parameter(name, str(data.get("description", "")), versions, self.sources(data, at), at,
+                         self.document.key_span(at))
+
+    def minimum(self, data: dict[str, Any], at: Path) -> Minimum:
+        counts = tuple(
+            Counted(str(item["category"]), self.expr(item, "up_to", (*at, "counts", i)),
+                    self.span((*at, "counts", i, "category")))
+            for i, item in enumerate(data["counts"])
+        )
+        return Minimum(str(data["id"]), str(data["title"]), self.required_expr(data, "at_least", at), counts,
+                       self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
+    """The typed model of a schema-valid spec document, and date diagnostics."""
+    data: dict[str, Any] = document.data
+    read = _Reader(document)
+    unit = data["unit"]
+    read.sources(unit, ("unit",))
+    sources = {
+        key: SourceDoc(key, str(value.get("title", key)), value.get("file"), value.get("url"),
+                       document.key_span(("sources", key)))
+        for key, value in data.get("sources", {}).items()
+    }
+    cycle = None
+    if "cycle" in data:
+        raw = data["cycle"]
+        length = raw["length"]
+        months = int(length.get("years", 0)) * 12 + int(length.get("months", 0))
+        cycle = Cycle(months, read.expr(raw, "deadline", ("cycle",)), read.sources(raw, ("cycle",)), ("cycle",),
+                      document.key_span(("cycle",)))
+    requirement = None
+    if "requirement" in data:
+        raw = data["requirement"]
+        at: Path = ("requirement",)
+        carry = raw.get("carry_over")
+        requirement = Requirement(
+            credits=read.required_expr(raw, "credits", at),
+            carry_over=read.expr(carry, "max", (*at, "carry_over")) if carry else None,
+            minimums=tuple(read.minimum(item, (*at, "minimums", i)) for i, item in enumerate(raw.get("minimums", ()))),
+            alternatives=tuple(
+                Alternative(str(item["id"]), str(item["title"]),
+                            read.required_expr(item, "met_when", (*at, "alternatives", i)),
+                            read.sources(item, (*at, "alternatives", i)), (*at, "alternatives", i),
+                            document.key_span((*at, "alternatives", i, "id")))
+                for i, item in enumerate(raw.get("alternatives", ()))
+            ),
+            sources=read.sources(raw, at) + (read.sources(carry, (*at, "carry_over")) if carry else ()),
+            path=at,
+        )
+    fee = None
+    if "fee" in data:
+        raw = data["fee"]
+        read.sources(raw, ("fee",))
+        fee = Fee(Decimal(raw["amount"]), str(raw["currency"]), str(raw["per"]))
+    audit = data.get("audit")
+    if audit:
+        read.sources(audit, ("audit",))
+    dates = data.get("dates") or {}
+    if dates:
+        read.sources(dates, ("dates",))
+    model = SpecModel(
+        document=document,
+        id=str(data["id"]),
+        title=str(data["title"]),
+        body=data.get("body"),
+        credential=data.get("credential"),
+        unit_name=str(unit["name"]),
+        places=int(unit["places"]),
+        contact_hours=_decimal(unit.get("contact_hours")),
+        date_formats=tuple(dates.get("formats", ("YYYY-MM-DD",))),
+        sources=sources,
+        cycle=cycle,
+        requirement=requirement,
+        fee=fee,
+        audit_rate=Decimal(audit["rate"]) if audit else None,
+        parameters={name: read.parameter(name, value, ("parameters", name))
+                    for name, value in (data.get("parameters") or {}).items()},
+        scales={name: Scale(name, tuple(value["values"]), document.key_span(("scales", name)))
+                for name, value in (data.get("scales") or {}).items()},
+        tables={name: Table(name, str(value.get("description", "")), str(value.get("key", "text")),
+                            str(value.get("value", "number")), value.get("rows"), value.get("file"),
+                            read.sources(value, ("tables", name)), ("tables", name),
+                            document.key_span(("tables", name)))
+                for name, value in (data.get("tables") or {}).items()},
+        attributes={name: read.attribute(name, value, ("attributes", name))
+                    for name, value in (data.get("attributes") or {}).items()},
+        credential_attributes={name: read.attribute(name, value, ("credential_attributes", name))
+                               for name, value in (data.get("credential_attributes") or {}).items()},
+        activity_types={str(key): str(value) for key, value in data["activity_types"].items()},
+        lets=tuple((name, ExprText(_text(value), ("let", name), document.span(("let", name))))
+                   for name, value in (data.get("let") or {}).items()),
+        checks=tuple(read.check(item, ("checks", i)) for i, item in enumerate(data.get("checks") or ())),
+        categories=tuple(read.category(item, ("categories", i)) for i, item in enumerate(data["categories"])),
+        examples=tuple(Example(str(item["name"]), item, i, ("examples", i), document.span(("examples", i)))
+                       for i, item in enumerate(data.get("examples") or ())),
+    )
+    model.citations = read.citations
+    return model, read.diagnostics

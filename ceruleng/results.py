@@ -1,0 +1,181 @@
+"""Results of scoring: plain records the interpreter fills and reporters read.
+
+Input: built by `interpreter`. Output: `MemberResult` → `CredentialResult` → `ActivityResult`, and `to_json()`
+dictionaries matching `schemas/result.schema.json` (decimals as strings at the spec's precision, dates ISO).
+Reason sentences are rendered from templates only when read, so a batch that only needs totals never formats them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ceruleng.source import Span
+from ceruleng.templates import Template
+from ceruleng.values import ZERO, format_credits, format_value
+
+Reason = str | tuple[int, tuple[Any, ...]]
+"""A reason: a finished sentence, or (template number, captured values) rendered on demand."""
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    """One rule applied to an activity or a cycle: what, where in the spec, and the value it gave."""
+
+    rule: str
+    span: Span | None
+    value: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
+
+
+@dataclass
+class ActivityResult:
+    index: int
+    id: str | None
+    type: str | None
+    date: date | None
+    category: str | None
+    status: str
+    credits: Decimal
+    raw_reasons: list[Reason]
+    templates: Sequence[Template]
+    places: int
+    malformed: bool = False
+    trace: list[TraceLine] | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [reason if isinstance(reason, str) else self.templates[reason[0]].render(reason[1])
+                for reason in self.raw_reasons]
+
+    @property
+    def counts(self) -> bool:
+        return self.status in ("awarded", "capped")
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": self.id,
+            "index": self.index,
+            "type": self.type,
+            "date": self.date.isoformat() if self.date else None,
+            "category": self.category,
+            "status": self.status,
+            "credits": format_credits(self.credits, self.places),
+            "reasons": self.reasons,
+            "malformed": self.malformed,
+        }
+        if self.trace is not None:
+            result["trace"] = [line.to_json() for line in self.trace]
+        return result
+
+
+@dataclass
+class CategoryTotal:
+    id: str
+    title: str
+    earned: Decimal = ZERO
+    cap: Decimal | None = None
+
+
+@dataclass
+class MinimumResult:
+    id: str
+    title: str
+    at_least: Decimal
+    counted: Decimal
+    met: bool
+
+
+@dataclass
+class CredentialResult:
+    spec: str | None
+    title: str
+    unit: str
+    places: int
+    member: str | None
+    name: str | None
+    certified_on: date | None
+    cycle: tuple[date, date] | None = None
+    deadline: date | None = None
+    required: Decimal | None = None
+    earned: Decimal = ZERO
+    carried_in: Decimal = ZERO
+    remaining: Decimal | None = None
+    met: bool | None = None
+    met_by: str | None = None
+    categories: dict[str, CategoryTotal] = field(default_factory=dict)
+    minimums: list[MinimumResult] = field(default_factory=list)
+    fee: tuple[Decimal, str, str] | None = None
+    audit: tuple[Decimal, bool] | None = None
+    activities: list[ActivityResult] = field(default_factory=list)
+    error: str | None = None
+    trace: list[TraceLine] | None = None
+
+    def credits(self, value: Decimal | None) -> str | None:
+        return None if value is None else format_credits(value, self.places)
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "spec": self.spec,
+            "title": self.title,
+            "member": self.member,
+            "credential": self.name,
+            "certified_on": self.certified_on.isoformat() if self.certified_on else None,
+            "unit": self.unit,
+            "cycle": {"start": self.cycle[0].isoformat(), "end": self.cycle[1].isoformat()} if self.cycle else None,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "required": self.credits(self.required),
+            "earned": self.credits(self.earned),
+            "carried_in": self.credits(self.carried_in),
+            "remaining": self.credits(self.remaining),
+            "met": self.met,
+            "met_by": self.met_by,
+            "categories": {
+                key: {"title": total.title, "earned": self.credits(total.earned), "cap": self.credits(total.cap)}
+                for key, total in self.categories.items()
+            },
+            "minimums": [
+                {"id": m.id, "title": m.title, "at_least": self.credits(m.at_least),
+                 "counted": self.credits(m.counted), "met": m.met}
+                for m in self.minimums
+            ],
+            "fee": {"amount": format_credits(self.fee[0], 2), "currency": self.fee[1], "per": self.fee[2]}
+            if self.fee else None,
+            "audit": {"rate": format_value(self.audit[0]), "selected": self.audit[1]} if self.audit else None,
+            "error": self.error,
+            "activities": [activity.to_json() for activity in self.activities],
+        }
+        if self.trace is not None:
+            result["trace"] = [line.to_json() for line in self.trace]
+        return result
+
+
+@dataclass
+class MemberResult:
+    member: str | None
+    file: str | None
+    line: int | None
+    credentials: list[CredentialResult] = field(default_factory=list)
+    error: str | None = None
+    activity_count: int = 0
+
+    @property
+    def malformed(self) -> bool:
+        """Whether any part of the input was rejected as malformed (exit code 1)."""
+        return self.error is not None or any(
+            credential.error is not None or any(a.malformed for a in credential.activities)
+            for credential in self.credentials
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "input": {"file": self.file, "line": self.line},
+            "error": self.error,
+            "results": [credential.to_json() for credential in self.credentials],
+        }

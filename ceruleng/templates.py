@@ -1,0 +1,114 @@
+"""Reason templates: sentences for members with `{expression}` placeholders.
+
+Input: a template's text (from `reason`, `explain`, bound reasons). Output: its literal parts and placeholder
+expressions with their offsets (the compiler parses and checks them like any expression), and, at report time, the
+sentence rendered from the values the scoring code captured. Rendering is deferred until a report asks for it, so
+scoring a batch never formats a sentence nobody reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ceruleng.values import format_credits, format_value
+
+
+class TemplateSyntaxError(ValueError):
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    text: str
+    offset: int
+
+
+def split(template: str) -> list[str | Placeholder]:
+    """Literal text and placeholders, in order. `{{` and `}}` stand for literal braces."""
+    parts: list[str | Placeholder] = []
+    literal: list[str] = []
+    index = 0
+    while index < len(template):
+        char = template[index]
+        if template.startswith("{{", index) or template.startswith("}}", index):
+            literal.append(char)
+            index += 2
+            continue
+        if char == "}":
+            raise TemplateSyntaxError("'}' without a matching '{' (write '}}' for a brace)", index)
+        if char != "{":
+            literal.append(char)
+            index += 1
+            continue
+        end = _closing_brace(template, index)
+        inner = template[index + 1 : end]
+        if not inner.strip():
+            raise TemplateSyntaxError("empty placeholder '{}'", index)
+        if literal:
+            parts.append("".join(literal))
+            literal = []
+        parts.append(Placeholder(inner, index + 1))
+        index = end + 1
+    if literal:
+        parts.append("".join(literal))
+    return parts
+
+
+def _closing_brace(template: str, start: int) -> int:
+    quote: str | None = None
+    for index in range(start + 1, len(template)):
+        char = template[index]
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "}":
+            return index
+        elif char == "{":
+            break
+    raise TemplateSyntaxError("'{' without a matching '}' (write '{{' for a brace)", start)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A compiled template: literal parts, and for each placeholder how its value prints."""
+
+    parts: tuple[str | int, ...]
+    formatters: tuple[Callable[[Any], str], ...]
+
+    def render(self, args: Sequence[Any]) -> str:
+        return "".join(part if isinstance(part, str) else self.formatters[part](args[part]) for part in self.parts)
+
+
+def credits_formatter(places: int) -> Callable[[Any], str]:
+    """How `{credits}` prints: at the spec's precision (0.1 CEU, 1.25 CEC)."""
+
+    def render(value: Any) -> str:
+        return format_credits(value, places) if isinstance(value, Decimal) else format_value(value)
+
+    return render
+
+
+def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any], str]]) -> Template:
+    numbered: list[str | int] = []
+    count = 0
+    for part in parts:
+        if isinstance(part, str):
+            numbered.append(part)
+        else:
+            numbered.append(count)
+            count += 1
+    return Template(tuple(numbered), tuple(formatters))
+
+
+def plain(text: str) -> Template:
+    """A template without placeholders (messages the engine itself writes)."""
+    return Template((text,), ())
+
+
+VALUE_FORMAT: Callable[[Any], str] = format_value

@@ -1,0 +1,251 @@
+"""Runtime values: exact decimals, calendar dates, rounding to an increment, and how values print.
+
+Input: numbers, dates and text from activity records and specs. Output: `Decimal` and `date` values computed in one
+explicit decimal context, and their text. Imports nothing from ceruleng, so generated scoring code and every stage
+can use it without pulling in the pipeline.
+
+Why these choices:
+- Every number is a `Decimal` made from text or an int, never from a float; one context (28 significant digits,
+  traps on division by zero, overflow and invalid operations) is used for all arithmetic.
+- Rounding in a direction ("down", "up") first rounds the value to 26 significant digits, so that the last-place
+  error of a division (100/60*60 = 100.00000000000000000000000002) cannot push a value across an increment.
+- Dates are plain calendar dates; months and years are added with the day clamped to the month's end
+  (2024-02-29 plus one year is 2025-02-28), always from the anchor, so cycles never drift.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, timedelta
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+from typing import Any
+
+CONTEXT = Context(
+    prec=28, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999, traps=[DivisionByZero, InvalidOperation, Overflow]
+)
+_SNAP = Context(prec=26, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+SIXTY = Decimal(60)
+
+ROUNDING_MODES = {
+    "down": ROUND_FLOOR,
+    "up": ROUND_CEILING,
+    "half-up": ROUND_HALF_UP,
+    "half-down": ROUND_HALF_DOWN,
+    "half-even": ROUND_HALF_EVEN,
+}
+"""Rounding modes a spec may name. 'down' and 'up' are toward minus and plus infinity; the 'half-' modes round to
+the nearest increment and say how an exact tie goes (half-up: away from zero; half-even: to the even multiple)."""
+
+MAX_MAGNITUDE = Decimal(10) ** 12
+"""Largest absolute value accepted from input data; beyond it a value is a typo or an attack, never a policy fact."""
+MAX_PLACES = 12
+"""Most decimal places accepted from input data."""
+
+
+class ValueProblem(ArithmeticError):
+    """A run-time problem computing one activity's value (a bad increment, a date out of range)."""
+
+
+def round_to(value: Decimal, increment: Decimal, mode: str) -> Decimal:
+    """Round `value` to a multiple of `increment` in the named mode (see ROUNDING_MODES)."""
+    if increment <= 0:
+        raise ValueProblem(f"rounding increment must be above zero, got {format_number(increment)}")
+    steps = _SNAP.plus(value / increment).to_integral_value(rounding=ROUNDING_MODES[mode])
+    return steps * increment
+
+
+def floor(value: Decimal) -> Decimal:
+    return _SNAP.plus(value).to_integral_value(rounding=ROUND_FLOOR)
+
+
+def ceil(value: Decimal) -> Decimal:
+    return _SNAP.plus(value).to_integral_value(rounding=ROUND_CEILING)
+
+
+def clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    if low > high:
+        raise ValueProblem(f"clamp bounds are reversed: {format_number(low)} is above {format_number(high)}")
+    return min(max(value, low), high)
+
+
+def total(values: Iterable[Decimal]) -> Decimal:
+    """Sum of decimals, starting from an exact zero (the built-in `sum` starts from int 0, which is fine but slower)."""
+    result = ZERO
+    for value in values:
+        result += value
+    return result
+
+
+def longest_run(items: Sequence[Any], value: Callable[[Any], Decimal], breaks: Callable[[Any], bool]) -> Decimal:
+    """The largest sum of `value` over consecutive items, a run ending at every item for which `breaks` holds."""
+    best = current = ZERO
+    for item in items:
+        if breaks(item):
+            current = ZERO
+            continue
+        current += value(item)
+        best = max(best, current)
+    return best
+
+
+# ---- dates -------------------------------------------------------------------------------------------------------
+
+DATE_FORMATS: dict[str, str] = {
+    "YYYY-MM-DD": r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})",
+    "MM/DD/YYYY": r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})",
+    "DD/MM/YYYY": r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})",
+    "DD.MM.YYYY": r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})",
+}
+"""Date formats a spec may accept for activity dates, by the name it writes in `dates.formats`."""
+
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DateReader:
+    """Reads a date written in any of a spec's accepted formats; made once per spec."""
+
+    __slots__ = ("_iso_only", "_patterns", "formats")
+
+    def __init__(self, formats: Sequence[str]) -> None:
+        self.formats = tuple(formats)
+        self._iso_only = self.formats == ("YYYY-MM-DD",)
+        self._patterns = [re.compile(DATE_FORMATS[name]) for name in self.formats]
+
+    def __call__(self, text: str) -> date:
+        """The date, or ValueError with a sentence naming the accepted formats."""
+        if self._iso_only and len(text) == 10 and _ISO.fullmatch(text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"'{text}' is not a real calendar date") from None
+        for pattern in self._patterns:
+            match = pattern.fullmatch(text)
+            if match:
+                try:
+                    return date(int(match["y"]), int(match["m"]), int(match["d"]))
+                except ValueError:
+                    raise ValueError(f"'{text}' is not a real calendar date") from None
+        return self._explain_failure(text)
+
+    def _explain_failure(self, text: str) -> date:
+        accepted = " or ".join(self.formats)
+        if "T" in text and _ISO.match(text):
+            raise ValueError(f"'{text}' is a timestamp; write the calendar date alone ({accepted})")
+        raise ValueError(f"'{text}' is not a date written {accepted}")
+
+
+def parse_iso_date(text: str) -> date:
+    """A YYYY-MM-DD date (spec literals, --as-of, certification dates)."""
+    if not _ISO.fullmatch(text):
+        raise ValueError(f"'{text}' is not a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a real calendar date") from None
+
+
+def add_months(start: date, months: int) -> date:
+    """`start` plus whole months, the day clamped to the end of a shorter month."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ValueProblem(f"date out of range adding {months} months to {start.isoformat()}")
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(start.day, last))
+
+
+def add_days(start: date, days: int) -> date:
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise ValueProblem(f"date out of range adding {days} days to {start.isoformat()}") from None
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from `start` to `end` (negative when `end` is earlier); a month counts once its day is reached."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and add_months(start, months) > end:
+        months -= 1
+    elif months < 0 and add_months(start, months) < end:
+        months += 1
+    return months
+
+
+def as_whole(value: Decimal, what: str) -> int:
+    """A decimal that must be a whole number (a count of days or months)."""
+    if value != value.to_integral_value():
+        raise ValueProblem(f"{what} must be a whole number, got {format_number(value)}")
+    return int(value)
+
+
+# ---- printing ----------------------------------------------------------------------------------------------------
+
+
+def format_number(value: Decimal) -> str:
+    """A decimal as a person writes it: no exponent, no trailing zeros after the point (1.50 → 1.5, 2.0 → 2)."""
+    if value == value.to_integral_value():
+        return str(value.quantize(ONE, context=CONTEXT)) if value else "0"
+    text = format(value.normalize(CONTEXT), "f")
+    return text
+
+
+def format_credits(value: Decimal, places: int) -> str:
+    """Credits at a spec's precision, always with that many places (0.1, 2.40, 3)."""
+    return str(value.quantize(Decimal(1).scaleb(-places), context=CONTEXT)) if places else str(
+        value.quantize(ONE, context=CONTEXT)
+    )
+
+
+def format_value(value: object) -> str:
+    """Any runtime value as text for a reason sentence."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return format_number(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(item) for item in value)
+    return str(value)
+
+
+def checked_decimal(value: Decimal) -> Decimal:
+    """An input number within the accepted range and precision, or ValueError saying why not."""
+    if not value.is_finite():
+        raise ValueError("is not a finite number")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise ValueError(f"{value} is out of range (largest accepted: 999999999999)")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+        raise ValueError(f"has more than {MAX_PLACES} decimal places")
+    return value + ZERO if value.is_zero() else value
+
+
+__all__ = [
+    "CONTEXT",
+    "DATE_FORMATS",
+    "ROUNDING_MODES",
+    "DateReader",
+    "DivisionByZero",
+    "InvalidOperation",
+    "Overflow",
+    "ValueProblem",
+]

@@ -1,0 +1,316 @@
+"""Stage 1, load: YAML text → plain data with the position of every node.
+
+Input: bytes or text of a spec or an activity file. Output: a `LoadedDocument` (dicts, lists, str, int, Decimal, bool,
+None) with a span for every value and every mapping key, plus diagnostics. This is the only module that touches YAML.
+
+Why not `yaml.safe_load`: it turns `1.5` into a float (we never hold a float), `2025-02-11` into a date before the spec
+says how to read dates, `no` into False (YAML 1.1), silently keeps the last of two duplicate keys, and expands alias
+bombs without limit. Here the C parser (when built) composes the node graph and a small walker builds the values:
+YAML 1.2 core scalars only, numbers as `Decimal` from their text, duplicate keys, merge keys and non-core tags
+reported, nesting depth and alias expansion bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+from ceruleng.errors import Diagnostic
+from ceruleng.source import SourceText, Span
+
+try:  # the C parser is ~3x faster; the pure-Python one is a correct fallback
+    from yaml.cyaml import CParser as _Parser
+
+    HAS_C_PARSER = True
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+
+    HAS_C_PARSER = False
+
+Path = tuple[str | int, ...]
+
+MAX_DEPTH = 100
+"""Deepest nesting accepted; real specs and activity files stay under 10 levels."""
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_ALLOWED_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _SEQ, _MAP}
+
+
+class _CoreResolver(BaseResolver):
+    """YAML 1.2 core schema: decimal numbers, true/false, null. Dates, `yes`, `0x10`, `1_000` stay text."""
+
+
+_CoreResolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_CoreResolver.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_CoreResolver.add_implicit_resolver(
+    _FLOAT, re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"), list("-+0123456789.")
+)
+_CoreResolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+
+
+class _Loader(_Parser, _CoreResolver):  # type: ignore[misc, valid-type]
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        _CoreResolver.__init__(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarSource:
+    """Where a text scalar's characters stand in the file, so expression columns can be mapped back."""
+
+    start: int
+    end: int
+    style: str | None
+
+
+@dataclass
+class LoadedDocument:
+    """A YAML document as plain data plus positions, keyed by path (a tuple of keys and list indexes)."""
+
+    source: SourceText
+    data: Any
+    spans: dict[Path, Span] = field(default_factory=dict)
+    key_spans: dict[Path, Span] = field(default_factory=dict)
+    scalars: dict[Path, ScalarSource] = field(default_factory=dict)
+
+    def span(self, path: Path) -> Span:
+        """The span of the value at `path`, or of its nearest ancestor that has one."""
+        while path not in self.spans and path:
+            path = path[:-1]
+        return self.spans.get(path, Span(self.source.path, 1, 1))
+
+    def key_span(self, path: Path) -> Span:
+        """The span of the key that names `path` (falls back to the value's span)."""
+        return self.key_spans.get(path) or self.span(path)
+
+    def span_in_scalar(self, path: Path, offset: int) -> Span:
+        """The span of character `offset` (0-based) of the text value at `path`.
+
+        Exact for plain, quoted (without escapes) and literal block scalars; otherwise the scalar's start, which is
+        still the right line for one-line values.
+        """
+        info = self.scalars.get(path)
+        value = self.data_at(path)
+        if info is None or not isinstance(value, str):
+            return self.span(path)
+        raw = self.source.text[info.start : info.end]
+        if info.style in (None, "") and raw == value:
+            return self.source.span_at(info.start + offset)
+        if info.style in ("'", '"') and raw[1:-1] == value:
+            return self.source.span_at(info.start + 1 + offset)
+        if info.style in ("|", ">"):
+            return self._span_in_block(info, value, offset)
+        return self.span(path)
+
+    def _span_in_block(self, info: ScalarSource, value: str, offset: int) -> Span:
+        line_in_value = value.count("\n", 0, offset)
+        column_in_line = offset - (value.rfind("\n", 0, offset) + 1)
+        header = self.source.span_at(info.start)
+        raw_lines = self.source.text[info.start : info.end].split("\n")[1:]
+        content = [line for line in raw_lines if line.strip()]
+        indent = len(content[0]) - len(content[0].lstrip(" ")) if content else 0
+        return Span(self.source.path, header.line + 1 + line_in_value, indent + column_in_line + 1)
+
+    def data_at(self, path: Path) -> Any:
+        node = self.data
+        for key in path:
+            node = node[key]
+        return node
+
+
+def decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
+    """UTF-8 (a leading BOM allowed and dropped) → text; anything else is a diagnostic at the first bad byte."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, Diagnostic(
+            "yaml-encoding",
+            f"file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
+            Span(path, line, column),
+            hint="save the file as UTF-8",
+        )
+    return text.removeprefix("\ufeff"), None
+
+
+def load_yaml(text: str, path: str) -> tuple[LoadedDocument | None, list[Diagnostic]]:
+    """Parse one YAML document. Returns (None, diagnostics) when the text is not YAML at all."""
+    source = SourceText(path, text)
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        return None, [_syntax_diagnostic(exc, source)]
+    except yaml.YAMLError as exc:
+        return None, [Diagnostic("yaml-syntax", _one_line(str(exc)), Span(path, 1, 1))]
+    except RecursionError:
+        return None, [_too_deep(Span(path, 1, 1))]
+    document = LoadedDocument(source=source, data=None)
+    if root is None:
+        return document, []
+    builder = _Builder(document, budget=2 * len(text) + 10_000)
+    document.data = builder.build(root, (), 0)
+    return document, builder.diagnostics
+
+
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError, source: SourceText) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    span = Span(source.path, mark.line + 1, mark.column + 1) if mark else Span(source.path, 1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = None
+    if "\t" in source.line(span.line)[: span.column] or "tab" in problem:
+        hint = "YAML indentation must use spaces, not tabs"
+    elif exc.context:
+        hint = exc.context
+    return Diagnostic("yaml-syntax", _one_line(problem), span, hint=hint)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _too_deep(span: Span) -> Diagnostic:
+    return Diagnostic(
+        "yaml-too-deep",
+        f"nesting deeper than {MAX_DEPTH} levels",
+        span,
+        hint="specs and activity files need only a few levels; this looks generated or corrupt",
+    )
+
+
+def _span_of(node: Node, path: str) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+class _Builder:
+    """Walks the composed node graph into plain values, recording spans and collecting diagnostics."""
+
+    def __init__(self, document: LoadedDocument, budget: int) -> None:
+        self.document = document
+        self.path = document.source.path
+        self.diagnostics: list[Diagnostic] = []
+        self.budget = budget
+        self.exhausted = False
+
+    def build(self, node: Node, at: Path, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            if not self.exhausted:
+                self.exhausted = True
+                self.diagnostics.append(
+                    Diagnostic(
+                        "yaml-alias-bomb",
+                        "aliases expand to far more values than the file holds",
+                        _span_of(node, self.path),
+                        hint="an anchor is referenced so often that expanding it would exhaust memory",
+                    )
+                )
+            return None
+        if depth > MAX_DEPTH:
+            self.diagnostics.append(_too_deep(_span_of(node, self.path)))
+            self.budget = -1
+            self.exhausted = True
+            return None
+        self.document.spans[at] = _span_of(node, self.path)
+        if node.tag not in _ALLOWED_TAGS:
+            self.diagnostics.append(
+                Diagnostic(
+                    "yaml-tag",
+                    f"tag '{node.tag}' is not allowed",
+                    _span_of(node, self.path),
+                    hint="only plain YAML values (text, numbers, true/false, lists, mappings) are read",
+                )
+            )
+            return None
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, at)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*at, index), depth + 1) for index, item in enumerate(node.value)]
+        assert isinstance(node, MappingNode)
+        return self._mapping(node, at, depth)
+
+    def _scalar(self, node: ScalarNode, at: Path) -> Any:
+        text: str = node.value
+        if node.tag == _INT:
+            return int(text)
+        if node.tag == _FLOAT:
+            return Decimal(text)
+        if node.tag == _BOOL:
+            return text.lower() == "true"
+        if node.tag == _NULL:
+            return None
+        self.document.scalars[at] = ScalarSource(node.start_mark.index, node.end_mark.index, node.style)
+        return text
+
+    def _mapping(self, node: MappingNode, at: Path, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node)
+            if key is None:
+                continue
+            key_span = _span_of(key_node, self.path)
+            if key in result:
+                first = self.document.key_spans[(*at, key)]
+                self.diagnostics.append(
+                    Diagnostic(
+                        "yaml-duplicate-key",
+                        f"duplicate key '{key}' (first defined at line {first.line})",
+                        key_span,
+                        hint="each key may appear once in a mapping; the first one is kept",
+                    )
+                )
+                continue
+            self.document.key_spans[(*at, key)] = key_span
+            result[key] = self.build(value_node, (*at, key), depth + 1)
+        return result
+
+    def _key(self, node: Node) -> str | None:
+        if isinstance(node, ScalarNode) and node.value == "<<" and not node.style:
+            self._bad_key(node, "merge keys ('<<') are not supported", "write the keys out, or use an alias")
+            return None
+        if not isinstance(node, ScalarNode):
+            self._bad_key(node, "a mapping key must be plain text", None)
+            return None
+        return str(node.value)
+
+    def _bad_key(self, node: Node, message: str, hint: str | None) -> None:
+        self.diagnostics.append(Diagnostic("yaml-key", message, _span_of(node, self.path), hint=hint))
+
+
+def iter_paths(data: Any, at: Path = ()) -> Iterator[Path]:
+    """Every path in a plain-data tree, parents before children (used by tests and coverage)."""
+    yield at
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from iter_paths(value, (*at, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from iter_paths(value, (*at, index))
