@@ -1,0 +1,38 @@
+"""ceruleng: continuing-education policies as checked YAML specs, and exact, explainable scoring against them.
+
+The Python API (imported lazily, so `import ceruleng` stays cheap):
+
+    from ceruleng import load_spec, evaluate
+    spec = load_spec("rules/asap-pace.yaml")
+    result = evaluate(spec, member_document, as_of=date(2025, 6, 1))
+    result.to_json()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "load_spec": "ceruleng.engine",
+    "load_specs": "ceruleng.engine",
+    "evaluate": "ceruleng.engine",
+    "Evaluator": "ceruleng.engine",
+    "check_file": "ceruleng.engine",
+    "read_members": "ceruleng.inputs",
+    "SpecError": "ceruleng.errors",
+    "InputError": "ceruleng.errors",
+    "CerulengError": "ceruleng.errors",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _API.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'ceruleng' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(module_name), name)

@@ -18,10 +18,10 @@ from ceruleng.compiler import CompiledSpec, compile_model
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.interpreter import Scorer, read_credential
 from ceruleng.model import build_model
-from ceruleng.results import CredentialResult, MemberResult
+from ceruleng.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.schema import validate_document
 from ceruleng.source import SourceText, nowhere
-from ceruleng.values import CONTEXT
+from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import decode, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -141,9 +141,16 @@ class Evaluator:
             scorer = self.scorers[spec.id] = Scorer(spec, self.explain)
         return scorer
 
-    def member(self, document: Any, file: str | None = None, line: int | None = None) -> MemberResult:
-        """Score one member document against every credential it lists; never raises for bad input."""
+    def member(self, document: Any, file: str | None = None, line: int | None = None,
+               problem: str | None = None) -> MemberResult:
+        """Score one member document against every credential it lists; never raises for bad input.
+
+        `problem` is why the reader could not fully read the document; what was recovered of it is reported with
+        every activity rejected, and nothing is scored.
+        """
         with decimal.localcontext(CONTEXT):
+            if problem is not None:
+                return _unreadable(document, file, line, problem)
             return self._member(document, file, line)
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
@@ -185,9 +192,20 @@ class Evaluator:
         credential = read_credential(spec, entry)
         return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
 
-    def members(self, documents: Iterable[tuple[Any, str | None, int | None]]) -> Iterator[MemberResult]:
-        for document, file, line in documents:
-            yield self.member(document, file, line)
+    def members(self, inputs: Iterable[Any]) -> Iterator[MemberResult]:
+        """Results for `MemberInput`s, in order."""
+        for item in inputs:
+            yield self.member(item.document, item.file, item.line, item.problem)
+
+
+def _unreadable(document: Any, file: str | None, line: int | None, problem: str) -> MemberResult:
+    member = document.get("member") if isinstance(document, dict) else None
+    result = MemberResult(None if member is None else str(member), file, line, error=problem)
+    activities = document.get("activities") if isinstance(document, dict) else None
+    if isinstance(activities, list):
+        result.activity_count = len(activities)
+        result.credentials.append(_unscored(result.member, activities, f"Not scored: {problem}."))
+    return result
 
 
 def _member_problems(document: dict[str, Any]) -> list[str]:
@@ -207,9 +225,6 @@ def _member_problems(document: dict[str, Any]) -> list[str]:
 
 def _unscored(member: str | None, activities: list[Any], reason: str) -> CredentialResult:
     """A result that lists every activity as rejected, so nothing is dropped when scoring cannot start."""
-    from ceruleng.results import ActivityResult
-    from ceruleng.values import ZERO
-
     result = CredentialResult(None, "", "", 2, member, None, None, error=reason)
     for index, record in enumerate(activities):
         identifier = record.get("id") if isinstance(record, dict) else None

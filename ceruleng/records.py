@@ -39,6 +39,14 @@ MAX_TEXT = 100_000
 Coercer = Callable[[Any], tuple[dict[str, Any] | None, list[str]]]
 
 
+class Unreadable(dict[str, Any]):
+    """A record an input reader could only partly read (a CSV row with extra fields): malformed, with reasons."""
+
+    def __init__(self, values: dict[str, Any], problems: list[str]) -> None:
+        super().__init__(values)
+        self.problems = problems
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value[:40]}{'…' if len(value) > 40 else ''}'"
@@ -179,7 +187,10 @@ def build_coercer(
     lines = [
         "def coerce(r):",
         "    if r.__class__ is not dict:",
-        f"        return None, ['{label} must be a mapping of attributes, got ' + _shown(r)]",
+        "        if isinstance(r, _Unreadable):",
+        "            return None, list(r.problems)",
+        f"        if not isinstance(r, dict):",
+        f"            return None, ['{label} must be a mapping of attributes, got ' + _shown(r)]",
         "    p = []",
         "    t = {}",
     ]
@@ -187,6 +198,7 @@ def build_coercer(
         "_shown": _shown, "_Decimal": Decimal, "_number": number_field, "_text": text_field, "_date": date_field,
         "_boolean": boolean_field, "_text_list": text_list_field, "_segments": segments_field,
         "_reconcile": reconcile_minutes, "_reader": reader, "_scales": scales, "_MAX": 10**12,
+        "_Unreadable": Unreadable,
     }  # fmt: skip
     for index, attribute in enumerate(attributes.values()):
         namespace[f"_a{index}"] = attribute

@@ -144,6 +144,13 @@ def _matches(call: CallTypes) -> Type:
     return BOOLEAN
 
 
+def _plural(call: CallTypes) -> Type:
+    call.need(0, NUMBER, "a number")
+    for index in range(1, len(call.node.args)):
+        call.need(index, TEXT, "a word")
+    return TEXT
+
+
 def _date_literal(call: CallTypes) -> Type:
     text = call.literal_text(0, "a date (YYYY-MM-DD)")
     if text is not None:
@@ -323,6 +330,11 @@ FUNCTIONS: dict[str, Builtin] = {
         Builtin("starts_with", "starts_with(text, prefix)", "Whether text begins with prefix.",
                 'starts_with("CEP123456", "CEP") → true', 2, 2, _text_to(BOOLEAN),
                 lambda a, _n: f"{a[0]}.startswith({a[1]})"),
+        Builtin("plural", "plural(count, word) or plural(count, word, plural_word)",
+                "The count and the word, the word made plural (with 's', or plural_word) unless the count is 1: "
+                "for reason sentences.",
+                'plural(1, "full hour") → "1 full hour"; plural(4, "full hour") → "4 full hours"', 2, 3,
+                _plural, _emit("_plural")),
         Builtin("has", "has(attribute)",
                 "Whether an optional attribute is present in the record (a list attribute: present and not empty).",
                 "has(grade) → false when the record gives no grade", 1, 1, _presence, _not_emitted),

@@ -64,6 +64,10 @@ def _matches(text: str, pattern: re.Pattern[str]) -> bool:
     return pattern.fullmatch(text) is not None
 
 
+def _plural(count: Decimal, word: str, plural: str | None = None) -> str:
+    return f"{values.format_number(count)} {word if count == 1 else plural or word + 's'}"
+
+
 def _whole(value: Decimal) -> int:
     return values.as_whole(value, "a count of days, months or years")
 
@@ -85,6 +89,7 @@ RUNTIME: dict[str, Any] = {
     "_total": values.total,
     "_longest_run": values.longest_run,
     "_matches": _matches,
+    "_plural": _plural,
     "_re_compile": re.compile,
     "_lower": str.lower,
     "_upper": str.upper,

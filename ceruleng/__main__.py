@@ -1,0 +1,5 @@
+"""`python -m ceruleng` runs the command line."""
+
+from ceruleng.cli import main
+
+main()

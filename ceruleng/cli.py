@@ -1,0 +1,294 @@
+"""The command line: a thin shell over the engine and reporters. No policy logic lives here.
+
+Exit codes (DESIGN.md): 0 success; 1 problems in the input (spec errors for `check`, malformed records for `eval`,
+failing examples for `test`); 2 usage or I/O errors; 3 an internal error (a bug: please report it; `--debug` shows
+the traceback); 130 interrupted. Each command imports what it needs only when it runs, so `ceruleng --help` and
+`ceruleng check` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
+
+import click
+
+from ceruleng import __version__
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"ceruleng: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns every failure into one line on stderr and a documented exit code (tracebacks only with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ceruleng.errors import CerulengError, InputError
+
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            _fail(str(exc))
+        except BrokenPipeError:
+            _quiet_stdout()
+            _fail("output closed before the run finished (broken pipe)")
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except CerulengError as exc:
+            _fail(str(exc))
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, and please "
+                  "report it)", EXIT_INTERNAL)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's exit does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="ceruleng", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """ceruleng: continuing-education policies as checked YAML specs, and exact scoring of activity logs.
+
+    \b
+    Typical use:
+      ceruleng check rules/                          check every spec
+      ceruleng test rules/                           run the worked examples inside the specs
+      ceruleng eval --rules rules/ member.yaml       score a member's activity log
+      ceruleng schema spec                           print the spec JSON Schema (for editors)
+    """
+    ctx.obj = {"debug": debug}
+
+
+# ---- check -------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Diagnostics for people, or JSON for tools.")
+@click.option("--max-errors", type=click.IntRange(min=1), default=None, help="Show at most this many errors.")
+@click.option("--coverage", is_flag=True,
+              help="Also print, per spec, each source citation, the keys that encode it and the examples that "
+                   "pin it, flagging rules no example exercises.")
+def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, coverage: bool) -> None:
+    """Check spec files (or folders of them; default rules/) like a compiler: every problem, with its position.
+
+    Exit 0 when there are no errors (warnings allowed), 1 when there are errors, 2 for usage or I/O errors.
+    """
+    from ceruleng.engine import check_file, spec_files
+    from ceruleng.report.diagnostics import FileDiagnostics, render_json, render_text
+
+    files = spec_files(paths or ("rules",))
+    if not files:
+        _fail(f"no spec files (.yaml, .yml) found in {', '.join(paths or ('rules',))}")
+    checked = [check_file(path) for path in files]
+    reports = [FileDiagnostics(c.path, c.source, c.diagnostics) for c in checked]
+    render = render_json if output_format == "json" else render_text
+    click.echo(render(reports, max_errors), nl=False)
+    if any(d.code == "io-error" for c in checked for d in c.diagnostics):
+        sys.exit(EXIT_USAGE)
+    if coverage and all(c.spec for c in checked):
+        from ceruleng.coverage import coverage_report
+
+        click.echo(coverage_report([c.spec for c in checked if c.spec]), nl=False)
+    sys.exit(EXIT_PROBLEMS if any(c.errors for c in checked) else EXIT_OK)
+
+
+# ---- eval --------------------------------------------------------------------------------------------------------
+
+
+def _specs_or_exit(rules: tuple[str, ...]) -> Any:
+    """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2."""
+    from ceruleng.engine import check_file, spec_files
+    from ceruleng.report.diagnostics import FileDiagnostics, render_text
+
+    checked = [check_file(path) for path in spec_files(rules)]
+    if not checked:
+        _fail(f"no spec files (.yaml, .yml) found in {', '.join(rules)}")
+    broken = [c for c in checked if c.errors]
+    if broken:
+        click.echo(render_text([FileDiagnostics(c.path, c.source, c.diagnostics) for c in broken], 20), err=True,
+                   nl=False)
+        _fail("the specs have errors; fix them first (ceruleng check shows them all)")
+    specs: dict[str, Any] = {}
+    for item in checked:
+        assert item.spec is not None
+        if item.spec.id in specs:
+            _fail(f"{item.path}: spec id '{item.spec.id}' is also used by {specs[item.spec.id].model.path}")
+        specs[item.spec.id] = item.spec
+    return specs
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """stdout, or a file written atomically: nothing half-written is left behind on failure or Ctrl-C."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise _input_error(f"{path}: is a folder; give a file name for -o")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
+            "w", encoding="utf-8", dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",
+            suffix=".tmp", delete=False, newline="")
+    except OSError as exc:
+        raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _input_error(message: str) -> Exception:
+    from ceruleng.errors import InputError
+
+    return InputError(message)
+
+
+def _parse_day(value: str | None) -> Any:
+    from datetime import date
+
+    from ceruleng.values import parse_iso_date
+
+    if value is None:
+        return date.today()
+    try:
+        return parse_iso_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+class _Progress:
+    """A progress line on stderr, only when stderr is a terminal and the batch has more than one member."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.members = 0
+        self.activities = 0
+        self.last = time.monotonic()
+        self.shown = False
+
+    def tick(self, activities: int) -> None:
+        self.members += 1
+        self.activities += activities
+        if self.enabled and time.monotonic() - self.last > 0.5:
+            self.last = time.monotonic()
+            self.shown = True
+            sys.stderr.write(f"\rceruleng: scored {self.members:,} members, {self.activities:,} activities")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write(f"\rceruleng: scored {self.members:,} members, {self.activities:,} activities\n")
+
+
+@main.command(name="eval")
+@click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
+              help="Spec file or folder of specs (repeatable).")
+@click.argument("activities", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "jsonl"]), default="table",
+              show_default=True, help="table for people; json, jsonl or csv for machines.")
+@click.option("--explain", is_flag=True, help="Include the trace of every rule applied, with its spec file:line.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Score the cycle containing this day. [default: today]")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("--input-format", type=click.Choice(["yaml", "json", "jsonl", "csv"]), default=None,
+              help="Format of the activity files. [default: from the file name; stdin: jsonl or yaml]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for reproducible audit selection.")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Score JSON Lines batches on N processes (0: all cores); output stays in input order.")
+def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_format: str, explain: bool,
+                 as_of: str | None, output: str | None, input_format: str | None, seed: int, jobs: int) -> None:
+    """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
+
+    Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
+    and reported), 2 for usage or I/O errors.
+    """
+    from ceruleng.batch import score_inputs
+    from ceruleng.report.results import WRITERS
+
+    day = _parse_day(as_of)
+    specs = _specs_or_exit(rules)
+    progress = _Progress()
+    malformed = False
+    with _output(output) as stream:
+        writer = WRITERS[output_format](stream, day, __version__)
+        for result in score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs):
+            writer.write(result)
+            malformed = malformed or result.malformed
+            progress.tick(result.activity_count)
+        writer.close()
+    progress.done()
+    sys.exit(EXIT_PROBLEMS if malformed else EXIT_OK)
+
+
+# ---- test --------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(["text", "junit"]), default="text", show_default=True,
+              help="One line per failure, or JUnit XML for CI systems.")
+def test(paths: tuple[str, ...], output_format: str) -> None:
+    """Run the worked examples embedded in specs (default rules/). Ends with 'N passed, N failed'.
+
+    Exit 0 when all pass, 1 when any fails, 2 for usage or I/O errors or a spec with errors.
+    """
+    from ceruleng.testing import junit_xml, run_examples
+
+    specs = _specs_or_exit(paths or ("rules",))
+    runs = run_examples(specs)
+    if output_format == "junit":
+        click.echo(junit_xml(runs), nl=False)
+    else:
+        for run in runs:
+            for failure in run.failures:
+                click.echo(f"{failure.span}: FAIL {run.example.name!r}: {failure.message}")
+    failed = sum(1 for run in runs if not run.passed)
+    summary = f"{len(runs) - failed} passed, {failed} failed"
+    click.echo(summary, err=output_format == "junit")
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+
+
+# ---- schema ------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["spec", "activities", "result"]))
+def schema(name: str) -> None:
+    """Print a published JSON Schema: spec (for editors), activities (input), result (JSON output)."""
+    from ceruleng.schema import schema_text
+
+    click.echo(schema_text(name), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,245 @@
+"""Reading member activity files: YAML, JSON, JSON Lines, CSV, or standard input → member documents.
+
+Input: a path (or `-` for stdin) and an optional format. Output: an iterator of `MemberInput` — one member document
+(plain data; numbers as Decimal, never float) with the file and line it came from, or the problem that kept it from
+being read. JSON Lines are read one line at a time, so a batch of any size streams in constant memory. A line or row
+that cannot be read is yielded as a problem (and reported as a rejected member), never skipped.
+
+CSV layout (one row per activity): columns `member`, `credentials` (`spec@YYYY-MM-DD`, several separated by `;`),
+then `id`, `type`, `date`, and any attribute (`minutes`, `topic`, `grade`, ...). `segments` are written
+`kind:minutes;kind:minutes`, list attributes `a;b`. Empty cells are absent attributes. Rows of one member need not be
+adjacent; members keep the order of their first row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from ceruleng.errors import InputError
+from ceruleng.records import Unreadable
+from ceruleng.yamlsrc import decode, load_yaml
+
+FORMATS = ("yaml", "json", "jsonl", "csv")
+SUFFIX_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                  ".csv": "csv"}  # fmt: skip
+CSV_REQUIRED = ("member", "credentials", "id", "type", "date")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInput:
+    """One member document as read, or why it could not be read (then `document` is whatever was recoverable)."""
+
+    document: Any
+    file: str
+    line: int | None
+    problem: str | None = None
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f"duplicate key '{key}'")
+            seen.add(key)
+    return result
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_pairs)
+_LENIENT = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+
+
+def parse_json(text: str) -> Any:
+    """JSON with numbers as Decimal, NaN/Infinity refused and duplicate keys reported (DuplicateKey)."""
+    return _DECODER.decode(text)
+
+
+def detect_format(path: str, given: str | None, sample: str = "") -> str:
+    if given:
+        return given
+    suffix = Path(path).suffix.lower()
+    if suffix in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[suffix]
+    if path == "-":
+        first = sample.lstrip()[:1]
+        return "jsonl" if first == "{" and "\n" in sample.strip() else "yaml"
+    raise InputError(f"{path}: cannot tell the format from the name; use --input-format ({', '.join(FORMATS)})")
+
+
+def read_members(path: str, given_format: str | None = None) -> Iterator[MemberInput]:
+    """Member documents from one input; InputError when the input cannot be opened at all."""
+    if path == "-":
+        stream: TextIO = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="strict")
+        sample = stream.buffer.peek(4096)[:4096].decode("utf-8", "replace") if hasattr(stream.buffer, "peek") else ""
+        fmt = detect_format(path, given_format, sample)
+        label = "<stdin>"
+        if fmt == "jsonl":
+            yield from _jsonl(stream, label)
+        else:
+            yield from _whole(stream.read(), label, fmt)
+        return
+    fmt = detect_format(path, given_format)
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{path}: is a folder, not an activity file")
+    try:
+        handle = target.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        if fmt == "jsonl":
+            yield from _jsonl(io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict"), path)
+            return
+        raw = handle.read()
+    text, problem = decode(raw, path)
+    if text is None:
+        assert problem is not None
+        yield MemberInput(None, path, problem.span.line, problem.message)
+        return
+    yield from _whole(text, path, fmt)
+
+
+def _whole(text: str, path: str, fmt: str) -> Iterator[MemberInput]:
+    if fmt == "csv":
+        yield from _csv(text, path)
+        return
+    if fmt == "json":
+        try:
+            data = parse_json(text)
+        except DuplicateKey as exc:
+            yield MemberInput(_lenient(text), path, None, f"{exc} (every key may appear once)")
+            return
+        except ValueError as exc:
+            yield MemberInput(None, path, getattr(exc, "lineno", None), f"not valid JSON: {_json_problem(exc)}")
+            return
+    else:
+        document, diagnostics = load_yaml(text, path)
+        errors = [d for d in diagnostics if d.is_error]
+        if errors:
+            first = errors[0]
+            data = document.data if document else None
+            yield MemberInput(data, path, first.span.line, f"line {first.span.line}: {first.message}")
+            return
+        data = document.data if document else None
+    documents = data if isinstance(data, list) else [data]
+    for document in documents:
+        yield MemberInput(document, path, None)
+
+
+def _lenient(text: str) -> Any:
+    try:
+        return _LENIENT.decode(text)
+    except ValueError:
+        return None
+
+
+def _json_problem(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return str(exc)
+
+
+def _jsonl(stream: TextIO, path: str) -> Iterator[MemberInput]:
+    """One member per line; blank lines are skipped; a bad line is a problem naming its line number."""
+    line_number = 0
+    while True:
+        try:
+            line = stream.readline()
+        except UnicodeDecodeError as exc:
+            line_number += 1
+            yield MemberInput(None, path, line_number, f"line {line_number}: not UTF-8 ({exc.reason})")
+            return
+        if not line:
+            return
+        line_number += 1
+        if not line.strip():
+            continue
+        try:
+            yield MemberInput(_DECODER.decode(line), path, line_number)
+        except DuplicateKey as exc:
+            yield MemberInput(_lenient(line), path, line_number, f"line {line_number}: {exc}")
+        except ValueError as exc:
+            yield MemberInput(None, path, line_number, f"line {line_number}: not valid JSON: {_json_problem(exc)}")
+        except RecursionError:
+            yield MemberInput(None, path, line_number, f"line {line_number}: nested too deeply")
+
+
+def _csv(text: str, path: str) -> Iterator[MemberInput]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [column for column in CSV_REQUIRED if column not in header]
+    if missing:
+        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                         f"(a CSV needs {', '.join(CSV_REQUIRED)})")
+    members: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
+    try:
+        for row in reader:
+            _csv_row(row, reader.line_num, members, lines)
+    except csv.Error as exc:
+        raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
+    for key, document in members.items():
+        yield MemberInput(document, path, lines[key])
+
+
+def _csv_row(row: dict[str | None, Any], line: int, members: dict[str, dict[str, Any]], lines: dict[str, int]) -> None:
+    member = (row.get("member") or "").strip()
+    document = members.get(member)
+    if document is None:
+        credentials = _credentials(row.get("credentials") or "")
+        document = members[member] = {"member": member or None, "credentials": credentials, "activities": []}
+        lines[member] = line
+    activity: dict[str, Any] = {}
+    extra = False
+    for column, value in row.items():
+        if column is None:
+            extra = True
+        elif column not in ("member", "credentials") and value not in (None, ""):
+            activity[column] = _segments(value) if column == "segments" else value
+    if extra:
+        activity = Unreadable(activity, [f"CSV line {line} has more fields than the header row"])
+    document["activities"].append(activity)
+
+
+def _credentials(cell: str) -> list[dict[str, str]] | str:
+    entries = []
+    for part in cell.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        spec, _, certified = part.partition("@")
+        entries.append({"spec": spec.strip(), "certified_on": certified.strip()})
+    return entries
+
+
+def _segments(cell: str) -> list[dict[str, str]] | str:
+    segments = []
+    for part in cell.split(";"):
+        if not part.strip():
+            continue
+        kind, separator, minutes = part.rpartition(":")
+        if not separator:
+            return cell
+        segments.append({"kind": kind.strip(), "minutes": minutes.strip()})
+    return segments

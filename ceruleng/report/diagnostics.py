@@ -1,0 +1,110 @@
+"""Diagnostics as people and tools read them.
+
+Input: checked files (path, source text, diagnostics). Output: text — `PATH:LINE:COL: error[code]: message`, the
+source line, a caret under the column, a `hint:` line — or JSON for tools; and a closing summary line. "Did you
+mean" hints join the first line, as compilers print them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ceruleng.errors import Diagnostic, sorted_diagnostics
+from ceruleng.source import SourceText
+
+TAB_WIDTH = 1
+
+
+@dataclass(frozen=True)
+class FileDiagnostics:
+    path: str
+    source: SourceText | None
+    diagnostics: Sequence[Diagnostic]
+
+
+def render_one(diagnostic: Diagnostic, source: SourceText | None) -> str:
+    """One diagnostic: the headline, the quoted source line with a caret, and a hint line."""
+    span = diagnostic.span
+    headline = f"{span}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
+    hint = diagnostic.hint
+    if hint and hint.startswith("did you mean"):
+        headline += f" ({hint})"
+        hint = None
+    lines = [headline]
+    text = source.line(span.line) if source else ""
+    if text.strip():
+        number = str(span.line)
+        shown = text if len(text) <= 200 else text[:200] + "…"
+        lines.append(f" {number} | {shown}")
+        caret_at = min(span.column - 1, len(shown))
+        padding = "".join("\t" if char == "\t" else " " for char in shown[:caret_at])
+        lines.append(f" {' ' * len(number)} | {padding}^")
+    if hint:
+        lines.append(f" {' ' * len(str(span.line))} = hint: {hint}")
+    return "\n".join(lines)
+
+
+def summary(files: Sequence[FileDiagnostics]) -> tuple[int, int]:
+    errors = sum(1 for f in files for d in f.diagnostics if d.is_error)
+    warnings = sum(1 for f in files for d in f.diagnostics if not d.is_error)
+    return errors, warnings
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def render_text(files: Sequence[FileDiagnostics], max_errors: int | None = None) -> str:
+    """Every diagnostic (errors capped at `max_errors`), sorted by position, then the summary line."""
+    blocks: list[str] = []
+    shown_errors = 0
+    hidden = 0
+    for checked in files:
+        for diagnostic in sorted_diagnostics(checked.diagnostics):
+            if diagnostic.is_error:
+                if max_errors is not None and shown_errors >= max_errors:
+                    hidden += 1
+                    continue
+                shown_errors += 1
+            blocks.append(render_one(diagnostic, checked.source))
+    errors, warnings = summary(files)
+    if hidden:
+        blocks.append(f"... {_plural(hidden, 'more error')} not shown (--max-errors {max_errors})")
+    blocks.append(summary_line(len(files), errors, warnings))
+    return "\n".join(blocks) + "\n"
+
+
+def summary_line(file_count: int, errors: int, warnings: int) -> str:
+    checked = f"checked {_plural(file_count, 'spec')}"
+    if not errors and not warnings:
+        return f"{checked}: no problems"
+    return f"{checked}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+
+
+def render_json(files: Sequence[FileDiagnostics], max_errors: int | None = None) -> str:
+    items = []
+    shown_errors = 0
+    for checked in files:
+        for diagnostic in sorted_diagnostics(checked.diagnostics):
+            if diagnostic.is_error:
+                if max_errors is not None and shown_errors >= max_errors:
+                    continue
+                shown_errors += 1
+            items.append({
+                "path": diagnostic.span.path,
+                "line": diagnostic.span.line,
+                "column": diagnostic.span.column,
+                "severity": diagnostic.severity.value,
+                "code": diagnostic.code,
+                "message": diagnostic.message,
+                "hint": diagnostic.hint,
+            })
+    errors, warnings = summary(files)
+    document = {
+        "files": [checked.path for checked in files],
+        "diagnostics": items,
+        "summary": {"files": len(files), "errors": errors, "warnings": warnings},
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,206 @@
+"""Scoring results as text: a table for people; JSON, JSON Lines and CSV for machines.
+
+Input: `MemberResult`s, one at a time (writers stream: memory does not grow with the batch). Output: text on a
+stream. JSON is one document `{"ceruleng", "as_of", "members": [...], "summary"}`; JSON Lines is one member result
+per line; CSV is one row per activity and credential (a member that could not be read gets one row naming why).
+Every input activity appears in every format.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TextIO
+
+from ceruleng.results import ActivityResult, CredentialResult, MemberResult
+from ceruleng.values import format_credits
+
+
+@dataclass
+class RunSummary:
+    """Counts over a whole run, for the closing line and the JSON summary."""
+
+    members: int = 0
+    activities: int = 0
+    statuses: dict[str, int] = field(default_factory=lambda: {"awarded": 0, "capped": 0, "rejected": 0,
+                                                              "pending": 0})
+    malformed: int = 0
+    unreadable: int = 0
+
+    def add(self, result: MemberResult) -> None:
+        self.members += 1
+        if result.error is not None and not result.credentials:
+            self.unreadable += 1
+        for credential in result.credentials:
+            for activity in credential.activities:
+                self.activities += 1
+                self.statuses[activity.status] = self.statuses.get(activity.status, 0) + 1
+                self.malformed += activity.malformed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"members": self.members, "activity_results": self.activities, **self.statuses,
+                "malformed": self.malformed, "unreadable_members": self.unreadable}
+
+
+class Writer:
+    """Base of the result writers: `write` each member result, then `close` once."""
+
+    def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
+        self.stream = stream
+        self.as_of = as_of
+        self.version = version
+        self.summary = RunSummary()
+
+    def write(self, result: MemberResult) -> None:
+        self.summary.add(result)
+        self.emit(result)
+
+    def emit(self, result: MemberResult) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the document (the JSON writer closes its list here)."""
+
+
+class JsonWriter(Writer):
+    def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
+        super().__init__(stream, as_of, version)
+        self.stream.write(f'{{"ceruleng": {json.dumps(version)}, "as_of": "{as_of.isoformat()}", "members": [')
+        self.first = True
+
+    def emit(self, result: MemberResult) -> None:
+        self.stream.write(("\n  " if self.first else ",\n  ") + json.dumps(result.to_json(), ensure_ascii=False))
+        self.first = False
+
+    def close(self) -> None:
+        self.stream.write(f'\n], "summary": {json.dumps(self.summary.to_json())}}}\n')
+
+
+class JsonLinesWriter(Writer):
+    def emit(self, result: MemberResult) -> None:
+        self.stream.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+
+
+CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",
+               "category", "status", "credits", "malformed", "reasons")
+
+
+class CsvWriter(Writer):
+    def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
+        super().__init__(stream, as_of, version)
+        self.csv = csv.writer(stream, lineterminator="\n")
+        self.csv.writerow(CSV_COLUMNS)
+
+    def emit(self, result: MemberResult) -> None:
+        if not result.credentials:
+            self.csv.writerow([result.member or "", "", "", "", "", "", "", "", "", "", "", "", "true",
+                               f"{_where(result)}{result.error}"])
+        for credential in result.credentials:
+            start, end = (d.isoformat() for d in credential.cycle) if credential.cycle else ("", "")
+            for activity in credential.activities:
+                self.csv.writerow([
+                    result.member or "", credential.spec or "", credential.name or "", start, end,
+                    activity.id or "", activity.index, activity.date.isoformat() if activity.date else "",
+                    activity.type or "", activity.category or "", activity.status,
+                    format_credits(activity.credits, credential.places), str(activity.malformed).lower(),
+                    " ".join(activity.reasons),
+                ])
+
+
+def _where(result: MemberResult) -> str:
+    if result.file and result.line:
+        return f"{result.file} line {result.line}: "
+    return f"{result.file}: " if result.file else ""
+
+
+class TableWriter(Writer):
+    """For a person: per credential, one line per activity, then totals, what is missing, and the deadline."""
+
+    def emit(self, result: MemberResult) -> None:
+        if not result.credentials:
+            self.stream.write(f"{_where(result)}could not be read: {result.error}\n\n")
+            return
+        for credential in result.credentials:
+            self.stream.write(render_credential(result, credential) + "\n\n")
+
+    def close(self) -> None:
+        counts = self.summary.statuses
+        self.stream.write(
+            f"{self.summary.members} member{'s' if self.summary.members != 1 else ''}, "
+            f"{self.summary.activities} activity results: {counts['awarded']} awarded, {counts['capped']} capped, "
+            f"{counts['rejected']} rejected ({self.summary.malformed} malformed), {counts['pending']} pending\n"
+        )
+
+
+def render_credential(member: MemberResult, credential: CredentialResult) -> str:
+    unit = credential.unit
+    title = f"{credential.title} ({credential.spec})" if credential.spec else "not scored"
+    name = f" · {credential.name}" if credential.name else ""
+    lines = [f"{member.member or '(no member id)'} · {title}{name}"]
+    if credential.error:
+        lines.append(f"  {credential.error}")
+    if credential.cycle:
+        lines.append(f"  cycle {credential.cycle[0].isoformat()} to {credential.cycle[1].isoformat()} · "
+                     f"deadline {credential.deadline.isoformat() if credential.deadline else '-'}")
+    lines.extend(_activity_table(credential.activities, unit or "credit", credential.places))
+    lines.extend(_totals(credential))
+    return "\n".join(lines)
+
+
+def _activity_table(activities: list[ActivityResult], unit: str, places: int) -> list[str]:
+    if not activities:
+        return ["  (no activities)"]
+    rows = [("id", "date", "category", "status", unit, "why")]
+    for activity in activities:
+        rows.append((activity.id or f"#{activity.index + 1}", activity.date.isoformat() if activity.date else "-",
+                     activity.category or "-", activity.status, format_credits(activity.credits, places),
+                     " ".join(activity.reasons)))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  " + "  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row)).rstrip()
+            for row in rows]
+
+
+def _totals(credential: CredentialResult) -> list[str]:
+    show: Callable[[Any], str] = lambda value: format_credits(value, credential.places)  # noqa: E731
+    unit = credential.unit
+    lines = []
+    earned = f"earned {show(credential.earned)} {unit}"
+    if credential.carried_in:
+        earned += f" + {show(credential.carried_in)} carried in"
+    if credential.required is not None:
+        verdict = "MET" if credential.met else "NOT MET"
+        if credential.met_by:
+            verdict += f" (by {credential.met_by})"
+        lines.append(f"  {earned} of {show(credential.required)} required · "
+                     f"{show(credential.remaining)} still needed · {verdict}")
+    elif credential.spec:
+        lines.append(f"  {earned}")
+    nonzero = [f"{key} {show(total.earned)}" + (f" (cap {show(total.cap)})" if total.cap is not None else "")
+               for key, total in credential.categories.items() if total.earned or total.cap is not None]
+    if nonzero:
+        lines.append("  by category: " + " · ".join(nonzero))
+    for minimum in credential.minimums:
+        state = "met" if minimum.met else f"{show(minimum.at_least - minimum.counted)} more needed"
+        lines.append(f"  minimum {minimum.title}: {show(minimum.counted)} of {show(minimum.at_least)} ({state})")
+    if credential.required is not None and not credential.met and credential.deadline:
+        lines.append(f"  due by {credential.deadline.isoformat()}")
+    extras = []
+    if credential.fee:
+        extras.append(f"fee {format_credits(credential.fee[0], 2)} {credential.fee[1]} per {credential.fee[2]}")
+    if credential.audit:
+        extras.append(f"audit: {'selected' if credential.audit[1] else 'not selected'} "
+                      f"({credential.audit[0] * 100:.0f}% of submissions are audited)")
+    if extras:
+        lines.append("  " + " · ".join(extras))
+    return lines
+
+
+WRITERS: dict[str, type[Writer]] = {
+    "table": TableWriter,
+    "json": JsonWriter,
+    "jsonl": JsonLinesWriter,
+    "csv": CsvWriter,
+}
