@@ -197,8 +197,8 @@ class _Progress:
         self.last = time.monotonic()
         self.shown = False
 
-    def tick(self, activities: int) -> None:
-        self.members += 1
+    def tick(self, members: int, activities: int) -> None:
+        self.members += members
         self.activities += activities
         if self.enabled and time.monotonic() - self.last > 0.5:
             self.last = time.monotonic()
@@ -238,13 +238,10 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
     day = _parse_day(as_of)
     specs = _specs_or_exit(rules)
     progress = _Progress()
-    malformed = False
     with _output(output) as stream:
         writer = WRITERS[output_format](stream, day, __version__)
-        for result in score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs):
-            writer.write(result)
-            malformed = malformed or result.malformed
-            progress.tick(result.activity_count)
+        malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
+                                 progress)
         writer.close()
     progress.done()
     sys.exit(EXIT_PROBLEMS if malformed else EXIT_OK)

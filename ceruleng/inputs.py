@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ceruleng.errors import InputError
 from ceruleng.records import Unreadable
@@ -86,14 +86,19 @@ def detect_format(path: str, given: str | None, sample: str = "") -> str:
 def read_members(path: str, given_format: str | None = None) -> Iterator[MemberInput]:
     """Member documents from one input; InputError when the input cannot be opened at all."""
     if path == "-":
-        stream: TextIO = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="strict")
-        sample = stream.buffer.peek(4096)[:4096].decode("utf-8", "replace") if hasattr(stream.buffer, "peek") else ""
+        stdin = sys.stdin.buffer
+        sample = stdin.peek(4096)[:4096].decode("utf-8", "replace") if hasattr(stdin, "peek") else ""
         fmt = detect_format(path, given_format, sample)
         label = "<stdin>"
         if fmt == "jsonl":
-            yield from _jsonl(stream, label)
-        else:
-            yield from _whole(stream.read(), label, fmt)
+            yield from _jsonl(stdin, label)
+            return
+        text, problem = decode(stdin.read(), label)
+        if text is None:
+            assert problem is not None
+            yield MemberInput(None, label, problem.span.line, problem.message)
+            return
+        yield from _whole(text, label, fmt)
         return
     fmt = detect_format(path, given_format)
     target = Path(path)
@@ -109,7 +114,7 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
         if fmt == "jsonl":
-            yield from _jsonl(io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict"), path)
+            yield from _jsonl(handle, path)
             return
         raw = handle.read()
     text, problem = decode(raw, path)
@@ -147,6 +152,11 @@ def _whole(text: str, path: str, fmt: str) -> Iterator[MemberInput]:
         yield MemberInput(document, path, None)
 
 
+def lenient_json(text: str) -> Any:
+    """The document as well as it can be read without the duplicate-key check (to list its activities)."""
+    return _lenient(text)
+
+
 def _lenient(text: str) -> Any:
     try:
         return _LENIENT.decode(text)
@@ -160,29 +170,32 @@ def _json_problem(exc: ValueError) -> str:
     return str(exc)
 
 
-def _jsonl(stream: TextIO, path: str) -> Iterator[MemberInput]:
+def parse_line(path: str, number: int, raw: bytes) -> MemberInput | None:
+    """One JSON Lines line → a member document, or a problem naming the line; None for a blank line."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return MemberInput(None, path, number, f"line {number}: not UTF-8 (byte 0x{raw[exc.start]:02x})")
+    if number == 1:
+        line = line.removeprefix("\ufeff")
+    if not line.strip():
+        return None
+    try:
+        return MemberInput(_DECODER.decode(line), path, number)
+    except DuplicateKey as exc:
+        return MemberInput(lenient_json(line), path, number, f"line {number}: {exc}")
+    except ValueError as exc:
+        return MemberInput(None, path, number, f"line {number}: not valid JSON: {_json_problem(exc)}")
+    except RecursionError:
+        return MemberInput(None, path, number, f"line {number}: nested too deeply")
+
+
+def _jsonl(stream: IO[bytes], path: str) -> Iterator[MemberInput]:
     """One member per line; blank lines are skipped; a bad line is a problem naming its line number."""
-    line_number = 0
-    while True:
-        try:
-            line = stream.readline()
-        except UnicodeDecodeError as exc:
-            line_number += 1
-            yield MemberInput(None, path, line_number, f"line {line_number}: not UTF-8 ({exc.reason})")
-            return
-        if not line:
-            return
-        line_number += 1
-        if not line.strip():
-            continue
-        try:
-            yield MemberInput(_DECODER.decode(line), path, line_number)
-        except DuplicateKey as exc:
-            yield MemberInput(_lenient(line), path, line_number, f"line {line_number}: {exc}")
-        except ValueError as exc:
-            yield MemberInput(None, path, line_number, f"line {line_number}: not valid JSON: {_json_problem(exc)}")
-        except RecursionError:
-            yield MemberInput(None, path, line_number, f"line {line_number}: nested too deeply")
+    for number, raw in enumerate(stream, start=1):
+        item = parse_line(path, number, raw)
+        if item is not None:
+            yield item
 
 
 def _csv(text: str, path: str) -> Iterator[MemberInput]:

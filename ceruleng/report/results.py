@@ -9,6 +9,7 @@ Every input activity appears in every format.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,14 @@ class RunSummary:
     malformed: int = 0
     unreadable: int = 0
 
+    def merge(self, other: RunSummary) -> None:
+        self.members += other.members
+        self.activities += other.activities
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+        self.malformed += other.malformed
+        self.unreadable += other.unreadable
+
     def add(self, result: MemberResult) -> None:
         self.members += 1
         if result.error is not None and not result.credentials:
@@ -46,7 +55,10 @@ class RunSummary:
 
 
 class Writer:
-    """Base of the result writers: `write` each member result, then `close` once."""
+    """Base of the result writers: `write` each member result (or a piece rendered elsewhere), then `close`.
+
+    `render` is a pure function of one result, so worker processes can render and the parent only writes.
+    """
 
     def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
         self.stream = stream
@@ -56,9 +68,13 @@ class Writer:
 
     def write(self, result: MemberResult) -> None:
         self.summary.add(result)
-        self.emit(result)
+        self.write_piece(self.render(result))
 
-    def emit(self, result: MemberResult) -> None:
+    def write_piece(self, piece: str) -> None:
+        self.stream.write(piece)
+
+    @staticmethod
+    def render(result: MemberResult) -> str:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -71,8 +87,12 @@ class JsonWriter(Writer):
         self.stream.write(f'{{"ceruleng": {json.dumps(version)}, "as_of": "{as_of.isoformat()}", "members": [')
         self.first = True
 
-    def emit(self, result: MemberResult) -> None:
-        self.stream.write(("\n  " if self.first else ",\n  ") + json.dumps(result.to_json(), ensure_ascii=False))
+    @staticmethod
+    def render(result: MemberResult) -> str:
+        return json.dumps(result.to_json(), ensure_ascii=False)
+
+    def write_piece(self, piece: str) -> None:
+        self.stream.write(("\n  " if self.first else ",\n  ") + piece)
         self.first = False
 
     def close(self) -> None:
@@ -80,8 +100,9 @@ class JsonWriter(Writer):
 
 
 class JsonLinesWriter(Writer):
-    def emit(self, result: MemberResult) -> None:
-        self.stream.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    @staticmethod
+    def render(result: MemberResult) -> str:
+        return json.dumps(result.to_json(), ensure_ascii=False) + "\n"
 
 
 CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",
@@ -91,23 +112,26 @@ CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "acti
 class CsvWriter(Writer):
     def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
         super().__init__(stream, as_of, version)
-        self.csv = csv.writer(stream, lineterminator="\n")
-        self.csv.writerow(CSV_COLUMNS)
+        csv.writer(stream, lineterminator="\n").writerow(CSV_COLUMNS)
 
-    def emit(self, result: MemberResult) -> None:
+    @staticmethod
+    def render(result: MemberResult) -> str:
+        buffer = io.StringIO()
+        rows = csv.writer(buffer, lineterminator="\n")
         if not result.credentials:
-            self.csv.writerow([result.member or "", "", "", "", "", "", "", "", "", "", "", "", "true",
-                               f"{_where(result)}{result.error}"])
+            rows.writerow([result.member or "", "", "", "", "", "", "", "", "", "", "", "", "true",
+                           f"{_where(result)}{result.error}"])
         for credential in result.credentials:
             start, end = (d.isoformat() for d in credential.cycle) if credential.cycle else ("", "")
             for activity in credential.activities:
-                self.csv.writerow([
+                rows.writerow([
                     result.member or "", credential.spec or "", credential.name or "", start, end,
                     activity.id or "", activity.index, activity.date.isoformat() if activity.date else "",
                     activity.type or "", activity.category or "", activity.status,
                     format_credits(activity.credits, credential.places), str(activity.malformed).lower(),
                     " ".join(activity.reasons),
                 ])
+        return buffer.getvalue()
 
 
 def _where(result: MemberResult) -> str:
@@ -119,12 +143,11 @@ def _where(result: MemberResult) -> str:
 class TableWriter(Writer):
     """For a person: per credential, one line per activity, then totals, what is missing, and the deadline."""
 
-    def emit(self, result: MemberResult) -> None:
+    @staticmethod
+    def render(result: MemberResult) -> str:
         if not result.credentials:
-            self.stream.write(f"{_where(result)}could not be read: {result.error}\n\n")
-            return
-        for credential in result.credentials:
-            self.stream.write(render_credential(result, credential) + "\n\n")
+            return f"{_where(result)}could not be read: {result.error}\n\n"
+        return "".join(render_credential(result, credential) + "\n\n" for credential in result.credentials)
 
     def close(self) -> None:
         counts = self.summary.statuses
