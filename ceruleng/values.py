@@ -198,7 +198,11 @@ def as_whole(value: Decimal, what: str) -> int:
 
 
 def format_number(value: Decimal) -> str:
-    """A decimal as a person writes it: no exponent, no trailing zeros after the point (1.50 → 1.5, 2.0 → 2)."""
+    """A decimal as a person writes it: no exponent, no trailing zeros after the point (1.50 → 1.5, 2.0 → 2).
+
+    Shown to 26 significant digits, so the last-place error of a division (1/3*3) does not show as 0.999….
+    """
+    value = _SNAP.plus(value)
     if value == value.to_integral_value():
         return str(value.quantize(ONE, context=CONTEXT)) if value else "0"
     text = format(value.normalize(CONTEXT), "f")

@@ -1,0 +1,88 @@
+"""The expression language end to end, one case per entry of tests/expressions/cases.yaml.
+
+Each case is parsed, checked in the scope of scope.yaml, compiled to Python and run: the value, the diagnostic code
+and column, or the run-time failure must be the expected one. Adding a case needs no Python.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ceruleng.errors import ExpressionError
+from ceruleng.expr import parser
+from ceruleng.expr.checker import Binding, Scope, check
+from ceruleng.expr.codegen import ConstantPool, Missing, compile_module, emit
+from ceruleng.expr.types import DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, Type
+from ceruleng.source import Span
+from ceruleng.values import CONTEXT, ValueProblem, format_value, parse_iso_date
+
+HERE = Path(__file__).parent / "expressions"
+GRADES = ScaleType("grade", ("F", "D", "C-", "C", "C+", "B-", "B", "B+", "A-", "A", "A+"))
+TYPES: dict[str, Type] = {"number": NUMBER, "text": TEXT, "date": DATE, "grade": GRADES,
+                          "segments": ListType(SEGMENT), "text-list": ListType(TEXT)}
+
+
+def _value(kind: str, raw: Any) -> Any:
+    if kind == "number":
+        return Decimal(str(raw))
+    if kind == "date":
+        return parse_iso_date(raw)
+    if kind == "segments":
+        return [{"kind": s["kind"], "minutes": Decimal(str(s["minutes"]))} for s in raw]
+    if kind == "text-list":
+        return tuple(raw)
+    return raw
+
+
+SCOPE_SPEC = yaml.safe_load((HERE / "scope.yaml").read_text())
+SCOPE = Scope(
+    Binding(name, TYPES[entry["type"]], f"v_{name}", "attribute", optional=entry.get("missing", False))
+    for name, entry in SCOPE_SPEC.items()
+)
+VALUES = {f"v_{name}": None if entry.get("missing") else _value(entry["type"], entry["value"])
+          for name, entry in SCOPE_SPEC.items()}
+CASES = yaml.safe_load((HERE / "cases.yaml").read_text())["cases"]
+
+
+def _locate(offset: int) -> Span:
+    return Span("case", 1, offset + 1)
+
+
+def _run(text: str) -> Any:
+    node = parser.parse(text, _locate)
+    checked = check(node, SCOPE)
+    if checked.diagnostics:
+        raise ExpressionError(checked.diagnostics)
+    pool = ConstantPool()
+    source = f"def case({', '.join(VALUES)}):\n    return {emit(checked, pool)}\n"
+    function = compile_module(source, pool, "<case>")["case"]
+    with decimal.localcontext(CONTEXT):
+        return function(**VALUES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["expr"] or "<empty>" for c in CASES])
+def test_expression(case: dict[str, Any]) -> None:
+    text = case["expr"]
+    if "error" in case:
+        with pytest.raises(ExpressionError) as raised:
+            _run(text)
+        found = [(d.code, d.span.column) for d in raised.value.diagnostics]
+        assert (case["error"], case["column"]) in found, found
+        if "hint" in case:
+            hints = [d.hint for d in raised.value.diagnostics if d.code == case["error"]]
+            assert case["hint"] in hints
+        return
+    if "raises" in case:
+        expected = {"missing": Missing, "arithmetic": (ArithmeticError, ValueProblem)}[case["raises"]]
+        with pytest.raises(expected):
+            _run(text)
+        return
+    result = _run(text)
+    assert not isinstance(result, float), "a float escaped into a result"
+    assert format_value(result) == case["value"]

@@ -1,0 +1,64 @@
+"""Imports run one way: load → validate → compile → evaluate → report → CLI (STYLE.md). This test keeps it so."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "ceruleng"
+
+LAYERS = [
+    {"source", "errors", "values"},
+    {"yamlsrc", "expr", "templates"},
+    {"schema", "model", "records", "generate"},
+    {"compiler"},
+    {"interpreter", "results"},
+    {"engine", "inputs"},
+    {"batch", "report", "testing", "coverage"},
+    {"cli", "__main__", "__init__"},
+]
+"""A module may import from its own layer or lower ones, never from a higher one."""
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if module.startswith("ceruleng.") else module
+    for index, layer in enumerate(LAYERS):
+        if top in layer:
+            return index
+    raise AssertionError(f"module {module} is in no layer; add it to LAYERS")
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ceruleng"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("ceruleng"))
+    return found
+
+
+def test_imports_run_one_way() -> None:
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE.parent).with_suffix("")
+        module = ".".join(relative.parts)
+        if module == "ceruleng.__init__" or module == "ceruleng":
+            continue
+        own = _layer(module if "." in module else f"ceruleng.{module}")
+        for imported in _imports(path):
+            if imported == "ceruleng":
+                continue
+            if _layer(imported) > own:
+                wrong.append(f"{module} imports {imported}")
+    assert not wrong
+
+
+def test_lark_stays_inside_the_parser() -> None:
+    users = [p.name for p in PACKAGE.rglob("*.py") if "import lark" in p.read_text() or "from lark" in p.read_text()]
+    assert users == ["parser.py"]
+
+
+def test_yaml_is_loaded_in_one_module() -> None:
+    users = sorted(p.name for p in PACKAGE.rglob("*.py") if "import yaml" in p.read_text())
+    assert users == ["yamlsrc.py"]
