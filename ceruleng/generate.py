@@ -94,6 +94,7 @@ class ModuleWriter:
     templates: list[Template] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    template_functions: set[int] = field(default_factory=set)
 
     def add_template(self, template: Template) -> int:
         self.templates.append(template)
@@ -105,6 +106,15 @@ class ModuleWriter:
 
     def source(self) -> str:
         return "\n".join(self.lines) + "\n"
+
+    def template_function(self, index: int, captured: list[str], values: list[str]) -> None:
+        """`tpl{index}(captured locals)` → the placeholder values, run only when the sentence is rendered."""
+        if index in self.template_functions:
+            return
+        self.template_functions.add(index)
+        self.lines.append(f"def tpl{index}({', '.join(captured)}):")
+        self.lines.append(f"    return ({''.join(f'{value}, ' for value in values)})")
+        self.lines.append("")
 
     def expression_function(self, name: str, params: str, checked: Checked, lets: dict[str, LetPlan]) -> None:
         """A function returning one expression's value (category `when`, cycle rules, alternatives)."""
@@ -128,8 +138,13 @@ class ModuleWriter:
         return name
 
 
+EMPTY_WHEN_ABSENT = frozenset({"segments"})
+"""List attributes that read as an empty list when absent (an event without segments has none)."""
+
+
 def _preamble(attributes: Iterable[str]) -> list[str]:
-    return [f"    v_{name} = a[{name!r}]" for name in sorted(attributes)]
+    return [f"    v_{name} = a.get({name!r}){' or ()' if name in EMPTY_WHEN_ABSENT else ''}"
+            for name in sorted(attributes)]
 
 
 class _Body:
@@ -174,8 +189,11 @@ class _Body:
         return self._use(checked)
 
     def template_args(self, plan: TemplatePlan) -> str:
-        args = [self._use(item, lenient=isinstance(item.node, ast.Name)) for item in plan.placeholders]
-        return "(" + "".join(f"{arg}, " for arg in args) + ")"
+        """Capture only the locals the template's placeholders read; they are computed when a report renders."""
+        values = [self._use(item, lenient=isinstance(item.node, ast.Name)) for item in plan.placeholders]
+        captured = sorted({name for value in values for name in _locals_in(value)})
+        self.writer.template_function(plan.index, captured, values)
+        return "(" + "".join(f"{name}, " for name in captured) + ")"
 
     def reasons(self, plan: TemplatePlan) -> str:
         return f"(({plan.index}, {self.template_args(plan)}),)"
@@ -256,6 +274,22 @@ class _Body:
         self.indent = self.indent[:-4]
         self.trace(version.step, "True")
         self.present |= present_when(version.require.node, True)
+
+
+_LOCAL_PREFIXES = ("v_", "g_", "l_")
+_LOCAL_NAMES = frozenset({"a", "x", "c", "limit"})
+
+
+def _locals_in(code: str) -> set[str]:
+    """Local variables of a generated function that a piece of generated code reads."""
+    import io
+    import tokenize
+
+    names = set()
+    for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        if token.type == tokenize.NAME and (token.string.startswith(_LOCAL_PREFIXES) or token.string in _LOCAL_NAMES):
+            names.add(token.string)
+    return names
 
 
 def version_index(versions: Sequence[Any], day: Any) -> int | None:

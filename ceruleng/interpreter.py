@@ -20,10 +20,10 @@ from typing import Any
 from ceruleng.compiler import CompiledCategory, CompiledSpec
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.codegen import Missing, NotInForce
-from ceruleng.results import ActivityResult, CategoryTotal, CredentialResult, MinimumResult, Reason, TraceLine
+from ceruleng.results import ActivityResult, CredentialResult, MinimumResult, Reason, TraceLine
 from ceruleng.values import ZERO, ValueProblem, add_months, format_credits, format_number, parse_iso_date
 
-Outcome = tuple[str | None, str, Decimal, list[Reason], list[TraceLine] | None]
+Outcome = tuple[str | None, str, Decimal, Sequence[Reason], list[TraceLine] | None]
 """(category, status, credits, reasons, trace) for one activity."""
 
 _COMPUTE_ERRORS = (ArithmeticError, ValueProblem, OverflowError)
@@ -56,10 +56,12 @@ def read_credential(spec: CompiledSpec, raw: dict[str, Any]) -> Credential:
         except ValueError as exc:
             problems.append(f"certified_on: {exc}")
     assert spec.coerce_credential is not None
-    attributes, more = spec.coerce_credential(raw)
+    typed, more = spec.coerce_credential(raw)
     problems.extend(more)
+    declared = spec.model.credential_attributes
+    attributes = {name: value for name, value in (typed or {}).items() if name in declared}
     name = raw.get("name")
-    return Credential(certified_on, attributes or {}, str(name) if name is not None else None, problems)
+    return Credential(certified_on, attributes, str(name) if name is not None else None, problems)
 
 
 def cycle_containing(spec: CompiledSpec, certified_on: date, day: date) -> tuple[int, date, date]:
@@ -88,6 +90,24 @@ class Scorer:
         self.model = spec.model
         self.places = spec.model.places
         self.templates = spec.templates
+        self.fast_routes = {
+            type_name: tuple((category, category.when, _single_version(category)) for category in categories)
+            for type_name, categories in spec.routes.items()
+        }
+        """Per activity type: (category, its `when`, its scoring function when it has one undated version)."""
+        self._cycles: dict[tuple[date, date], tuple[int, date, date]] = {}
+        self.titles = {key: category.title for key, category in spec.categories.items()}
+        self.caps = [(key, category.cap) for key, category in spec.categories.items() if category.cap]
+
+    def cycle(self, certified_on: date, as_of: date) -> tuple[int, date, date]:
+        """The cycle containing `as_of`, remembered: many members of a batch share certification dates."""
+        key = (certified_on, as_of)
+        found = self._cycles.get(key)
+        if found is None:
+            if len(self._cycles) > 10_000:
+                self._cycles.clear()
+            found = self._cycles[key] = cycle_containing(self.spec, certified_on, as_of)
+        return found
 
     # ---- one activity --------------------------------------------------------------------------------------------
 
@@ -148,7 +168,7 @@ class Scorer:
         if credits < ZERO:
             return (category.id, "rejected", ZERO,
                     [f"The credit formula gave a negative amount ({format_number(credits)})."], trace)
-        return (category.id, status, credits, list(reasons), trace)
+        return (category.id, status, credits, reasons, trace)
 
     def missing_reason(self, missing: Missing, category: CompiledCategory) -> str:
         if missing.kind == "table row":
@@ -201,13 +221,13 @@ class Scorer:
                                                       malformed=True) for i, r in enumerate(records)]
             return result
         typed = self.coerce_all(records)
-        context: dict[str, Any] = {"certified_on": credential.certified_on, **credential.attributes}
+        context: dict[str, Any] = {**credential.attributes, "certified_on": credential.certified_on}
         if model.cycle is None:
             result.activities = [self.outcome(index, record, item, context) for index, (record, item)
                                  in enumerate(zip(records, typed, strict=True))]
             self.totals(result, context)
             return result
-        index, start, end = cycle_containing(self.spec, credential.certified_on, as_of)
+        index, start, end = self.cycle(credential.certified_on, as_of)
         context.update(cycle_start=start, cycle_end=end)
         result.cycle = (start, end)
         result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
@@ -246,10 +266,38 @@ class Scorer:
 
     def outcome(self, position: int, record: Any, item: dict[str, Any] | list[str],
                 context: dict[str, Any]) -> ActivityResult:
-        if isinstance(item, list):
+        """Score one typed activity. The common case (no trace, one undated version) takes the short path."""
+        if item.__class__ is list:
             return self.rejected_record(position, record, [f"Malformed: {problem}." for problem in item],
                                         malformed=True)
-        category, status, credits, reasons, trace = self.route(item, context)
+        assert isinstance(item, dict)
+        routes = None if self.explain else self.fast_routes.get(item["type"])
+        if routes is not None:
+            for category, when, fast in routes:
+                if when is not None:
+                    try:
+                        if not when(item, context):
+                            continue
+                    except Missing:
+                        continue
+                    except _COMPUTE_ERRORS:
+                        break  # the full path below says what went wrong
+                if fast is None:
+                    break
+                try:
+                    status, credits, reasons = fast(item, context)
+                except (Missing, NotInForce, *_COMPUTE_ERRORS):
+                    break
+                if credits < ZERO:
+                    break
+                return ActivityResult(position, item["id"], item["type"], item["date"], category.id, status, credits,
+                                      reasons, self.templates, self.places, False, None)
+            else:
+                return self._result(position, item, self.route(item, context))
+        return self._result(position, item, self.route(item, context))
+
+    def _result(self, position: int, item: dict[str, Any], outcome: Outcome) -> ActivityResult:
+        category, status, credits, reasons, trace = outcome
         return ActivityResult(position, item["id"], item["type"], item["date"], category, status, credits, reasons,
                               self.templates, self.places, trace=trace)
 
@@ -269,51 +317,54 @@ class Scorer:
     def totals(self, result: CredentialResult, context: dict[str, Any]) -> None:
         """Caps in date order (then id), category totals, requirement, minimums, alternatives."""
         spec = self.spec
-        totals = {key: CategoryTotal(key, category.title) for key, category in spec.categories.items()}
-        caps = {key: category.cap(context) for key, category in spec.categories.items() if category.cap}
-        for key, cap in caps.items():
-            totals[key].cap = cap
+        caps = {key: cap(context) for key, cap in self.caps} if self.caps else {}
         awarded = [a for a in result.activities if a.status == "awarded" and a.category is not None]
         if caps:
             awarded.sort(key=lambda a: (a.date or date.min, a.id or ""))
+        sums: dict[str, Decimal] = {}
         earned = ZERO
         for activity in awarded:
-            total = totals[activity.category]  # type: ignore[index]
-            if total.cap is not None and total.earned + activity.credits > total.cap:
-                self.apply_cap(activity, total)
-            total.earned += activity.credits
+            category = activity.category
+            assert category is not None
+            so_far = sums.get(category, ZERO)
+            cap = caps.get(category)
+            if cap is not None and so_far + activity.credits > cap:
+                self.apply_cap(activity, category, so_far, cap)
+            sums[category] = so_far + activity.credits
             earned += activity.credits
-        result.categories = totals
+        result.category_titles = self.titles
+        result.category_sums = sums
+        result.category_caps = caps
         result.earned = earned
         if spec.requirement is None:
             return
         result.required = spec.requirement(context)
         held = earned + result.carried_in
-        result.minimums = self.minimums(totals, context)
+        result.minimums = self.minimums(sums, context) if spec.minimums else []
         result.met_by = self.alternative(result, context)
         enough = held >= result.required and all(m.met for m in result.minimums)
         result.met = enough or result.met_by is not None
         result.remaining = ZERO if result.met_by else max(ZERO, result.required - held)
 
-    def apply_cap(self, activity: ActivityResult, total: CategoryTotal) -> None:
-        assert total.cap is not None
-        allowed = max(ZERO, total.cap - total.earned)
-        cap_text = format_credits(total.cap, self.places)
+    def apply_cap(self, activity: ActivityResult, category: str, so_far: Decimal, cap: Decimal) -> None:
+        allowed = max(ZERO, cap - so_far)
+        cap_text = format_credits(cap, self.places)
+        title = self.titles[category]
         if allowed == ZERO:
-            note = (f"The cap of {cap_text} {self.model.unit_name} per cycle for {total.title} was already "
+            note = (f"The cap of {cap_text} {self.model.unit_name} per cycle for {title} was already "
                     "reached, so this activity adds nothing.")
         else:
             note = (f"Cut from {format_credits(activity.credits, self.places)} to "
-                    f"{format_credits(allowed, self.places)} {self.model.unit_name}: {total.title} counts at "
+                    f"{format_credits(allowed, self.places)} {self.model.unit_name}: {title} counts at "
                     f"most {cap_text} per cycle.")
         activity.status = "capped"
         activity.credits = allowed
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
-            category = self.spec.categories[total.id]
-            activity.trace.append(TraceLine("cap per cycle", category.cap_span, format_number(allowed)))
+            activity.trace.append(TraceLine("cap per cycle", self.spec.categories[category].cap_span,
+                                            format_number(allowed)))
 
-    def minimums(self, totals: dict[str, CategoryTotal], context: dict[str, Any]) -> list[MinimumResult]:
+    def minimums(self, sums: dict[str, Decimal], context: dict[str, Any]) -> list[MinimumResult]:
         results = []
         judged = context["cycle_end"]
         for minimum in self.spec.minimums:
@@ -324,7 +375,7 @@ class Scorer:
                 raise NotInForce(f"minimum '{minimum.id}'", judged)
             counted = ZERO
             for category, up_to in counts:
-                earned = totals[category].earned
+                earned = sums.get(category, ZERO)
                 counted += min(earned, up_to(context)) if up_to else earned
             needed = at_least(context)
             results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
@@ -372,11 +423,21 @@ class Scorer:
             result.audit = (model.audit_rate, audit_selected(seed, model.id, member, start, model.audit_rate))
 
 
+def _single_version(category: CompiledCategory) -> Callable[..., Any] | None:
+    """The fast scoring function of a category with one version in force at all times, else None."""
+    if len(category.versions) == 1 and not category.versions[0][0].dated:
+        return category.versions[0][1]
+    return None
+
+
 def audit_selected(seed: int, spec_id: str, member: str | None, cycle_start: date, rate: Decimal) -> bool:
-    """Reproducible random selection: the same seed, spec, member and cycle always give the same answer."""
+    """Reproducible random selection: the same seed, spec, member and cycle always give the same answer.
+
+    The draw is the first 8 bytes of SHA-256 of those four values, read as a number in [0, 2**64); the member is
+    selected when it falls below rate × 2**64 — so exactly `rate` of all possible draws select.
+    """
     digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
-    draw = Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
-    return draw < rate
+    return int.from_bytes(digest[:8], "big") < int(rate * 2**64)
 
 
 def _text_or_none(value: Any) -> str | None:

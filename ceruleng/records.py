@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from ceruleng.model import Attribute
@@ -171,7 +171,7 @@ def reconcile_minutes(typed: dict[str, Any], problems: list[str]) -> None:
     if not segments:
         return
     total = sum((segment["minutes"] for segment in segments), ZERO)
-    if typed["minutes"] is None:
+    if typed.get("minutes") is None:
         typed["minutes"] = total
     elif typed["minutes"] != total:
         problems.append(
@@ -183,66 +183,78 @@ def reconcile_minutes(typed: dict[str, Any], problems: list[str]) -> None:
 def build_coercer(
     attributes: Mapping[str, Attribute], reader: DateReader, scales: Mapping[str, Sequence[str]], label: str
 ) -> Coercer:
-    """Generate and compile the record checker for one spec (or for a spec's credential attributes)."""
+    """Generate and compile the record checker for one spec (or for a spec's credential attributes).
+
+    The typed record is a copy of the input with converted values (numbers → Decimal, dates → date); absent
+    attributes stay absent and read as None. Each attribute gets a fast path for the common, valid case (plain
+    text, an int within bounds, an ISO date), decided at generation time; anything else goes to the field
+    functions above, which convert what they can and explain the rest.
+    """
     lines = [
         "def coerce(r):",
         "    if r.__class__ is not dict:",
         "        if isinstance(r, _Unreadable):",
         "            return None, list(r.problems)",
-        f"        if not isinstance(r, dict):",
+        "        if not isinstance(r, dict):",
         f"            return None, ['{label} must be a mapping of attributes, got ' + _shown(r)]",
         "    p = []",
-        "    t = {}",
+        "    t = r.copy()",
+        "    get = r.get",
     ]
     namespace: dict[str, Any] = {
         "_shown": _shown, "_Decimal": Decimal, "_number": number_field, "_text": text_field, "_date": date_field,
         "_boolean": boolean_field, "_text_list": text_list_field, "_segments": segments_field,
-        "_reconcile": reconcile_minutes, "_reader": reader, "_scales": scales, "_MAX": 10**12,
-        "_Unreadable": Unreadable,
+        "_reconcile": reconcile_minutes, "_reader": reader, "_scales": scales, "_Unreadable": Unreadable,
+        "_fromiso": date.fromisoformat, "_MAX_TEXT": MAX_TEXT,
     }  # fmt: skip
     for index, attribute in enumerate(attributes.values()):
         namespace[f"_a{index}"] = attribute
-        if attribute.formats:
-            namespace[f"_r{index}"] = DateReader(attribute.formats)
-        lines.extend(_field_lines(attribute, index))
+        lines.extend(_field_lines(attribute, index, namespace, reader, scales))
     if "segments" in attributes:
-        lines.append("    _reconcile(t, p)")
+        lines.append("    if t.get('segments'):")
+        lines.append("        _reconcile(t, p)")
     lines.append("    return t, p")
     exec(compile("\n".join(lines) + "\n", f"<records {label}>", "exec"), namespace)  # noqa: S102 - generated here
     coerce: Coercer = namespace["coerce"]
     return coerce
 
 
-def _field_lines(attribute: Attribute, index: int) -> list[str]:
+def _field_lines(attribute: Attribute, index: int, namespace: dict[str, Any], reader: DateReader,
+                 scales: Mapping[str, Sequence[str]]) -> list[str]:
+    """Lines that check one attribute of `r` and store its typed value in `t` (None when malformed)."""
     key = repr(attribute.name)
-    missing = (
-        f"        p.append({attribute.name + ': missing (required)'!r})\n        t[{key}] = None"
-        if attribute.required
-        else f"        t[{key}] = None"
-    )
-    head = [f"    v = r.get({key})", "    if v is None:", missing]
-    reader = f"_r{index}" if attribute.formats else "_reader"
+    missing = [f"        p.append({attribute.name + ': missing (required)'!r})", f"        t[{key}] = None"]
+    head = [f"    v = get({key})", "    if v is None:", *(missing if attribute.required else ["        pass"])]
+    slow = {
+        "number": f"_number(v, _a{index}, p)", "integer": f"_number(v, _a{index}, p)",
+        "text": f"_text(v, _a{index}, p, _scales)", "date": f"_date(v, _a{index}, p, _r{index})",
+        "boolean": f"_boolean(v, _a{index}, p)", "text-list": f"_text_list(v, _a{index}, p)",
+    }  # fmt: skip
+    if attribute.type == "segments":
+        return [f"    v = get({key})", "    if v is not None:", f"        t[{key}] = _segments(v, p)"]
+    fast: list[str] = []
     if attribute.type in ("number", "integer"):
-        fast = (
-            "    elif v.__class__ is int and 0 <= v < _MAX and "
-            f"(_a{index}.minimum is None or v >= _a{index}.minimum) and _a{index}.maximum is None:\n"
-            f"        t[{key}] = _Decimal(v)"
-        )
-        return [*head, fast, "    else:", f"        t[{key}] = _number(v, _a{index}, p)"]
-    if attribute.type == "text":
-        fast_ok = attribute.one_of is None and attribute.scale is None
-        fast = (
-            [f"    elif v.__class__ is str and len(v) < 1000 and (v or not _a{index}.required):",
-             f"        t[{key}] = v"]
-            if fast_ok
-            else []
-        )
-        return [*head, *fast, "    else:", f"        t[{key}] = _text(v, _a{index}, p, _scales)"]
-    if attribute.type == "date":
-        return [*head, "    else:", f"        t[{key}] = _date(v, _a{index}, p, {reader})"]
-    if attribute.type == "boolean":
-        return [*head, "    else:", f"        t[{key}] = _boolean(v, _a{index}, p)"]
-    if attribute.type == "text-list":
-        return [*head, "    else:", f"        t[{key}] = _text_list(v, _a{index}, p)"]
-    assert attribute.type == "segments"
-    return [f"    v = r.get({key})", f"    t[{key}] = [] if v is None else _segments(v, p)"]
+        # int bounds, so the fast path compares int with int (an int/Decimal comparison costs ten times more)
+        low, high = attribute.minimum, attribute.maximum
+        namespace[f"_lo{index}"] = -(10**12) + 1 if low is None else int(low.to_integral_value(ROUND_CEILING))
+        namespace[f"_hi{index}"] = 10**12 - 1 if high is None else int(high.to_integral_value(ROUND_FLOOR))
+        fast = [f"    elif v.__class__ is int and _lo{index} <= v <= _hi{index}:", f"        t[{key}] = _Decimal(v)"]
+    elif attribute.type == "text":
+        allowed = attribute.one_of or (tuple(scales.get(attribute.scale, ())) if attribute.scale else None)
+        test = "v.__class__ is str and len(v) <= _MAX_TEXT"
+        if allowed is not None:
+            namespace[f"_in{index}"] = frozenset(allowed)
+            test = f"v.__class__ is str and v in _in{index}"
+        elif attribute.required:
+            test += " and v.strip()"
+        fast = [f"    elif {test}:", "        pass"]
+    elif attribute.type == "date":
+        date_reader = DateReader(attribute.formats) if attribute.formats else reader
+        namespace[f"_r{index}"] = date_reader
+        if "YYYY-MM-DD" in date_reader.formats:
+            fast = ["    elif v.__class__ is str and len(v) == 10 and v[4] == '-' and v[7] == '-' and v[:4].isdigit():",
+                    "        try:",
+                    f"            t[{key}] = _fromiso(v)",
+                    "        except ValueError:",
+                    f"            t[{key}] = {slow['date']}"]
+    return [*head, *fast, "    else:", f"        t[{key}] = {slow[attribute.type]}"]

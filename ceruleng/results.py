@@ -33,7 +33,7 @@ class TraceLine:
         return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
 
 
-@dataclass
+@dataclass(slots=True)
 class ActivityResult:
     index: int
     id: str | None
@@ -42,7 +42,7 @@ class ActivityResult:
     category: str | None
     status: str
     credits: Decimal
-    raw_reasons: list[Reason]
+    raw_reasons: Sequence[Reason]
     templates: Sequence[Template]
     places: int
     malformed: bool = False
@@ -74,7 +74,7 @@ class ActivityResult:
         return result
 
 
-@dataclass
+@dataclass(slots=True)
 class CategoryTotal:
     id: str
     title: str
@@ -108,13 +108,21 @@ class CredentialResult:
     remaining: Decimal | None = None
     met: bool | None = None
     met_by: str | None = None
-    categories: dict[str, CategoryTotal] = field(default_factory=dict)
+    category_titles: dict[str, str] = field(default_factory=dict)
+    category_sums: dict[str, Decimal] = field(default_factory=dict)
+    category_caps: dict[str, Decimal] = field(default_factory=dict)
     minimums: list[MinimumResult] = field(default_factory=list)
     fee: tuple[Decimal, str, str] | None = None
     audit: tuple[Decimal, bool] | None = None
     activities: list[ActivityResult] = field(default_factory=list)
     error: str | None = None
     trace: list[TraceLine] | None = None
+
+    @property
+    def categories(self) -> dict[str, CategoryTotal]:
+        """Every category of the spec, in spec order, with what it earned this cycle and its cap."""
+        return {key: CategoryTotal(key, title, self.category_sums.get(key, ZERO), self.category_caps.get(key))
+                for key, title in self.category_titles.items()}
 
     def credits(self, value: Decimal | None) -> str | None:
         return None if value is None else format_credits(value, self.places)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
-from ceruleng.values import format_credits, format_value
+from ceruleng.values import CONTEXT, format_credits, format_value
 
 
 class TemplateSyntaxError(ValueError):
@@ -74,15 +74,27 @@ def _closing_brace(template: str, start: int) -> int:
     raise TemplateSyntaxError("'{' without a matching '}' (write '{{' for a brace)", start)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Template:
-    """A compiled template: literal parts, and for each placeholder how its value prints."""
+    """A compiled template: literal parts, how each placeholder prints, and how its values are computed.
+
+    Scoring captures only the locals a template reads; `compute` (generated with the spec's module) turns them into
+    the placeholder values when the sentence is rendered. Without `compute`, the captured values are the values.
+    """
 
     parts: tuple[str | int, ...]
     formatters: tuple[Callable[[Any], str], ...]
+    compute: Callable[..., tuple[Any, ...]] | None = None
 
     def render(self, args: Sequence[Any]) -> str:
-        return "".join(part if isinstance(part, str) else self.formatters[part](args[part]) for part in self.parts)
+        values = args
+        if self.compute is not None:
+            try:
+                with localcontext(CONTEXT):
+                    values = self.compute(*args)
+            except Exception:  # noqa: BLE001 - a sentence must never break a report; the value is only shown
+                return "".join(part if isinstance(part, str) else "(unavailable)" for part in self.parts)
+        return "".join(part if isinstance(part, str) else self.formatters[part](values[part]) for part in self.parts)
 
 
 def credits_formatter(places: int) -> Callable[[Any], str]:

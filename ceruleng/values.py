@@ -160,14 +160,20 @@ def parse_iso_date(text: str) -> date:
         raise ValueError(f"'{text}' is not a real calendar date") from None
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(start: date, months: int) -> date:
     """`start` plus whole months, the day clamped to the end of a shorter month."""
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
         raise ValueProblem(f"date out of range adding {months} months to {start.isoformat()}")
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(start.day, last))
+    day = start.day
+    if day > 28:
+        last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+        day = min(day, last)
+    return date(year, month + 1, day)
 
 
 def add_days(start: date, days: int) -> date:

@@ -54,7 +54,7 @@ def declare_names(state: CompileState) -> None:
                      optional=not attribute.required and attribute.type != "segments",
                      description=attribute.description), attribute.span or spec_span)
     for name, attribute in model.credential_attributes.items():
-        bind(Binding(name, _attribute_type(state, attribute), f"x[{name!r}]", "credential",
+        bind(Binding(name, _attribute_type(state, attribute), f"x.get({name!r})", "credential",
                      optional=not attribute.required, description=attribute.description),
              attribute.span or spec_span)
     for parameter in model.parameters.values():

@@ -174,6 +174,9 @@ class _Emitter:
             for first, versions in minimums
         ]
         compiled.alternatives = [CompiledAlternative(a.id, a.title, get(name), a.span) for a, name in alternatives]
+        for index, template in enumerate(self.writer.templates):
+            if f"tpl{index}" in namespace:
+                template.compute = namespace[f"tpl{index}"]
         compiled.templates = self.writer.templates
         compiled.steps = self.writer.steps
         compiled.python_source = source
