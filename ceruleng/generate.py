@@ -27,11 +27,14 @@ from ceruleng.templates import Template
 
 @dataclass(frozen=True)
 class Step:
-    """One rule application a trace can report: what kind, a label, and where the rule is written."""
+    """One rule application a trace can report: what kind, a label, where the rule is written (its span and its
+    document path), and the declared names its expression reads (for traceability of parameters and tables)."""
 
     kind: str
     label: str
     span: Span
+    path: tuple[Any, ...] = ()
+    names: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -100,8 +103,10 @@ class ModuleWriter:
         self.templates.append(template)
         return len(self.templates) - 1
 
-    def add_step(self, kind: str, label: str, span: Span) -> int:
-        self.steps.append(Step(kind, label, span))
+    def add_step(self, kind: str, label: str, span: Span, path: tuple[Any, ...] = (),
+                 checked: Checked | None = None) -> int:
+        names = frozenset(b.name for b in checked.names()) if checked is not None else frozenset()
+        self.steps.append(Step(kind, label, span, path, names))
         return len(self.steps) - 1
 
     def source(self) -> str:
@@ -158,8 +163,9 @@ class _Body:
         self.indent = "    "
         self.emitted: set[str] = set()
         self.present: frozenset[str] = frozenset()
-        self.attributes: set[str] = {"date"} if activity else set()
-        """Activity attributes to load into locals; the date is always there, for dated rules."""
+        self.attributes: set[str] = set()
+        """Activity attributes to load into locals (the date too, when a dated rule or parameter needs it)."""
+        self.activity = activity
 
     def line(self, text: str) -> None:
         self.lines.append(self.indent + text)
@@ -174,7 +180,10 @@ class _Body:
                 self.attributes.add(binding.name)
             elif binding.kind == "let":
                 self.ensure_let(binding.ref)
-        return emit(checked, self.writer.pool, self.present, lenient=lenient)
+        code = emit(checked, self.writer.pool, self.present, lenient=lenient)
+        if "v_date" in code and self.activity:
+            self.attributes.add("date")
+        return code
 
     def ensure_let(self, ref: str) -> None:
         if ref in self.emitted or ref not in self.lets:
@@ -246,6 +255,7 @@ class _Body:
             self.check_version(plan.versions[0])
             return
         keyword = "if"
+        self.attributes.add("date")
         for version in plan.versions:
             self.line(f"{keyword} {self.in_force(version.effective)}:")
             keyword = "elif"

@@ -29,6 +29,14 @@ Outcome = tuple[str | None, str, Decimal, Sequence[Reason], list[TraceLine] | No
 _COMPUTE_ERRORS = (ArithmeticError, ValueProblem, OverflowError)
 
 
+class Malformed(list[str]):
+    """The problems of a malformed record, and what of it could be typed (for the id and date in reports)."""
+
+    def __init__(self, problems: list[str], partial: dict[str, Any] | None) -> None:
+        super().__init__(problems)
+        self.partial = partial
+
+
 class Credential:
     """A credential as the interpreter needs it: typed, with its context for generated code."""
 
@@ -248,11 +256,11 @@ class Scorer:
         self.fee_and_audit(result, member, start, seed)
         return result
 
-    def coerce_all(self, records: Sequence[Any]) -> list[dict[str, Any] | list[str]]:
-        """Typed records, or the list of problems for a malformed one; repeated ids are problems too."""
+    def coerce_all(self, records: Sequence[Any]) -> list[dict[str, Any] | Malformed]:
+        """Typed records, or the problems of a malformed one; repeated ids are problems too."""
         coerce = self.spec.coerce
         assert coerce is not None
-        typed: list[dict[str, Any] | list[str]] = []
+        typed: list[dict[str, Any] | Malformed] = []
         first_seen: dict[str, int] = {}
         for position, record in enumerate(records):
             item, problems = coerce(record)
@@ -261,15 +269,16 @@ class Scorer:
                 if earlier != position:
                     problems = [*problems, f"id: '{item['id']}' is used by an earlier activity "
                                 f"(position {earlier + 1}); ids must be unique"]
-            typed.append(problems if problems or item is None else item)
+            typed.append(Malformed(problems, item) if problems or item is None else item)
         return typed
 
-    def outcome(self, position: int, record: Any, item: dict[str, Any] | list[str],
+    def outcome(self, position: int, record: Any, item: dict[str, Any] | Malformed,
                 context: dict[str, Any]) -> ActivityResult:
         """Score one typed activity. The common case (no trace, one undated version) takes the short path."""
-        if item.__class__ is list:
+        if item.__class__ is Malformed:
+            assert isinstance(item, Malformed)
             return self.rejected_record(position, record, [f"Malformed: {problem}." for problem in item],
-                                        malformed=True)
+                                        malformed=True, typed=item.partial)
         assert isinstance(item, dict)
         routes = None if self.explain else self.fast_routes.get(item["type"])
         if routes is not None:

@@ -56,7 +56,7 @@ def member_document(spec: CompiledSpec, example: Example) -> tuple[dict[str, Any
         credentials = [{"spec": spec.id, "certified_on": str(data.get("certified_on", first)),
                         **(data.get("credential") or {})}]
     as_of = parse_iso_date(str(data["as_of"])) if "as_of" in data else (dates[-1] if dates else date.today())
-    return {"member": f"example-{example.index + 1}", "credentials": credentials, "activities": records}, as_of
+    return {"member": example.name, "credentials": credentials, "activities": records}, as_of
 
 
 def _date(reader: DateReader, value: Any) -> date | None:

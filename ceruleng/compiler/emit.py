@@ -54,7 +54,9 @@ class _Emitter:
         plans = {}
         for name, text in lets:
             binding = self.state.lets[text.path]
-            plans[binding.ref] = LetPlan(binding, self.checked(text), self.writer.add_step("let", name, text.span))
+            checked = self.checked(text)
+            plans[binding.ref] = LetPlan(binding, checked,
+                                         self.writer.add_step("let", name, text.span, text.path, checked))
         return plans
 
     def check_plan(self, versions: list[Check]) -> CheckPlan:
@@ -64,7 +66,8 @@ class _Emitter:
         )
         return CheckPlan(first.id, [
             CheckVersion(rule.effective, self.checked(rule.require), rule.otherwise, self.template(rule.reason),
-                         self.writer.add_step("check", rule.title or rule.id, rule.require.span))
+                         self.writer.add_step("check", rule.title or rule.id, rule.require.span, rule.path,
+                                              self.checked(rule.require)))
             for rule in versions
         ], not_in_force)
 
@@ -82,16 +85,19 @@ class _Emitter:
         if category.outcome is not None or category.credit is None:
             return plan
         plan.credit = self.checked(category.credit)
-        plan.credit_step = self.writer.add_step("credit", "credit", category.credit.span)
+        plan.credit_step = self.writer.add_step("credit", "credit", category.credit.span, category.path,
+                                                plan.credit)
         if category.rounding is not None:
             rounding = category.rounding
-            step = self.writer.add_step("round", f"round {rounding.mode}", rounding.increment.span)
+            step = self.writer.add_step("round", f"round {rounding.mode}", rounding.increment.span, rounding.path,
+                                        self.checked(rounding.increment))
             plan.rounding = (self.checked(rounding.increment), rounding.mode, step)
         for attribute, bound, label in (("minimum", category.minimum, "minimum"),
                                         ("maximum", category.maximum, "maximum")):
             if bound is not None:
                 setattr(plan, attribute, BoundPlan(self.checked(bound.credits), self.template(bound.reason),
-                                                   self.writer.add_step(label, label, bound.credits.span)))
+                                                   self.writer.add_step(label, label, bound.credits.span,
+                                                                        bound.path, self.checked(bound.credits))))
         explain = category.explain
         plan.explain = self.template(explain) if explain else self._default_explain(category)
         return plan

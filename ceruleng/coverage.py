@@ -1,0 +1,151 @@
+"""Traceability: each source citation → the spec keys that encode it → the examples that exercise them.
+
+Input: compiled specs (their citations, trace steps and embedded examples). Output: a Markdown report
+(`ceruleng check --coverage`; committed for the bundled specs in docs/coverage.md) that lists, per spec, every
+citation with the rule that carries it and the examples that exercise that rule, then the rules no example
+exercises. A rule is exercised by an example when the example's scoring applied it: an activity was routed to the
+category, a trace step of the rule ran, an exercised expression read the parameter or table, or the example's
+expectations check what a cycle-level rule decides (requirement, minimums, carry-over, fee, audit...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ceruleng.compiler import CompiledSpec
+from ceruleng.model import Citation, SpecModel
+from ceruleng.testing import ExampleRun, run_examples
+
+Path = tuple[Any, ...]
+
+def rule_path(citation: Citation) -> Path:
+    """The path of the rule a citation belongs to (the mapping holding its `source`)."""
+    path = citation.path
+    index = len(path) - 1 - path[::-1].index("source")
+    return path[:index]
+
+
+def describe(model: SpecModel, path: Path) -> str:
+    """A rule's key as a reader finds it in the spec: `categories[3] lorman-webinar`, `requirement.carry_over`."""
+    parts: list[str] = []
+    node: Any = model.document.data
+    for key in path:
+        node = node[key] if isinstance(node, dict | list) else None
+        if isinstance(key, int):
+            label = node.get("id") if isinstance(node, dict) else None
+            parts[-1] += f"[{key}]" + (f" {label}" if label else "")
+        else:
+            parts.append(str(key))
+    return ".".join(parts) or "(top level)"
+
+
+@dataclass
+class _Exercised:
+    """What one example exercised, as rule paths and names."""
+
+    paths: set[Path] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+
+_EXPECTATION_RULES: dict[str, Path] = {
+    "earned": ("requirement",), "met": ("requirement",), "remaining": ("requirement",),
+    "required": ("requirement",), "carried_in": ("requirement", "carry_over"), "met_by": ("requirement",),
+    "fee": ("fee",), "audit_selected": ("audit",), "cycle": ("cycle",), "deadline": ("cycle",),
+}  # fmt: skip
+
+
+def _exercised(spec: CompiledSpec, run: ExampleRun) -> _Exercised:
+    found = _Exercised()
+    model = spec.model
+    steps_by_span = {}
+    for step in spec.steps:
+        steps_by_span.setdefault(step.span, []).append(step)
+    category_paths = {category.id: category.path for category in model.categories}
+    if run.result is not None:
+        for credential in run.result.credentials:
+            if credential.spec != spec.id:
+                continue
+            if credential.cycle is not None:
+                found.paths.add(("cycle",))
+            for activity in credential.activities:
+                if activity.category in category_paths:
+                    found.paths.update(c.path for c in model.categories if c.id == activity.category)
+                if activity.credits:
+                    found.paths.add(("unit",))
+                if activity.status == "capped":
+                    found.paths.update((*c.path, "cap") for c in model.categories if c.id == activity.category)
+                for line in activity.trace or ():
+                    for step in steps_by_span.get(line.span, ()):  # type: ignore[call-overload]
+                        found.paths.add(step.path)
+                        found.names.update(step.names)
+    expect = run.example.data.get("expect")
+    for expected in expect if isinstance(expect, list) else [expect]:
+        if not isinstance(expected, dict):
+            continue
+        for key, path in _EXPECTATION_RULES.items():
+            if key in expected:
+                found.paths.add(path)
+        requirement = model.requirement
+        if requirement is None:
+            continue
+        wanted = set(expected.get("minimums") or {})
+        found.paths.update(("requirement", "minimums", i) for i, m in enumerate(requirement.minimums)
+                           if m.id in wanted)
+        if "met_by" in expected:
+            found.paths.update(("requirement", "alternatives", i) for i in range(len(requirement.alternatives)))
+    found.paths.add(("dates",))
+    return found
+
+
+def _covers(rule: Path, exercised: _Exercised, model: SpecModel) -> bool:
+    if any(path[: len(rule)] == rule for path in exercised.paths if rule != ("requirement",) or path == rule):
+        return True
+    if len(rule) >= 2 and rule[0] in ("parameters", "tables") and rule[1] in exercised.names:
+        return True
+    if len(rule) >= 2 and rule[0] == "scales":
+        scaled = {name for name, attribute in model.attributes.items() if attribute.scale == rule[1]}
+        return bool(scaled & exercised.names)
+    return len(rule) >= 2 and rule[0] == "attributes" and rule[1] in exercised.names
+
+
+def spec_coverage(spec: CompiledSpec, runs: Sequence[ExampleRun]) -> str:
+    model = spec.model
+    exercised = [(run.example.name, _exercised(spec, run)) for run in runs if run.spec is spec]
+    lines = [f"## {model.id} ({model.path})", "", "| source | quote | encoded by | pinned by examples |",
+             "|---|---|---|---|"]
+    unexercised: dict[Path, Citation] = {}
+    for citation in model.citations:
+        rule = rule_path(citation)
+        pinned = [name for name, found in exercised if _covers(rule, found, model)]
+        if not pinned:
+            unexercised.setdefault(rule, citation)
+        quote = citation.quote if len(citation.quote) <= 90 else citation.quote[:87] + "…"
+        lines.append(f"| {citation.doc} | {_cell(quote)} | `{describe(model, rule)}` | "
+                     f"{_cell('; '.join(pinned)) if pinned else '**none**'} |")
+    lines.append("")
+    if unexercised:
+        lines.append("Rules no example exercises:")
+        lines.extend(f"- `{describe(model, rule)}` ({citation.span}): \"{_cell(citation.quote)}\""
+                     for rule, citation in unexercised.items())
+    else:
+        lines.append("Every cited rule is exercised by at least one example.")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def coverage_report(specs: Iterable[CompiledSpec]) -> str:
+    """The traceability report for `specs` (their examples may use any of them)."""
+    selected = list(specs)
+    by_id = {spec.id: spec for spec in selected}
+    runs = run_examples(by_id, selected)
+    sections = ["# Traceability: source sentences → spec rules → examples", "",
+                "Generated by `ceruleng check --coverage`. A rule is exercised when an example's scoring applies it.",
+                ""]
+    sections.extend(spec_coverage(spec, runs) for spec in selected)
+    return "\n".join(sections)
