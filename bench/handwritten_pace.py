@@ -1,9 +1,10 @@
 """A hand-written PACE scorer: the speed limit ceruleng is measured against (bench/run.py).
 
-It implements the same policy as rules/asap-pace.yaml directly in Python, the way a developer would code it by
-hand, and produces the same per-activity results (category, status, credits) and cycle totals, so the benchmark
-can assert agreement record by record. It uses no ceruleng code. Malformed records are rejected with the same
-status; reasons are not compared (ceruleng words them from the spec).
+It implements the same policy as rules/asap-pace.yaml directly in Python, the way a careful developer would code
+it by hand for production: it checks every record against the same contract (required fields, types of the standard
+and PACE attributes, unique ids, segments that add up), scores it, and says why in a sentence. It produces the same
+per-activity results (category, status, credits) and cycle totals, so the benchmark can assert agreement record by
+record. It uses no ceruleng code. Reasons are not compared (ceruleng words them from the spec).
 """
 
 from __future__ import annotations
@@ -67,62 +68,114 @@ def _minutes(activity: dict[str, Any]) -> tuple[Decimal, Decimal] | None:
     return None if minutes is None else (minutes, minutes)
 
 
-def score_activity(activity: Any, certified_on: date) -> tuple[str | None, str, Decimal]:
-    """(category, status, credits) for one activity, before the cycle window."""
+TEXT_FIELDS = ("title", "provider", "topic", "certification")
+LENGTHS = frozenset(WORKSHOPS)
+
+
+def malformed(activity: Any) -> str | None:
+    """Why a record does not fit the activity contract and PACE's attributes, or None."""
     if type(activity) is not dict:
-        return None, "rejected", ZERO
-    kind, day = activity.get("type"), activity.get("date")
-    if type(kind) is not str or not kind or type(day) is not str or activity.get("id") is None:
-        return None, "rejected", ZERO
+        return "an activity must be a mapping"
+    identifier, kind, day = activity.get("id"), activity.get("type"), activity.get("date")
+    if identifier is None or (type(identifier) is str and not identifier.strip()):
+        return "id: missing"
+    if type(kind) is not str or not kind.strip():
+        return "type: missing or not text"
+    if type(day) is not str:
+        return "date: missing or not a date"
     try:
-        date.fromisoformat(day)
+        date.fromisoformat(day) if len(day) == 10 and day[4] == "-" and day[7] == "-" else date.fromisoformat("x")
     except ValueError:
-        return None, "rejected", ZERO
-    if "minutes" in activity and activity["minutes"] is not None and _number(activity["minutes"]) is None:
-        return None, "rejected", ZERO
-    grade = activity.get("grade")
+        return f"date: {day!r} is not a date written YYYY-MM-DD"
+    for name in TEXT_FIELDS:
+        value = activity.get(name)
+        if value is not None and type(value) is not str and type(value) not in (int, Decimal):
+            return f"{name}: must be text"
+    minutes = activity.get("minutes")
+    if minutes is not None and _number(minutes) is None:
+        return f"minutes: {minutes!r} is not a number of minutes"
+    selected = activity.get("selected_credits")
+    if selected is not None and _number(selected) is None:
+        return "selected_credits: must be a number"
+    grade, length = activity.get("grade"), activity.get("length")
     if grade is not None and grade not in GRADES:
-        return None, "rejected", ZERO
+        return f"grade: {grade!r} is not a letter grade"
+    if length is not None and length not in LENGTHS:
+        return f"length: {length!r} is not half-day or full-day"
+    segments = activity.get("segments")
+    if segments is not None:
+        if type(segments) is not list:
+            return "segments: must be a list"
+        total = ZERO
+        for segment in segments:
+            if type(segment) is not dict or type(segment.get("kind")) is not str or not segment["kind"].strip():
+                return "segments: each needs a kind"
+            part = _number(segment.get("minutes"))
+            if part is None:
+                return "segments: each needs minutes"
+            total += part
+        if segments and minutes is not None and _number(minutes) != total:
+            return "minutes: do not match the segments"
+    return None
+
+
+def score_activity(activity: Any, certified_on: date) -> tuple[str | None, str, Decimal, str]:
+    """(category, status, credits, reason) for one activity, before the cycle window."""
+    problem = malformed(activity)
+    if problem is not None:
+        return None, "rejected", ZERO, f"Malformed: {problem}."
+    kind, day = activity["type"], activity["date"]
+    grade = activity.get("grade")
     if kind == "apc":
         selected = _number(activity.get("selected_credits"))
-        if selected is None or not Decimal("0.5") <= selected <= Decimal("1.6"):
-            return "apc", "rejected", ZERO
-        return "apc", "awarded", selected
+        if selected is None:
+            return "apc", "rejected", ZERO, "The activity has no selected_credits."
+        if not Decimal("0.5") <= selected <= Decimal("1.6"):
+            return "apc", "rejected", ZERO, f"The APC earns between 0.5 and 1.6 CEUs; {selected} is outside that range."
+        return "apc", "awarded", selected, f"APC attendance earns the {selected} CEU of the sessions selected."
     if kind == "apc-workshop":
-        credit = WORKSHOPS.get(activity.get("length"))  # type: ignore[arg-type]
-        return ("apc-workshop", "awarded", credit) if credit is not None else ("apc-workshop", "rejected", ZERO)
+        length = activity.get("length")
+        if length is None:
+            return "apc-workshop", "rejected", ZERO, "The activity has no length."
+        return "apc-workshop", "awarded", WORKSHOPS[length], f"A {length} APC workshop earns {WORKSHOPS[length]} CEU."
     if kind in NOT_CREDITED:
-        return "not-education", "rejected", ZERO
+        return "not-education", "rejected", ZERO, "Networking, receptions, lunch periods and breaks do not count."
     if kind == "orientation":
-        return "organization-specific", "rejected", ZERO
+        return "organization-specific", "rejected", ZERO, "Organization-specific training does not count."
     if kind == "college-course":
-        if activity.get("topic") not in MODULES or grade is None or GRADES[grade] < C_PLUS:
-            return "college-course", "rejected", ZERO
-        return "college-course", "awarded", ONE
+        topic = activity.get("topic")
+        if topic not in MODULES:
+            return "college-course", "rejected", ZERO, f"The topic {topic!r} is not a PACE proficiency module."
+        if grade is None or GRADES[grade] < C_PLUS:
+            return "college-course", "rejected", ZERO, f"A college course counts with C+ or higher, not {grade}."
+        return "college-course", "awarded", ONE, f"A completed college course graded {grade} earns 1.0 CEU."
     if kind == "certification":
         achieved = date.fromisoformat(day)
         name = activity.get("certification")
         if achieved <= certified_on:
-            return "certification", "rejected", ZERO
+            return "certification", "rejected", ZERO, "Only certifications achieved after PACE count."
         if name not in CERTIFICATIONS:
-            return "certification", "pending", ZERO
-        return "certification", "awarded", CERTIFICATIONS[name]
+            return "certification", "pending", ZERO, f"ASAP decides the value of {name}."
+        return "certification", "awarded", CERTIFICATIONS[name], f"Achieving {name} earns {CERTIFICATIONS[name]} CEU."
     if kind == "webinar" or kind in TIMED:
         provider = activity.get("provider")
         category = ("asap-webinar" if provider == "ASAP" else "lorman-webinar" if provider == "Lorman"
                     else "training") if kind == "webinar" else kind
         minutes = _minutes(activity)
         if minutes is None:
-            return category, "rejected", ZERO
+            return category, "rejected", ZERO, "The activity has no minutes."
         learning, continuous = minutes
         if continuous < 60:
-            return category, "rejected", ZERO
+            return category, "rejected", ZERO, f"Training under an hour does not count ({continuous} minutes)."
         if category == "asap-webinar":
-            return category, "awarded", TENTH
-        if activity.get("topic") not in MODULES:
-            return category, "rejected", ZERO
-        return category, "awarded", (learning // 60) * TENTH
-    return None, "rejected", ZERO
+            return category, "awarded", TENTH, "An ASAP webinar earns 0.1 CEU."
+        topic = activity.get("topic")
+        if topic not in MODULES:
+            return category, "rejected", ZERO, f"The topic {topic!r} is not a PACE proficiency module."
+        hours = learning // 60
+        credits = hours * TENTH
+        return category, "awarded", credits, f"{learning} minutes earn {hours} full hours, {credits} CEU."
+    return None, "rejected", ZERO, f"{kind!r} is not a PACE activity type."
 
 
 def score_member(document: dict[str, Any], as_of: date) -> list[dict[str, Any]]:
@@ -139,17 +192,23 @@ def score_member(document: dict[str, Any], as_of: date) -> list[dict[str, Any]]:
         end = _months(certified_on, (index + 1) * 24) - timedelta(days=1)
         outcomes = []
         earned = ZERO
+        seen: set[Any] = set()
         for activity in document["activities"]:
-            category, status, credits = score_activity(activity, certified_on)
-            if category is not None or status != "rejected" or type(activity) is dict:
-                day = activity.get("date") if type(activity) is dict else None
-                if status != "rejected" or category is not None:
-                    when = date.fromisoformat(day)  # type: ignore[arg-type]
+            category, status, credits, reason = score_activity(activity, certified_on)
+            identifier = activity.get("id") if type(activity) is dict else None
+            repeated = identifier is not None and identifier in seen
+            seen.add(identifier)
+            if repeated:
+                category, status, credits, reason = None, "rejected", ZERO, "Malformed: repeated id."
+            elif category is not None or not reason.startswith("Malformed"):
+                if True:
+                    when = date.fromisoformat(activity["date"])
                     if not start <= when <= end:
                         category, status, credits = None, "rejected", ZERO
+                        reason = f"Completed {when}, outside this cycle ({start} to {end})."
             if status == "awarded":
                 earned += credits
-            outcomes.append((category, status, credits))
+            outcomes.append((category, status, credits, reason))
         results.append({"cycle": (start, end), "activities": outcomes, "earned": earned,
                         "met": earned >= REQUIRED})
     return results

@@ -29,14 +29,6 @@ Outcome = tuple[str | None, str, Decimal, Sequence[Reason], list[TraceLine] | No
 _COMPUTE_ERRORS = (ArithmeticError, ValueProblem, OverflowError)
 
 
-class Malformed(list[str]):
-    """The problems of a malformed record, and what of it could be typed (for the id and date in reports)."""
-
-    def __init__(self, problems: list[str], partial: dict[str, Any] | None) -> None:
-        super().__init__(problems)
-        self.partial = partial
-
-
 class Credential:
     """A credential as the interpreter needs it: typed, with its context for generated code."""
 
@@ -220,90 +212,111 @@ class Scorer:
 
     def credential_result(self, member: str | None, credential: Credential, records: Sequence[Any],
                           as_of: date, seed: int = 0) -> CredentialResult:
+        """Every record of the member scored for this credential, in input order, then the cycle's totals."""
         model = self.model
         result = CredentialResult(model.id, model.title, model.unit_name, self.places, member, credential.name,
                                   credential.certified_on)
-        if credential.problems or credential.certified_on is None:
+        certified_on = credential.certified_on
+        if credential.problems or certified_on is None:
             result.error = "; ".join(credential.problems)
             result.activities = [self.rejected_record(i, r, [f"The credential is malformed: {result.error}."],
                                                       malformed=True) for i, r in enumerate(records)]
             return result
-        typed = self.coerce_all(records)
-        context: dict[str, Any] = {**credential.attributes, "certified_on": credential.certified_on}
-        if model.cycle is None:
-            result.activities = [self.outcome(index, record, item, context) for index, (record, item)
-                                 in enumerate(zip(records, typed, strict=True))]
-            self.totals(result, context)
-            return result
-        index, start, end = self.cycle(credential.certified_on, as_of)
-        context.update(cycle_start=start, cycle_end=end)
-        result.cycle = (start, end)
-        result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
-        carried_in, earlier = self.carry_in(credential, typed, index, context)
-        result.carried_in = carried_in
-        activities = []
-        for position, (record, item) in enumerate(zip(records, typed, strict=True)):
-            if isinstance(item, dict) and not start <= item["date"] <= end:
-                reason = (f"Completed {item['date'].isoformat()}, outside this cycle "
-                          f"({start.isoformat()} to {end.isoformat()}).")
-                if item["date"] < start and earlier:
-                    reason += " It counted toward an earlier cycle, whose surplus carries over as the spec allows."
-                activities.append(self.rejected_record(position, record, [reason], typed=item))
-            else:
-                activities.append(self.outcome(position, record, item, context))
-        result.activities = activities
+        context: dict[str, Any] = {**credential.attributes, "certified_on": certified_on}
+        index, start, end = 0, None, None
+        if model.cycle is not None:
+            index, start, end = self.cycle(certified_on, as_of)
+            context["cycle_start"], context["cycle_end"] = start, end
+            result.cycle = (start, end)
+            result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
+        typed: list[dict[str, Any]] | None = [] if self.spec.carry_max is not None and index > 0 else None
+        before: list[ActivityResult] = []
+        result.activities = self.score_records(records, context, start, end, typed, before)
+        if typed:
+            carried, scored_earlier = self.carry_in(credential, typed, index, context)
+            result.carried_in = carried
+            if scored_earlier:
+                for activity in before:
+                    activity.raw_reasons = [*activity.raw_reasons, "It counted toward an earlier cycle, whose "
+                                            "surplus carries over as the spec allows."]
         self.totals(result, context)
-        self.fee_and_audit(result, member, start, seed)
+        if start is not None:
+            self.fee_and_audit(result, member, start, seed)
         return result
 
-    def coerce_all(self, records: Sequence[Any]) -> list[dict[str, Any] | Malformed]:
-        """Typed records, or the problems of a malformed one; repeated ids are problems too."""
+    def score_records(self, records: Sequence[Any], context: dict[str, Any], start: date | None,
+                      end: date | None, typed: list[dict[str, Any]] | None,
+                      before: list[ActivityResult]) -> list[ActivityResult]:
+        """One pass over the records: check and type each, keep it in the cycle window, score it.
+
+        `typed` collects the typed records (for carry-over), `before` the results of records dated before the
+        cycle. Ids must be unique: a repeated id makes the later record malformed.
+        """
         coerce = self.spec.coerce
         assert coerce is not None
-        typed: list[dict[str, Any] | Malformed] = []
-        first_seen: dict[str, int] = {}
+        activities: list[ActivityResult] = []
+        append = activities.append
+        seen: dict[Any, int] = {}
         for position, record in enumerate(records):
             item, problems = coerce(record)
-            if item is not None and item.get("id") is not None:
-                earlier = first_seen.setdefault(item["id"], position)
-                if earlier != position:
-                    problems = [*problems, f"id: '{item['id']}' is used by an earlier activity "
-                                f"(position {earlier + 1}); ids must be unique"]
-            typed.append(Malformed(problems, item) if problems or item is None else item)
-        return typed
+            if item is not None:
+                identifier = item["id"]
+                first = seen.setdefault(identifier, position) if identifier is not None else position
+                if first != position:
+                    problems = [*problems, f"id: '{identifier}' is used by an earlier activity "
+                                f"(position {first + 1}); ids must be unique"]
+            if problems or item is None:
+                append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
+                                            malformed=True, typed=item))
+                continue
+            if typed is not None:
+                typed.append(item)
+            day = item["date"]
+            if start is not None and end is not None and not start <= day <= end:
+                outside = self.outside(position, record, item, start, end)
+                if day < start:
+                    before.append(outside)
+                append(outside)
+                continue
+            append(self.outcome(position, item, context))
+        return activities
 
-    def outcome(self, position: int, record: Any, item: dict[str, Any] | Malformed,
-                context: dict[str, Any]) -> ActivityResult:
-        """Score one typed activity. The common case (no trace, one undated version) takes the short path."""
-        if item.__class__ is Malformed:
-            assert isinstance(item, Malformed)
-            return self.rejected_record(position, record, [f"Malformed: {problem}." for problem in item],
-                                        malformed=True, typed=item.partial)
-        assert isinstance(item, dict)
+    def outcome(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
+        """Score one typed activity inside the cycle: the short path when it can, else the full one."""
         routes = None if self.explain else self.fast_routes.get(item["type"])
-        if routes is not None:
-            for category, when, fast in routes:
-                if when is not None:
-                    try:
-                        if not when(item, context):
-                            continue
-                    except Missing:
-                        continue
-                    except _COMPUTE_ERRORS:
-                        break  # the full path below says what went wrong
-                if fast is None:
-                    break
+        found = self.fast_outcome(position, item, context, routes) if routes is not None else None
+        return found if found is not None else self._result(position, item, self.route(item, context))
+
+    def fast_outcome(self, position: int, item: dict[str, Any], context: dict[str, Any],
+                     routes: tuple[tuple[CompiledCategory, Any, Any], ...]) -> ActivityResult | None:
+        """The common case: no trace, one undated version, nothing goes wrong. None sends the activity down the
+        full path (`route`), which explains every other outcome."""
+        for category, when, fast in routes:
+            if when is not None:
                 try:
-                    status, credits, reasons = fast(item, context)
-                except (Missing, NotInForce, *_COMPUTE_ERRORS):
-                    break
-                if credits < ZERO:
-                    break
-                return ActivityResult(position, item["id"], item["type"], item["date"], category.id, status, credits,
-                                      reasons, self.templates, self.places, False, None)
-            else:
-                return self._result(position, item, self.route(item, context))
-        return self._result(position, item, self.route(item, context))
+                    if not when(item, context):
+                        continue
+                except Missing:
+                    continue
+                except _COMPUTE_ERRORS:
+                    return None
+            if fast is None:
+                return None
+            try:
+                status, credits, reasons = fast(item, context)
+            except (Missing, NotInForce, *_COMPUTE_ERRORS):
+                return None
+            if credits < ZERO:
+                return None
+            return ActivityResult(position, item["id"], item["type"], item["date"], category.id, status, credits,
+                                  reasons, self.templates, self.places, False, None)
+        return None
+
+    def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date) -> ActivityResult:
+        """An activity dated outside the cycle: rejected, saying which cycle it was judged in."""
+        reason = (f"Completed {item['date'].isoformat()}, outside this cycle "
+                  f"({start.isoformat()} to {end.isoformat()}).")
+        return self.rejected_record(position, record, [reason], typed=item)
 
     def _result(self, position: int, item: dict[str, Any], outcome: Outcome) -> ActivityResult:
         category, status, credits, reasons, trace = outcome
@@ -402,27 +415,40 @@ class Scorer:
 
     def carry_in(self, credential: Credential, typed: list[Any], index: int,
                  context: dict[str, Any]) -> tuple[Decimal, bool]:
-        """Credit carried into cycle `index`, chaining from the earliest earlier cycle with activities."""
+        """Credit carried into cycle `index`, chaining from the earliest earlier cycle with activities.
+
+        Returns (credit, whether earlier cycles were scored). When the previous cycle may carry nothing over
+        (`max: 0`), nothing earlier is scored at all.
+        """
         spec = self.spec
-        if spec.carry_max is None or index == 0 or credential.certified_on is None:
+        certified_on = credential.certified_on
+        if spec.carry_max is None or index == 0 or certified_on is None:
+            return ZERO, False
+        if spec.carry_max(self.cycle_context(context, certified_on, index - 1)) <= ZERO:
             return ZERO, False
         dated = [item["date"] for item in typed if isinstance(item, dict)]
         if not dated or min(dated) >= context["cycle_start"]:
             return ZERO, False
-        first = cycle_containing(spec, credential.certified_on, min(dated))[0]
+        first = cycle_containing(spec, certified_on, min(dated))[0]
         carried = ZERO
         for number in range(first, index):
-            start = add_months(credential.certified_on, number * spec.model.cycle.months)  # type: ignore[union-attr]
-            _, start, end = cycle_containing(spec, credential.certified_on, start)
-            earlier = {**context, "cycle_start": start, "cycle_end": end}
-            past = CredentialResult(spec.id, "", "", self.places, None, None, credential.certified_on)
+            earlier = self.cycle_context(context, certified_on, number)
+            start, end = earlier["cycle_start"], earlier["cycle_end"]
+            past = CredentialResult(spec.id, "", "", self.places, None, None, certified_on)
             past.carried_in = carried
-            past.activities = [self.outcome(position, None, item, earlier) for position, item in enumerate(typed)
+            past.activities = [self.outcome(position, item, earlier) for position, item in enumerate(typed)
                                if isinstance(item, dict) and start <= item["date"] <= end]
             self.totals(past, earlier)
             surplus = past.earned + carried - (past.required or ZERO)
             carried = max(ZERO, min(surplus, spec.carry_max(earlier), past.earned))
         return carried, True
+
+    def cycle_context(self, context: dict[str, Any], certified_on: date, number: int) -> dict[str, Any]:
+        """The context of cycle `number` (from 0) for the same credential."""
+        months = self.model.cycle.months  # type: ignore[union-attr]
+        start = add_months(certified_on, number * months)
+        end = add_months(certified_on, (number + 1) * months) - timedelta(days=1)
+        return {**context, "cycle_start": start, "cycle_end": end}
 
     def fee_and_audit(self, result: CredentialResult, member: str | None, start: date, seed: int) -> None:
         model = self.model

@@ -221,40 +221,56 @@ def build_coercer(
 
 def _field_lines(attribute: Attribute, index: int, namespace: dict[str, Any], reader: DateReader,
                  scales: Mapping[str, Sequence[str]]) -> list[str]:
-    """Lines that check one attribute of `r` and store its typed value in `t` (None when malformed)."""
+    """Lines that check one attribute of `r` and store its typed value in `t` (None when malformed).
+
+    The valid case costs one test: bounds and limits are written into the code as literals.
+    """
     key = repr(attribute.name)
-    missing = [f"        p.append({attribute.name + ': missing (required)'!r})", f"        t[{key}] = None"]
-    head = [f"    v = get({key})", "    if v is None:", *(missing if attribute.required else ["        pass"])]
     slow = {
         "number": f"_number(v, _a{index}, p)", "integer": f"_number(v, _a{index}, p)",
         "text": f"_text(v, _a{index}, p, _scales)", "date": f"_date(v, _a{index}, p, _r{index})",
         "boolean": f"_boolean(v, _a{index}, p)", "text-list": f"_text_list(v, _a{index}, p)",
-    }  # fmt: skip
+    }[attribute.type] if attribute.type != "segments" else ""  # fmt: skip
+    lines = [f"    v = get({key})"]
+    if attribute.required:
+        lines += ["    if v is None:", f"        p.append({attribute.name + ': missing (required)'!r})",
+                  f"        t[{key}] = None"]
+        present = "    elif"
+    else:
+        present = "    elif" if attribute.type in ("number", "integer", "date", "segments") else None
+        lines += ["    if v is None:", "        pass"] if present else []
     if attribute.type == "segments":
         return [f"    v = get({key})", "    if v is not None:", f"        t[{key}] = _segments(v, p)"]
-    fast: list[str] = []
     if attribute.type in ("number", "integer"):
-        # int bounds, so the fast path compares int with int (an int/Decimal comparison costs ten times more)
+        # int bounds written as literals, so the common case compares int with int
         low, high = attribute.minimum, attribute.maximum
-        namespace[f"_lo{index}"] = -(10**12) + 1 if low is None else int(low.to_integral_value(ROUND_CEILING))
-        namespace[f"_hi{index}"] = 10**12 - 1 if high is None else int(high.to_integral_value(ROUND_FLOOR))
-        fast = [f"    elif v.__class__ is int and _lo{index} <= v <= _hi{index}:", f"        t[{key}] = _Decimal(v)"]
-    elif attribute.type == "text":
+        lo = -(10**12) + 1 if low is None else int(low.to_integral_value(ROUND_CEILING))
+        hi = 10**12 - 1 if high is None else int(high.to_integral_value(ROUND_FLOOR))
+        return [*lines, f"{present} v.__class__ is int and {lo} <= v <= {hi}:", f"        t[{key}] = _Decimal(v)",
+                "    else:", f"        t[{key}] = {slow}"]
+    if attribute.type == "text":
         allowed = attribute.one_of or (tuple(scales.get(attribute.scale, ())) if attribute.scale else None)
-        test = "v.__class__ is str and len(v) <= _MAX_TEXT"
         if allowed is not None:
             namespace[f"_in{index}"] = frozenset(allowed)
-            test = f"v.__class__ is str and v in _in{index}"
-        elif attribute.required:
-            test += " and v.strip()"
-        fast = [f"    elif {test}:", "        pass"]
-    elif attribute.type == "date":
+            bad = f"v.__class__ is not str or v not in _in{index}"
+        else:
+            bad = f"v.__class__ is not str or len(v) > {MAX_TEXT}" + (" or not v.strip()" if attribute.required else "")
+        if attribute.required:
+            return [*lines, f"    elif {bad}:", f"        t[{key}] = {slow}"]
+        return [f"    v = get({key})", f"    if v is not None and ({bad}):", f"        t[{key}] = {slow}"]
+    if attribute.type == "date":
         date_reader = DateReader(attribute.formats) if attribute.formats else reader
         namespace[f"_r{index}"] = date_reader
+        fast: list[str] = []
         if "YYYY-MM-DD" in date_reader.formats:
-            fast = ["    elif v.__class__ is str and len(v) == 10 and v[4] == '-' and v[7] == '-' and v[:4].isdigit():",
+            fast = [f"{present} v.__class__ is str and len(v) == 10 and v[4] == '-' and v[7] == '-' "
+                    "and v[:4].isdigit():",
                     "        try:",
                     f"            t[{key}] = _fromiso(v)",
                     "        except ValueError:",
-                    f"            t[{key}] = {slow['date']}"]
-    return [*head, *fast, "    else:", f"        t[{key}] = {slow[attribute.type]}"]
+                    f"            t[{key}] = {slow}"]
+            return [*lines, *fast, "    else:", f"        t[{key}] = {slow}"]
+        return [*lines, "    else:", f"        t[{key}] = {slow}"]
+    if attribute.required:
+        return [*lines, "    else:", f"        t[{key}] = {slow}"]
+    return [f"    v = get({key})", "    if v is not None:", f"        t[{key}] = {slow}"]
