@@ -153,6 +153,13 @@ def _output(path: str | None) -> Iterator[IO[str]]:
     target = Path(path)
     if target.is_dir():
         raise _input_error(f"{path}: is a folder; give a file name for -o")
+    if target.exists() and not target.is_file():  # a device or a pipe (/dev/null): write straight to it
+        try:
+            with target.open("w", encoding="utf-8", newline="") as stream:
+                yield stream
+        except OSError as exc:
+            raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
             "w", encoding="utf-8", dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",

@@ -20,7 +20,7 @@ from typing import Any
 from ceruleng.compiler import CompiledCategory, CompiledSpec
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.codegen import Missing, NotInForce
-from ceruleng.results import ActivityResult, CredentialResult, MinimumResult, Reason, TraceLine
+from ceruleng.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, Reason, TraceLine
 from ceruleng.values import ZERO, ValueProblem, add_months, format_credits, format_number, parse_iso_date
 
 Outcome = tuple[str | None, str, Decimal, Sequence[Reason], list[TraceLine] | None]
@@ -96,7 +96,7 @@ class Scorer:
         }
         """Per activity type: (category, its `when`, its scoring function when it has one undated version)."""
         self._cycles: dict[tuple[date, date], tuple[int, date, date]] = {}
-        self.titles = {key: category.title for key, category in spec.categories.items()}
+        self.titles = CategoryTitles({key: category.title for key, category in spec.categories.items()})
         self.caps = [(key, category.cap) for key, category in spec.categories.items() if category.cap]
 
     def cycle(self, certified_on: date, as_of: date) -> tuple[int, date, date]:

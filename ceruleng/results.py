@@ -8,8 +8,10 @@ Reason sentences are rendered from templates only when read, so a batch that onl
 from __future__ import annotations
 
 from collections.abc import Sequence
+import json
 from dataclasses import dataclass, field
 from datetime import date
+from json.encoder import encode_basestring
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +74,28 @@ class ActivityResult:
         if self.trace is not None:
             result["trace"] = [line.to_json() for line in self.trace]
         return result
+
+    def json_text(self) -> str:
+        """`json.dumps(self.to_json(), ensure_ascii=False)`, built directly: reports write millions of these."""
+        text = (f'{{"id": {_text(self.id)}, "index": {self.index}, "type": {_text(self.type)}, '
+                f'"date": {_DATE(self.date)}, "category": {_text(self.category)}, "status": "{self.status}", '
+                f'"credits": "{format_credits(self.credits, self.places)}", '
+                f'"reasons": [{", ".join(map(_encode, self.reasons))}], '
+                f'"malformed": {"true" if self.malformed else "false"}')
+        if self.trace is not None:
+            text += ', "trace": ' + json.dumps([line.to_json() for line in self.trace], ensure_ascii=False)
+        return text + "}"
+
+
+_encode = encode_basestring
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _encode(value)
+
+
+def _DATE(value: date | None) -> str:  # noqa: N802 - reads as a converter in the f-strings above
+    return "null" if value is None else f'"{value.isoformat()}"'
 
 
 @dataclass(slots=True)
@@ -162,6 +186,58 @@ class CredentialResult:
             result["trace"] = [line.to_json() for line in self.trace]
         return result
 
+    def json_text(self) -> str:
+        """`json.dumps(self.to_json(), ensure_ascii=False)`, built directly: a batch writes one per member."""
+        show = self.credits
+        cycle = (f'{{"start": "{self.cycle[0].isoformat()}", "end": "{self.cycle[1].isoformat()}"}}'
+                 if self.cycle else "null")
+        sums, caps = self.category_sums, self.category_caps
+        titles = self.category_titles
+        prefixes = titles.json_prefixes() if isinstance(titles, CategoryTitles) else CategoryTitles(titles).json_prefixes()
+        categories = ", ".join(
+            f'{prefix}"earned": "{show(sums.get(key, ZERO))}", "cap": {_quoted(show(caps.get(key)))}}}'
+            for key, prefix in prefixes
+        )
+        minimums = ", ".join(
+            f'{{"id": {_encode(m.id)}, "title": {_encode(m.title)}, "at_least": "{show(m.at_least)}", '
+            f'"counted": "{show(m.counted)}", "met": {_flag(m.met)}}}' for m in self.minimums
+        )
+        fee = (f'{{"amount": "{format_credits(self.fee[0], 2)}", "currency": {_encode(self.fee[1])}, '
+               f'"per": {_encode(self.fee[2])}}}' if self.fee else "null")
+        audit = (f'{{"rate": {_encode(format_value(self.audit[0]))}, "selected": {_flag(self.audit[1])}}}'
+                 if self.audit else "null")
+        activities = ", ".join(activity.json_text() for activity in self.activities)
+        text = (f'{{"spec": {_text(self.spec)}, "title": {_encode(self.title)}, "member": {_text(self.member)}, '
+                f'"credential": {_text(self.name)}, "certified_on": {_DATE(self.certified_on)}, '
+                f'"unit": {_encode(self.unit)}, "cycle": {cycle}, "deadline": {_DATE(self.deadline)}, '
+                f'"required": {_quoted(show(self.required))}, "earned": "{show(self.earned)}", '
+                f'"carried_in": "{show(self.carried_in)}", "remaining": {_quoted(show(self.remaining))}, '
+                f'"met": {_flag(self.met)}, "met_by": {_text(self.met_by)}, "categories": {{{categories}}}, '
+                f'"minimums": [{minimums}], "fee": {fee}, "audit": {audit}, "error": {_text(self.error)}, '
+                f'"activities": [{activities}]')
+        if self.trace is not None:
+            text += ', "trace": ' + json.dumps([line.to_json() for line in self.trace], ensure_ascii=False)
+        return text + "}"
+
+
+class CategoryTitles(dict[str, str]):
+    """A spec's category titles, shared by all its results, with their JSON text prepared once."""
+
+    _prefixes: list[tuple[str, str]] | None = None
+
+    def json_prefixes(self) -> list[tuple[str, str]]:
+        if self._prefixes is None:
+            self._prefixes = [(key, f'{_encode(key)}: {{"title": {_encode(title)}, ') for key, title in self.items()]
+        return self._prefixes
+
+
+def _quoted(value: str | None) -> str:
+    return "null" if value is None else f'"{value}"'
+
+
+def _flag(value: bool | None) -> str:
+    return "null" if value is None else ("true" if value else "false")
+
 
 @dataclass
 class MemberResult:
@@ -187,3 +263,10 @@ class MemberResult:
             "error": self.error,
             "results": [credential.to_json() for credential in self.credentials],
         }
+
+    def json_text(self) -> str:
+        """`json.dumps(self.to_json(), ensure_ascii=False)`, fast."""
+        results = ", ".join(credential.json_text() for credential in self.credentials)
+        return (f'{{"member": {_text(self.member)}, "input": {{"file": {_text(self.file)}, '
+                f'"line": {"null" if self.line is None else self.line}}}, "error": {_text(self.error)}, '
+                f'"results": [{results}]}}')

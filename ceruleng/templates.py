@@ -9,7 +9,7 @@ scoring a batch never formats a sentence nobody reads.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -85,8 +85,21 @@ class Template:
     parts: tuple[str | int, ...]
     formatters: tuple[Callable[[Any], str], ...]
     compute: Callable[..., tuple[Any, ...]] | None = None
+    _cache: dict[Any, str] = field(default_factory=dict, repr=False, compare=False)
 
     def render(self, args: Sequence[Any]) -> str:
+        """The sentence for captured values; identical values (a batch is full of them) are rendered once."""
+        try:
+            found = self._cache.get(args)
+        except TypeError:  # a captured list: not hashable, render it every time
+            return self._render(args)
+        if found is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            found = self._cache[args] = self._render(args)
+        return found
+
+    def _render(self, args: Sequence[Any]) -> str:
         values = args
         if self.compute is not None:
             try:
@@ -95,6 +108,10 @@ class Template:
             except Exception:  # noqa: BLE001 - a sentence must never break a report; the value is only shown
                 return "".join(part if isinstance(part, str) else "(unavailable)" for part in self.parts)
         return "".join(part if isinstance(part, str) else self.formatters[part](values[part]) for part in self.parts)
+
+
+CACHE_SIZE = 4096
+"""Rendered sentences kept per template."""
 
 
 def credits_formatter(places: int) -> Callable[[Any], str]:

@@ -215,11 +215,25 @@ def format_number(value: Decimal) -> str:
     return text
 
 
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(13))
+
+
+_FORMATTED: dict[tuple[Decimal, int], str] = {}
+
+
 def format_credits(value: Decimal, places: int) -> str:
-    """Credits at a spec's precision, always with that many places (0.1, 2.40, 3)."""
-    return str(value.quantize(Decimal(1).scaleb(-places), context=CONTEXT)) if places else str(
-        value.quantize(ONE, context=CONTEXT)
-    )
+    """Credits at a spec's precision, always with that many places (0.1, 2.40, 3); halves go to the even digit.
+
+    Reports print the same few amounts millions of times, so recent ones are remembered.
+    """
+    key = (value, places)
+    found = _FORMATTED.get(key)
+    if found is None:
+        if len(_FORMATTED) > 4096:
+            _FORMATTED.clear()
+        text = str(value.quantize(_QUANTA[places], context=CONTEXT))
+        found = _FORMATTED[key] = text[1:] if text.startswith("-") and not value else text
+    return found
 
 
 def format_value(value: object) -> str:

@@ -89,7 +89,7 @@ class JsonWriter(Writer):
 
     @staticmethod
     def render(result: MemberResult) -> str:
-        return json.dumps(result.to_json(), ensure_ascii=False)
+        return result.json_text()
 
     def write_piece(self, piece: str) -> None:
         self.stream.write(("\n  " if self.first else ",\n  ") + piece)
@@ -102,7 +102,7 @@ class JsonWriter(Writer):
 class JsonLinesWriter(Writer):
     @staticmethod
     def render(result: MemberResult) -> str:
-        return json.dumps(result.to_json(), ensure_ascii=False) + "\n"
+        return result.json_text() + "\n"
 
 
 CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",
