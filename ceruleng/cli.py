@@ -94,28 +94,33 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--coverage", is_flag=True,
               help="Also print, per spec, each source citation, the keys that encode it and the examples that "
                    "pin it, flagging rules no example exercises.")
-def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, coverage: bool) -> None:
+@click.option("--no-cache", is_flag=True, help="Check every file again, ignoring the cache of earlier checks.")
+def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, coverage: bool,
+          no_cache: bool) -> None:
     """Check spec files (or folders of them; default rules/) like a compiler: every problem, with its position.
 
     Exit 0 when there are no errors (warnings allowed), 1 when there are errors, 2 for usage or I/O errors.
+    Results for unchanged files come from a cache (see README); --no-cache checks everything again.
     """
-    from ceruleng.engine import check_file, spec_files
-    from ceruleng.report.diagnostics import FileDiagnostics, render_json, render_text
+    from ceruleng.checkcache import check_paths
+    from ceruleng.files import spec_files
+    from ceruleng.report.diagnostics import render_json, render_text
 
     files = spec_files(paths or ("rules",))
     if not files:
         _fail(f"no spec files (.yaml, .yml) found in {', '.join(paths or ('rules',))}")
-    checked = [check_file(path) for path in files]
-    reports = [FileDiagnostics(c.path, c.source, c.diagnostics) for c in checked]
+    reports = check_paths(files, use_cache=not no_cache)
     render = render_json if output_format == "json" else render_text
     click.echo(render(reports, max_errors), nl=False)
-    if any(d.code == "io-error" for c in checked for d in c.diagnostics):
+    if any(d.code == "io-error" for report in reports for d in report.diagnostics):
         sys.exit(EXIT_USAGE)
-    if coverage and all(c.spec for c in checked):
+    failed = any(d.is_error for report in reports for d in report.diagnostics)
+    if coverage and not failed:
         from ceruleng.coverage import coverage_report
+        from ceruleng.engine import load_specs
 
-        click.echo(coverage_report([c.spec for c in checked if c.spec]), nl=False)
-    sys.exit(EXIT_PROBLEMS if any(c.errors for c in checked) else EXIT_OK)
+        click.echo(coverage_report(load_specs(files).values()), nl=False)
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
 # ---- eval --------------------------------------------------------------------------------------------------------
@@ -123,7 +128,8 @@ def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, co
 
 def _specs_or_exit(rules: tuple[str, ...]) -> Any:
     """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2."""
-    from ceruleng.engine import check_file, spec_files
+    from ceruleng.engine import check_file
+    from ceruleng.files import spec_files
     from ceruleng.report.diagnostics import FileDiagnostics, render_text
 
     checked = [check_file(path) for path in spec_files(rules)]

@@ -12,19 +12,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiler import CompiledSpec, compile_model
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
-from ceruleng.interpreter import Scorer, read_credential
+from ceruleng.files import read_text, spec_files
 from ceruleng.model import build_model
-from ceruleng.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.schema import validate_document
 from ceruleng.source import SourceText, nowhere
 from ceruleng.values import CONTEXT, ZERO
-from ceruleng.yamlsrc import decode, load_yaml
+from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
-SPEC_SUFFIXES = (".yaml", ".yml")
+if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start
+    from ceruleng.interpreter import Scorer
+    from ceruleng.results import CredentialResult, MemberResult
+
+__all__ = ["CheckedFile", "Evaluator", "check_file", "check_text", "evaluate", "load_spec", "load_specs",
+           "read_text", "spec_files"]
 
 
 @dataclass
@@ -35,34 +39,19 @@ class CheckedFile:
     source: SourceText | None
     diagnostics: list[Diagnostic]
     spec: CompiledSpec | None = None
+    dependencies: list[str] = field(default_factory=list)
+    """Other files the spec reads (CSV tables, cited source texts): a cached result is valid only while they are."""
 
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]
 
 
-def read_text(path: str) -> str:
-    """A file's text, or InputError with one clear line (missing, a folder, unreadable)."""
-    target = Path(path)
-    try:
-        raw = target.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    text, problem = decode(raw, path)
-    if text is None:
-        assert problem is not None
-        raise InputError(f"{problem.span}: {problem.message}")
-    return text
+def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
+    """Every stage up to compilation, collecting diagnostics; stops early only when a stage has nothing to work on.
 
-
-def check_text(text: str, path: str) -> CheckedFile:
-    """Every stage up to compilation, collecting diagnostics; stops early only when a stage has nothing to work on."""
+    `generate=False` checks without generating the scoring module (what `ceruleng check` needs).
+    """
     document, diagnostics = load_yaml(text, path)
     source = document.source if document else SourceText(path, text)
     if document is None:
@@ -72,38 +61,38 @@ def check_text(text: str, path: str) -> CheckedFile:
         diagnostics.append(Diagnostic("spec-not-mapping", f"a spec must be a YAML mapping; this file is {kind}",
                                       document.span(()), "start from rules/asap-pace.yaml"))
         return CheckedFile(path, source, diagnostics)
+    dependencies = _dependencies(document, path)
     schema_diagnostics = validate_document(document, "spec")
     diagnostics.extend(schema_diagnostics)
     if any(d.is_error for d in diagnostics):
-        return CheckedFile(path, source, diagnostics)
+        return CheckedFile(path, source, diagnostics, dependencies=dependencies)
     model, model_diagnostics = build_model(document)
     diagnostics.extend(model_diagnostics)
-    spec, compile_diagnostics = compile_model(model)
+    spec, compile_diagnostics = compile_model(model, generate)
     diagnostics.extend(compile_diagnostics)
-    return CheckedFile(path, source, diagnostics, spec if not any(d.is_error for d in diagnostics) else None)
+    clean = not any(d.is_error for d in diagnostics)
+    return CheckedFile(path, source, diagnostics, spec if clean else None, dependencies)
 
 
-def check_file(path: str) -> CheckedFile:
+def _dependencies(document: LoadedDocument, path: str) -> list[str]:
+    """Files named under sources.*.file and tables.*.file, resolved beside the spec."""
+    data = document.data
+    found = []
+    for section in ("sources", "tables"):
+        entries = data.get(section) if isinstance(data, dict) else None
+        for entry in entries.values() if isinstance(entries, dict) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+                found.append(str(Path(path).parent / entry["file"]))
+    return found
+
+
+def check_file(path: str, generate: bool = True) -> CheckedFile:
     """Check one spec file; an unreadable file is an `io-error` diagnostic rather than an exception."""
     try:
         text = read_text(path)
     except InputError as exc:
         return CheckedFile(path, None, [Diagnostic("io-error", str(exc).split(": ", 1)[-1], nowhere(path))])
-    return check_text(text, path)
-
-
-def spec_files(paths: Iterable[str]) -> list[str]:
-    """Spec files named directly, and every .yaml/.yml file under named folders (sorted). InputError if missing."""
-    found: list[str] = []
-    for path in paths:
-        target = Path(path)
-        if target.is_dir():
-            found.extend(str(p) for p in sorted(target.rglob("*")) if p.suffix in SPEC_SUFFIXES and p.is_file())
-        elif target.exists():
-            found.append(path)
-        else:
-            raise InputError(f"{path}: no such file or folder")
-    return found
+    return check_text(text, path, generate)
 
 
 def load_spec(path: str | Path) -> CompiledSpec:
@@ -136,6 +125,8 @@ class Evaluator:
     scorers: dict[str, Scorer] = field(default_factory=dict)
 
     def scorer(self, spec: CompiledSpec) -> Scorer:
+        from ceruleng.interpreter import Scorer
+
         scorer = self.scorers.get(spec.id)
         if scorer is None:
             scorer = self.scorers[spec.id] = Scorer(spec, self.explain)
@@ -154,6 +145,8 @@ class Evaluator:
             return self._member(document, file, line)
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
+        from ceruleng.results import MemberResult
+
         if not isinstance(document, dict):
             return MemberResult(None, file, line, error="a member document must be a mapping with member, "
                                 "credentials and activities")
@@ -189,6 +182,8 @@ class Evaluator:
             result.spec = spec_id if isinstance(spec_id, str) else None
             result.error = problem
             return result
+        from ceruleng.interpreter import read_credential
+
         credential = read_credential(spec, entry)
         return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
 
@@ -199,6 +194,8 @@ class Evaluator:
 
 
 def _unreadable(document: Any, file: str | None, line: int | None, problem: str) -> MemberResult:
+    from ceruleng.results import MemberResult
+
     member = document.get("member") if isinstance(document, dict) else None
     result = MemberResult(None if member is None else str(member), file, line, error=problem)
     activities = document.get("activities") if isinstance(document, dict) else None
@@ -225,6 +222,8 @@ def _member_problems(document: dict[str, Any]) -> list[str]:
 
 def _unscored(member: str | None, activities: list[Any], reason: str) -> CredentialResult:
     """A result that lists every activity as rejected, so nothing is dropped when scoring cannot start."""
+    from ceruleng.results import ActivityResult, CredentialResult
+
     result = CredentialResult(None, "", "", 2, member, None, None, error=reason)
     for index, record in enumerate(activities):
         identifier = record.get("id") if isinstance(record, dict) else None

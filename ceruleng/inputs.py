@@ -25,7 +25,8 @@ from typing import IO, Any
 
 from ceruleng.errors import InputError
 from ceruleng.records import Unreadable
-from ceruleng.yamlsrc import decode, load_yaml
+from ceruleng.files import decode
+from ceruleng.yamlsrc import load_yaml
 
 FORMATS = ("yaml", "json", "jsonl", "csv")
 SUFFIX_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",

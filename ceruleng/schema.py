@@ -19,11 +19,12 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ceruleng.errors import Diagnostic
-from ceruleng.errors import did_you_mean
-from ceruleng.yamlsrc import LoadedDocument
+from ceruleng.errors import Diagnostic, did_you_mean
+
+if TYPE_CHECKING:
+    from ceruleng.yamlsrc import LoadedDocument
 
 SCHEMA_NAMES = ("spec", "activities", "result")
 

@@ -23,6 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from ceruleng.errors import Diagnostic
+from ceruleng.files import decode
 from ceruleng.source import SourceText, Span
 
 try:  # the C parser is ~3x faster; the pure-Python one is a correct fallback
@@ -139,22 +140,6 @@ class LoadedDocument:
         for key in path:
             node = node[key]
         return node
-
-
-def decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
-    """UTF-8 (a leading BOM allowed and dropped) → text; anything else is a diagnostic at the first bad byte."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, Diagnostic(
-            "yaml-encoding",
-            f"file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
-            Span(path, line, column),
-            hint="save the file as UTF-8",
-        )
-    return text.removeprefix("\ufeff"), None
 
 
 def load_yaml(text: str, path: str) -> tuple[LoadedDocument | None, list[Diagnostic]]:

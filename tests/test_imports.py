@@ -8,13 +8,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "ceruleng"
 
 LAYERS = [
-    {"source", "errors", "values"},
+    {"source", "errors", "values", "files"},
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "records", "generate"},
     {"compiler"},
     {"interpreter", "results"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage"},
+    {"batch", "report", "testing", "coverage", "checkcache"},
     {"cli", "__main__", "__init__"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""

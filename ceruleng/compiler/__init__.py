@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ceruleng.compiler.declarations import declare_names
-from ceruleng.compiler.emit import generate_code
+from ceruleng.compiler.emit import build_record_checkers, generate_code
 from ceruleng.compiler.examples import check_examples
 from ceruleng.compiler.expressions import check_expressions
 from ceruleng.compiler.policy import check_quotes, check_reachability, check_unused_lets, compare_with_requirement
@@ -32,19 +32,24 @@ STAGES: list[tuple[str, Stage, bool]] = [
     ("check reachability", check_reachability, False),
     ("check unused lets", check_unused_lets, False),
     ("check quotes", check_quotes, False),
-    ("generate code", generate_code, True),
+    ("build record checkers", build_record_checkers, True),
     ("check examples", check_examples, True),
+    ("generate code", generate_code, True),
 ]
-"""(name, stage, needs an error-free spec). Stages that need one are skipped once an error is found."""
+"""(name, stage, needs an error-free spec). Stages that need one are skipped once an error is found. Code is
+generated last: `check` stops before it (nothing it reports depends on the generated module)."""
 
 
-def compile_model(model: SpecModel) -> tuple[CompiledSpec | None, list[Diagnostic]]:
-    """Run every stage; the compiled spec when there are no errors, and all diagnostics either way."""
+def compile_model(model: SpecModel, generate: bool = True) -> tuple[CompiledSpec | None, list[Diagnostic]]:
+    """Run every stage; the compiled spec when there are no errors, and all diagnostics either way.
+
+    `generate=False` (for `check`) skips generating the scoring module; the result then cannot score.
+    """
     state = CompileState(model)
     compiled = CompiledSpec(model=model, attributes={})
     state.constants["compiled"] = compiled
-    for _name, stage, needs_clean in STAGES:
-        if needs_clean and state.has_errors:
+    for name, stage, needs_clean in STAGES:
+        if (needs_clean and state.has_errors) or (name == "generate code" and not generate):
             continue
         stage(state)
     if state.has_errors:

@@ -186,10 +186,6 @@ class _Emitter:
         compiled.templates = self.writer.templates
         compiled.steps = self.writer.steps
         compiled.python_source = source
-        scales = {name: scale.values for name, scale in self.model.scales.items()}
-        reader = DateReader(self.model.date_formats)
-        compiled.coerce = build_coercer(self.state.attributes, reader, scales, "an activity")
-        compiled.coerce_credential = build_coercer(self.model.credential_attributes, reader, scales, "a credential")
 
 
 def _grouped(rules: list[Any]) -> list[list[Any]]:
@@ -198,6 +194,16 @@ def _grouped(rules: list[Any]) -> list[list[Any]]:
     for rule in rules:
         groups.setdefault(rule.id, []).append(rule)
     return list(groups.values())
+
+
+def build_record_checkers(state: CompileState) -> None:
+    """The compiled checks of activity and credential records (needed by `check` for examples, and by scoring)."""
+    compiled: CompiledSpec = state.constants["compiled"]
+    model = state.model
+    scales = {name: scale.values for name, scale in model.scales.items()}
+    reader = DateReader(model.date_formats)
+    compiled.coerce = build_coercer(state.attributes, reader, scales, "an activity")
+    compiled.coerce_credential = build_coercer(model.credential_attributes, reader, scales, "a credential")
 
 
 def generate_code(state: CompileState) -> None:

@@ -104,7 +104,11 @@ def check_quotes(state: CompileState) -> None:
         if document is None or document.file is None:
             continue
         path = Path(model.path).parent / document.file
-        text = _normalised_file(str(path))
+        try:
+            stat = path.stat()
+            text = _normalised_file(str(path), stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            text = None
         if text is None:
             state.warn("source-file-missing", f"cannot read source text '{document.file}'",
                        model.document.span(("sources", citation.doc, "file")))
@@ -116,7 +120,8 @@ def check_quotes(state: CompileState) -> None:
 
 
 @cache
-def _normalised_file(path: str) -> str | None:
+def _normalised_file(path: str, mtime: int, size: int) -> str | None:
+    """A source text, normalised for quote matching; remembered per version of the file (mtime and size)."""
     try:
         return _normalise(Path(path).read_text(encoding="utf-8", errors="replace"))
     except OSError:

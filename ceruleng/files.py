@@ -1,0 +1,70 @@
+"""Finding and reading input files: spec folders, UTF-8 text, one clear error for anything unreadable.
+
+Input: paths from the command line or the API. Output: text (BOM dropped) or `InputError` with one line that says
+what is wrong; the spec files under folders. Kept apart from the YAML loader so that commands which only need file
+contents (a cached `check`) do not import the parsers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ceruleng.errors import Diagnostic, InputError
+from ceruleng.source import Span
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
+    """UTF-8 (a leading BOM allowed and dropped) → text; anything else is a diagnostic at the first bad byte."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, Diagnostic(
+            "yaml-encoding",
+            f"file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
+            Span(path, line, column),
+            hint="save the file as UTF-8",
+        )
+    return text.removeprefix("\ufeff"), None
+
+
+def read_bytes(path: str) -> bytes:
+    """A file's bytes, or InputError with one clear line (missing, a folder, unreadable)."""
+    target = Path(path)
+    try:
+        return target.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def read_text(path: str) -> str:
+    """A file's text, or InputError with one clear line (missing, a folder, unreadable, not UTF-8)."""
+    text, problem = decode(read_bytes(path), path)
+    if text is None:
+        assert problem is not None
+        raise InputError(f"{problem.span}: {problem.message}")
+    return text
+
+
+def spec_files(paths: Iterable[str]) -> list[str]:
+    """Spec files named directly, and every .yaml/.yml file under named folders (sorted). InputError if missing."""
+    found: list[str] = []
+    for path in paths:
+        target = Path(path)
+        if target.is_dir():
+            found.extend(str(p) for p in sorted(target.rglob("*")) if p.suffix in SPEC_SUFFIXES and p.is_file())
+        elif target.exists():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return found
