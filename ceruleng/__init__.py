@@ -26,7 +26,10 @@ _API = {
     "CerulengError": "ceruleng.errors",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = [  # noqa: RUF022 - the version first, then the API in the order of _API
+    "__version__", "load_spec", "load_specs", "evaluate", "Evaluator", "check_file", "read_members", "SpecError",
+    "InputError", "CerulengError",
+]
 
 
 def __getattr__(name: str) -> Any:

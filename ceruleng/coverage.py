@@ -45,7 +45,7 @@ def describe(model: SpecModel, path: Path) -> str:
 class _Exercised:
     """What one example exercised, as rule paths and names."""
 
-    paths: set[Path] = field(default_factory=set)
+    paths: set[Path]
     names: set[str] = field(default_factory=set)
 
 
@@ -57,46 +57,51 @@ _EXPECTATION_RULES: dict[str, Path] = {
 
 
 def _exercised(spec: CompiledSpec, run: ExampleRun) -> _Exercised:
-    found = _Exercised()
-    model = spec.model
-    steps_by_span = {}
-    for step in spec.steps:
-        steps_by_span.setdefault(step.span, []).append(step)
-    category_paths = {category.id: category.path for category in model.categories}
+    found = _Exercised({("dates",)})
     if run.result is not None:
         for credential in run.result.credentials:
-            if credential.spec != spec.id:
-                continue
-            if credential.cycle is not None:
-                found.paths.add(("cycle",))
-            for activity in credential.activities:
-                if activity.category in category_paths:
-                    found.paths.update(c.path for c in model.categories if c.id == activity.category)
-                if activity.credits:
-                    found.paths.add(("unit",))
-                if activity.status == "capped":
-                    found.paths.update((*c.path, "cap") for c in model.categories if c.id == activity.category)
-                for line in activity.trace or ():
-                    for step in steps_by_span.get(line.span, ()):  # type: ignore[call-overload]
-                        found.paths.add(step.path)
-                        found.names.update(step.names)
+            if credential.spec == spec.id:
+                _from_result(spec, credential, found)
     expect = run.example.data.get("expect")
     for expected in expect if isinstance(expect, list) else [expect]:
-        if not isinstance(expected, dict):
-            continue
-        for key, path in _EXPECTATION_RULES.items():
-            if key in expected:
-                found.paths.add(path)
-        requirement = model.requirement
-        if requirement is None:
-            continue
-        wanted = set(expected.get("minimums") or {})
-        found.paths.update(("requirement", "minimums", i) for i, m in enumerate(requirement.minimums)
-                           if m.id in wanted)
-        if "met_by" in expected:
-            found.paths.update(("requirement", "alternatives", i) for i in range(len(requirement.alternatives)))
-    found.paths.add(("dates",))
+        if isinstance(expected, dict):
+            _from_expectations(spec.model, expected, found)
     return found
+
+
+def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None:
+    """Rules the scoring applied: routed categories, trace steps (and the names they read), caps, the cycle."""
+    model = spec.model
+    steps_by_span: dict[Any, list[Any]] = {}
+    for step in spec.steps:
+        steps_by_span.setdefault(step.span, []).append(step)
+    if credential.cycle is not None:
+        found.paths.add(("cycle",))
+    for activity in credential.activities:
+        routed = [c.path for c in model.categories if c.id == activity.category]
+        found.paths.update(routed)
+        if activity.credits:
+            found.paths.add(("unit",))
+        if activity.status == "capped":
+            found.paths.update((*path, "cap") for path in routed)
+        for line in activity.trace or ():
+            for step in steps_by_span.get(line.span, ()):
+                found.paths.add(step.path)
+                found.names.update(step.names)
+
+
+def _from_expectations(model: SpecModel, expected: dict[str, Any], found: _Exercised) -> None:
+    """Cycle-level rules an example pins by expecting what they decide."""
+    for key, path in _EXPECTATION_RULES.items():
+        if key in expected:
+            found.paths.add(path)
+    requirement = model.requirement
+    if requirement is None:
+        return
+    wanted = set(expected.get("minimums") or {})
+    found.paths.update(("requirement", "minimums", i) for i, m in enumerate(requirement.minimums) if m.id in wanted)
+    if "met_by" in expected:
+        found.paths.update(("requirement", "alternatives", i) for i in range(len(requirement.alternatives)))
 
 
 def _covers(rule: Path, exercised: _Exercised, model: SpecModel) -> bool:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ceruleng.errors import InputError
-from ceruleng.records import Unreadable
 from ceruleng.files import decode
+from ceruleng.records import Unreadable
 from ceruleng.yamlsrc import load_yaml
 
 FORMATS = ("yaml", "json", "jsonl", "csv")
@@ -238,8 +238,8 @@ def _csv_row(row: dict[str | None, Any], line: int, members: dict[str, dict[str,
 
 def _credentials(cell: str) -> list[dict[str, str]] | str:
     entries = []
-    for part in cell.split(";"):
-        part = part.strip()
+    for written in cell.split(";"):
+        part = written.strip()
         if not part:
             continue
         spec, _, certified = part.partition("@")

@@ -11,6 +11,7 @@ its date, and call the generated function. Nothing here interprets an expression
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -184,10 +185,8 @@ class Scorer:
         steps: list[tuple[int, Any]] = []
         for effective, _fast, traced in category.versions:
             if effective.covers(activity["date"]):
-                try:
+                with contextlib.suppress(Exception):  # the same failure again: only the steps reached matter
                     traced(activity, context, steps)
-                except Exception:  # noqa: BLE001, S110 - the same failure again; only the steps matter here
-                    pass
         if steps:
             last = self.spec.steps[steps[-1][0]]
             following = [s for s in self.spec.steps if s.span.line > last.span.line]
@@ -390,11 +389,10 @@ class Scorer:
         results = []
         judged = context["cycle_end"]
         for minimum in self.spec.minimums:
-            for effective, at_least, counts in minimum.versions:
-                if effective.covers(judged):
-                    break
-            else:
+            version = next((v for v in minimum.versions if v[0].covers(judged)), None)
+            if version is None:
                 raise NotInForce(f"minimum '{minimum.id}'", judged)
+            _effective, at_least, counts = version
             counted = ZERO
             for category, up_to in counts:
                 earned = sums.get(category, ZERO)

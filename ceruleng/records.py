@@ -214,7 +214,7 @@ def build_coercer(
         lines.append("    if t.get('segments'):")
         lines.append("        _reconcile(t, p)")
     lines.append("    return t, p")
-    exec(compile("\n".join(lines) + "\n", f"<records {label}>", "exec"), namespace)  # noqa: S102 - generated here
+    exec(compile("\n".join(lines) + "\n", f"<records {label}>", "exec"), namespace)
     coerce: Coercer = namespace["coerce"]
     return coerce
 
@@ -237,8 +237,9 @@ def _field_lines(attribute: Attribute, index: int, namespace: dict[str, Any], re
                   f"        t[{key}] = None"]
         present = "    elif"
     else:
-        present = "    elif" if attribute.type in ("number", "integer", "date", "segments") else None
-        lines += ["    if v is None:", "        pass"] if present else []
+        present = "    elif"
+        if attribute.type in ("number", "integer", "date", "segments"):
+            lines += ["    if v is None:", "        pass"]
     if attribute.type == "segments":
         return [f"    v = get({key})", "    if v is not None:", f"        t[{key}] = _segments(v, p)"]
     if attribute.type in ("number", "integer"):

@@ -7,12 +7,12 @@ Reason sentences are rendered from templates only when read, so a batch that onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from json.encoder import encode_basestring
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 from ceruleng.source import Span
@@ -94,7 +94,7 @@ def _text(value: str | None) -> str:
     return "null" if value is None else _encode(value)
 
 
-def _DATE(value: date | None) -> str:  # noqa: N802 - reads as a converter in the f-strings above
+def _DATE(value: date | None) -> str:
     return "null" if value is None else f'"{value.isoformat()}"'
 
 
@@ -193,7 +193,8 @@ class CredentialResult:
                  if self.cycle else "null")
         sums, caps = self.category_sums, self.category_caps
         titles = self.category_titles
-        prefixes = titles.json_prefixes() if isinstance(titles, CategoryTitles) else CategoryTitles(titles).json_prefixes()
+        shared = titles if isinstance(titles, CategoryTitles) else CategoryTitles(titles)
+        prefixes = shared.json_prefixes()
         categories = ", ".join(
             f'{prefix}"earned": "{show(sums.get(key, ZERO))}", "cap": {_quoted(show(caps.get(key)))}}}'
             for key, prefix in prefixes

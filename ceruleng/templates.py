@@ -105,7 +105,7 @@ class Template:
             try:
                 with localcontext(CONTEXT):
                     values = self.compute(*args)
-            except Exception:  # noqa: BLE001 - a sentence must never break a report; the value is only shown
+            except Exception:
                 return "".join(part if isinstance(part, str) else "(unavailable)" for part in self.parts)
         return "".join(part if isinstance(part, str) else self.formatters[part](values[part]) for part in self.parts)
 

@@ -112,6 +112,14 @@ def _compare(spec: CompiledSpec, example: Example, credential: CredentialResult,
     def fail(key_path: tuple[Any, ...], message: str) -> Failure:
         return Failure(document.span(key_path), message)
 
+    yield from _compare_activities(credential, expected, path, fail)
+    yield from _compare_totals(credential, expected, path, fail)
+    yield from _compare_cycle(credential, expected, path, fail)
+    yield from _compare_parts(credential, expected, path, fail)
+
+
+def _compare_activities(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
+                        fail: Any) -> Iterator[Failure]:
     if any(key in expected for key in _ACTIVITY_KEYS):
         if not credential.activities:
             yield fail(path, "the example has no activity result to compare")
@@ -123,6 +131,10 @@ def _compare(spec: CompiledSpec, example: Example, credential: CredentialResult,
             yield fail((*path, "activities", activity_id), f"no activity with id '{activity_id}' in the result")
         else:
             yield from _compare_activity(found, wanted, (*path, "activities", activity_id), fail, credential.places)
+
+
+def _compare_totals(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
+                    fail: Any) -> Iterator[Failure]:
     for key in _TOTAL_KEYS:
         if key in expected:
             actual = getattr(credential, key)
@@ -132,17 +144,22 @@ def _compare(spec: CompiledSpec, example: Example, credential: CredentialResult,
     for key in ("met", "met_by"):
         if key in expected and expected[key] != getattr(credential, key):
             yield fail((*path, key), f"{key}: expected {expected[key]}, got {getattr(credential, key)}")
-    yield from _compare_cycle(credential, expected, path, fail)
+
+
+def _compare_parts(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
+                   fail: Any) -> Iterator[Failure]:
+    """Categories, minimums, fee and audit."""
+    categories = credential.categories
     for category, wanted in (expected.get("categories") or {}).items():
-        total = credential.categories.get(category)
+        total = categories.get(category)
         actual = total.earned if total else None
         if not _same_number(wanted, actual):
             yield fail((*path, "categories", category), f"category {category}: expected {_shown(wanted)}, got "
                        f"{_credits(actual, credential.places)}")
     for minimum_id, wanted in (expected.get("minimums") or {}).items():
-        found_minimum = next((m for m in credential.minimums if m.id == minimum_id), None)
-        if found_minimum is None or found_minimum.met != wanted:
-            actual_met = found_minimum.met if found_minimum else "no such minimum"
+        found = next((m for m in credential.minimums if m.id == minimum_id), None)
+        if found is None or found.met != wanted:
+            actual_met = found.met if found else "no such minimum"
             yield fail((*path, "minimums", minimum_id), f"minimum {minimum_id}: expected met={wanted}, got "
                        f"{actual_met}")
     if "fee" in expected and not _same_number(expected["fee"], credential.fee[0] if credential.fee else None):

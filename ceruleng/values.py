@@ -211,8 +211,7 @@ def format_number(value: Decimal) -> str:
     value = _SNAP.plus(value)
     if value == value.to_integral_value():
         return str(value.quantize(ONE, context=CONTEXT)) if value else "0"
-    text = format(value.normalize(CONTEXT), "f")
-    return text
+    return format(value.normalize(CONTEXT), "f")
 
 
 _QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(13))

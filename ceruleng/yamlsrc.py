@@ -23,11 +23,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from ceruleng.errors import Diagnostic
-from ceruleng.files import decode
 from ceruleng.source import SourceText, Span
 
 try:  # the C parser is ~3x faster; the pure-Python one is a correct fallback
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # not re-exported in the stubs
 
     HAS_C_PARSER = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
@@ -72,7 +71,7 @@ _CoreResolver.add_implicit_resolver(
 _CoreResolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 
-class _Loader(_Parser, _CoreResolver):  # type: ignore[misc, valid-type]
+class _Loader(_Parser, _CoreResolver):
     def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
         _CoreResolver.__init__(self)

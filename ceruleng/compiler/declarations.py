@@ -61,8 +61,9 @@ def declare_names(state: CompileState) -> None:
         parameter_type = _parameter(state, parameter)
         if parameter_type is not None:
             constant = state.constants.get(f"parameter:{parameter.name}")
-            bind(Binding(parameter.name, parameter_type, constant or "", "parameter" if constant is None else "constant",
-                         description=parameter.description), parameter.span)
+            kind = "parameter" if constant is None else "constant"
+            bind(Binding(parameter.name, parameter_type, constant or "", kind, description=parameter.description),
+                 parameter.span)
     for table in model.tables.values():
         table_type = _table(state, table)
         if table_type is not None:
@@ -187,6 +188,7 @@ def _table(state: CompileState, table: Table) -> TableType | None:
 
 
 def _read_table_file(state: CompileState, table: Table) -> dict[str, str] | None:
+    assert table.file is not None
     path = Path(state.model.path).parent / table.file
     span = state.model.document.span((*table.path, "file"))
     try:

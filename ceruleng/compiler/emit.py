@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ceruleng.compiler.expressions import CREDITS
 from ceruleng.compiler.state import (
     CompiledAlternative,
     CompiledCategory,
@@ -17,7 +18,6 @@ from ceruleng.compiler.state import (
     CompiledSpec,
     CompileState,
 )
-from ceruleng.compiler.expressions import CREDITS
 from ceruleng.expr import ast
 from ceruleng.expr.checker import Checked
 from ceruleng.expr.codegen import compile_module

@@ -49,9 +49,9 @@ def check_examples(state: CompileState) -> None:
                         example.span)
             continue
         seen: set[str] = set()
-        for index, (path, record) in enumerate(records):
-            if isinstance(record, dict) and "id" not in record and "activity" in example.data:
-                record = {**record, "id": "A1"}
+        for index, (path, written) in enumerate(records):
+            record = ({**written, "id": "A1"} if isinstance(written, dict) and "id" not in written
+                      and "activity" in example.data else written)
             _typed, problems = compiled.coerce(record)
             if problems and not _expected_malformed(example, index, record):
                 state.error("example-invalid-activity", f"example '{example.name}': {problems[0]}",

@@ -6,6 +6,7 @@ Input: the model. Output: `duplicate-id`, `version-overlap`, `version-gap`, `ver
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from ceruleng.compiler.state import CompileState
@@ -19,7 +20,7 @@ def check_versions(state: CompileState, what: str, versions: list[tuple[Effectiv
     if len(versions) < 2:
         return
     ordered = sorted(versions, key=lambda v: (v[0].start is not None, v[0].start or v[0].end))
-    for (first, first_span), (second, second_span) in zip(ordered, ordered[1:], strict=False):
+    for (first, _), (second, second_span) in pairwise(ordered):
         if first.end is None or (second.start is not None and second.start <= first.end):
             state.error("version-overlap", f"versions of {what} overlap: one in force {first.describe()}, "
                         f"the other {second.describe()}", second_span,
@@ -51,9 +52,9 @@ def group_versions(state: CompileState) -> None:
                 state.error("check-scope", "applies_to and except belong on top-level checks only",
                             check_rule.span)
     state.category_ids = {category.id for category in model.categories}
-    for minimum in model.requirement.minimums if model.requirement else ():
-        check_versions(state, f"minimum '{minimum.id}'",
-                        [(m.effective, m.span) for m in model.requirement.minimums if m.id == minimum.id])
+    minimums = model.requirement.minimums if model.requirement else ()
+    for minimum in minimums:
+        check_versions(state, f"minimum '{minimum.id}'", [(m.effective, m.span) for m in minimums if m.id == minimum.id])
 
 
 def resolve_references(state: CompileState) -> None:

@@ -134,8 +134,12 @@ class CompileState:
             if isinstance(part, str):
                 continue
             base = part.offset
+
+            def locate(offset: int, base: int = base) -> Span:
+                return document.span_in_scalar(text.path, base + offset)
+
             try:
-                node = parser.parse(part.text, lambda o, b=base: document.span_in_scalar(text.path, b + o))
+                node = parser.parse(part.text, locate)
             except ExpressionError as exc:
                 self.diagnostics.extend(exc.diagnostics)
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 from decimal import Decimal
 
 from ceruleng.source import Span
@@ -104,6 +105,8 @@ class Conditional(Expr):
 class Binary(Expr):
     left: Expr
     right: Expr
+    symbol: ClassVar[str] = ""
+    """How the operator is written (for messages); each subclass sets it."""
 
 
 class Add(Binary):

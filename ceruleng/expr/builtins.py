@@ -401,8 +401,8 @@ def regex_problem(pattern: str) -> tuple[str, str, str | None] | None:
     except re.error as exc:
         return "regex-invalid", f"invalid regular expression: {exc.msg}", None
     try:
-        import re._constants as sre_constants  # the standard library's own pattern parser (3.11+)
-        import re._parser as sre_parse
+        import re._constants as sre_constants  # type: ignore[import-not-found]  # the stdlib's own pattern parser
+        import re._parser as sre_parse  # type: ignore[import-not-found]
 
         parsed = sre_parse.parse(pattern)
     except (ImportError, re.error):  # pragma: no cover - unusual interpreters
@@ -446,7 +446,7 @@ def _unsafe_shape(parsed: Any, sre: Any, repeated: bool) -> tuple[str, str, str 
         if op in (constants.GROUPREF, constants.GROUPREF_EXISTS):
             return "regex-unsafe", "back-references are not allowed in patterns", None
         if op in (constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT):
-            low, high, body = value
+            _low, high, body = value
             if repeated and high > 1:
                 return "regex-unsafe", "a repeat inside a repeat can make matching take exponential time", hint
             problem = _unsafe_shape(body, sre, repeated=repeated or high > 1)

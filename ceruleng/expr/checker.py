@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ceruleng.errors import Diagnostic
+from ceruleng.errors import Diagnostic, did_you_mean
 from ceruleng.expr import ast
-from ceruleng.errors import did_you_mean
 from ceruleng.expr.builtins import FUNCTIONS, CallTypes
-from ceruleng.source import Span
 from ceruleng.expr.types import (
     ANY,
     BOOLEAN,
@@ -30,6 +28,7 @@ from ceruleng.expr.types import (
     fits,
     unify,
 )
+from ceruleng.source import Span
 
 
 @dataclass(frozen=True)

@@ -197,10 +197,11 @@ class _Emitter:
     def _binary(self, node: ast.Binary, present: frozenset[str]) -> str:
         operator = {"==": "==", "!=": "!=", "in": "in", "not in": "not in"}.get(node.symbol, node.symbol)
         left_type, right_type = self.type_of(node.left), self.type_of(node.right)
-        if isinstance(left_type, ScaleType) or isinstance(right_type, ScaleType):
-            if isinstance(node, ast.ORDERING):
-                scale = left_type if isinstance(left_type, ScaleType) else right_type
-                return f"({self._rank(node.left, scale, present)} {operator} {self._rank(node.right, scale, present)})"
+        scaled = isinstance(left_type, ScaleType) or isinstance(right_type, ScaleType)
+        if scaled and isinstance(node, ast.ORDERING):
+            scale = left_type if isinstance(left_type, ScaleType) else right_type
+            left, right = self._rank(node.left, scale, present), self._rank(node.right, scale, present)
+            return f"({left} {operator} {right})"
         right = self.emit(node.right, present)
         if isinstance(node, ast.MEMBERSHIP) and isinstance(node.right, ast.ListOf):
             constant = _constant_items(node.right)
@@ -293,5 +294,5 @@ def _constant_items(node: ast.ListOf) -> tuple[Any, ...] | None:
 def compile_module(source: str, pool: ConstantPool, filename: str) -> dict[str, Any]:
     """Compile generated module source; its only globals are the runtime helpers and the pool's constants."""
     namespace: dict[str, Any] = {**RUNTIME, **pool.values}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source is generated from a checked AST only
+    exec(compile(source, filename, "exec"), namespace)
     return namespace

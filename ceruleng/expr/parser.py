@@ -175,7 +175,8 @@ def _syntax_error(exc: UnexpectedInput, text: str, locate: Locate) -> Diagnostic
         found = text[offset]
         return Diagnostic("expr-syntax", f"unexpected character '{found}'", locate(offset),
                           hint=_character_hint(text, offset))
-    if isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and text[: exc.token.start_pos].rstrip()[-1:].isdigit():
+    after_number = isinstance(exc, UnexpectedToken) and text[: exc.token.start_pos].rstrip()[-1:].isdigit()
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and after_number:
         return Diagnostic("expr-syntax", f"unexpected '{exc.token}' after a number", locate(exc.token.start_pos or 0),
                           hint="numbers are written as plain decimals (1500, 0.25), without exponents or units")
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
@@ -184,7 +185,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, locate: Locate) -> Diagnostic
         return Diagnostic("expr-syntax", f"unexpected '{exc.token}'{expected}", locate(offset),
                           hint=_token_hint(str(exc.token)))
     assert isinstance(exc, UnexpectedToken | UnexpectedEOF)
-    expected = _expected(exc.expected, words)
+    expected = _expected({str(name) for name in exc.expected}, words)
     return Diagnostic("expr-syntax", f"expression ends too early{expected}", locate(len(text.rstrip())))
 
 

@@ -108,7 +108,7 @@ def fits(actual: Type, expected: Type) -> bool:
 
 def unify(left: Type, right: Type) -> Type | None:
     """The common type of two branches or list items, or None when they differ."""
-    if left == right or right == ANY:
+    if right in (left, ANY):
         return left
     if left == ANY:
         return right

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ceruleng.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.values import format_credits
@@ -60,7 +60,7 @@ class Writer:
     `render` is a pure function of one result, so worker processes can render and the parent only writes.
     """
 
-    def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
+    def __init__(self, stream: IO[str], as_of: date, version: str) -> None:
         self.stream = stream
         self.as_of = as_of
         self.version = version
@@ -82,7 +82,7 @@ class Writer:
 
 
 class JsonWriter(Writer):
-    def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
+    def __init__(self, stream: IO[str], as_of: date, version: str) -> None:
         super().__init__(stream, as_of, version)
         self.stream.write(f'{{"ceruleng": {json.dumps(version)}, "as_of": "{as_of.isoformat()}", "members": [')
         self.first = True
@@ -110,7 +110,7 @@ CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "acti
 
 
 class CsvWriter(Writer):
-    def __init__(self, stream: TextIO, as_of: date, version: str) -> None:
+    def __init__(self, stream: IO[str], as_of: date, version: str) -> None:
         super().__init__(stream, as_of, version)
         csv.writer(stream, lineterminator="\n").writerow(CSV_COLUMNS)
 
