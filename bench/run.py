@@ -231,7 +231,8 @@ def eval_batch(path: Path, jobs: int) -> dict[str, Any]:
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
     if process.returncode not in (0, 1):
-        raise SystemExit(f"eval failed ({process.returncode}): {process.stderr.read().decode() if process.stderr else ''}")
+        message = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"eval failed ({process.returncode}): {message}")
     return {"seconds": elapsed, "peak_mb": peak / 1024}
 
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from ceruleng.yamlsrc import MAX_DEPTH, decode, load_yaml
+from ceruleng.files import decode
+from ceruleng.yamlsrc import MAX_DEPTH, load_yaml
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,8 @@ def group_versions(state: CompileState) -> None:
     state.category_ids = {category.id for category in model.categories}
     minimums = model.requirement.minimums if model.requirement else ()
     for minimum in minimums:
-        check_versions(state, f"minimum '{minimum.id}'", [(m.effective, m.span) for m in minimums if m.id == minimum.id])
+        versions = [(m.effective, m.span) for m in minimums if m.id == minimum.id]
+        check_versions(state, f"minimum '{minimum.id}'", versions)
 
 
 def resolve_references(state: CompileState) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
 from decimal import Decimal
+from typing import ClassVar
 
 from ceruleng.source import Span
 
