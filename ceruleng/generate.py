@@ -131,6 +131,33 @@ class ModuleWriter:
         self.lines.append(f"    return {value}")
         self.lines.append("")
 
+    def dispatcher(self, name: str, entries: list[tuple[int, Checked | None, str | None]],
+                   lets: dict[str, LetPlan]) -> None:
+        """One function per activity type: the categories' `when` tests inline, in spec order, then the first
+        match's scoring function. Returns (category number, outcome); outcome None means "take the full path"
+        (a dated category). A missing attribute in a `when` makes it false, as everywhere."""
+        body = _Body(self, lets, traced=False, activity=False)
+        for index, when, fast in entries:
+            call = f"{fast}(a, x)" if fast else "None"
+            if when is None:
+                body.line(f"return {index}, {call}")
+                break
+            body.line("try:")
+            body.indent += "    "
+            body.emitted = set()  # a let assigned inside an earlier try may not have been assigned at all
+            body.line(f"matched = {body.value(when)}")
+            body.indent = body.indent[:-4]
+            body.line("except _Missing:")
+            body.line("    matched = False")
+            body.line("if matched:")
+            body.line(f"    return {index}, {call}")
+        else:
+            body.line("return None")
+        self.lines.append(f"def {name}(a, x):")
+        self.lines.extend(_preamble(body.attributes))
+        self.lines.extend(body.lines)
+        self.lines.append("")
+
     def category_function(self, plan: CategoryPlan, traced: bool) -> str:
         """Both variants share this generator; the traced one appends (step, value) to `t`."""
         name = f"{plan.name}_{'traced' if traced else 'fast'}"

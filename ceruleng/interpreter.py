@@ -56,11 +56,13 @@ def read_credential(spec: CompiledSpec, raw: dict[str, Any]) -> Credential:
             certified_on = parse_iso_date(text.strip())
         except ValueError as exc:
             problems.append(f"certified_on: {exc}")
-    assert spec.coerce_credential is not None
-    typed, more = spec.coerce_credential(raw)
-    problems.extend(more)
     declared = spec.model.credential_attributes
-    attributes = {name: value for name, value in (typed or {}).items() if name in declared}
+    attributes: dict[str, Any] = {}
+    if declared:
+        assert spec.coerce_credential is not None
+        typed, more = spec.coerce_credential(raw)
+        problems.extend(more)
+        attributes = {name: value for name, value in (typed or {}).items() if name in declared}
     name = raw.get("name")
     return Credential(certified_on, attributes, str(name) if name is not None else None, problems)
 
@@ -256,6 +258,8 @@ class Scorer:
         activities: list[ActivityResult] = []
         append = activities.append
         seen: dict[Any, int] = {}
+        dispatchers = None if self.explain else self.spec.dispatchers
+        by_number, templates, places = self.spec.by_number, self.templates, self.places
         for position, record in enumerate(records):
             item, problems = coerce(record)
             if item is not None:
@@ -277,7 +281,19 @@ class Scorer:
                     before.append(outside)
                 append(outside)
                 continue
-            append(self.outcome(position, item, context))
+            dispatch = dispatchers.get(item["type"]) if dispatchers is not None else None
+            found = None
+            if dispatch is not None:
+                try:
+                    found = dispatch(item, context)
+                except (Missing, NotInForce, *_COMPUTE_ERRORS):
+                    found = None
+            if found is None or found[1] is None or found[1][1] < ZERO:
+                append(self._result(position, item, self.route(item, context)))
+                continue
+            status, credits, reasons = found[1]
+            append(ActivityResult(position, item["id"], item["type"], day, by_number[found[0]].id, status, credits,
+                                  reasons, templates, places, False, None))
         return activities
 
     def outcome(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:

@@ -33,6 +33,9 @@ STANDARD_ATTRIBUTES: dict[str, Attribute] = {
 }
 """Attributes every activity may carry, whatever the spec (DESIGN.md, 'Activity file')."""
 
+MAX_MINUTES = 10**12
+"""Largest number accepted in a record (see values.MAX_MAGNITUDE)."""
+
 MAX_TEXT = 100_000
 """Longest text value accepted in a record (a 20 MB string is not an activity title)."""
 
@@ -157,7 +160,11 @@ def segments_field(value: Any, problems: list[str]) -> list[dict[str, Any]]:
             problems.append(f"segments: item {position} needs a kind (text), got {_shown(kind)}")
             continue
         inner: list[str] = []
-        minutes = number_field(item.get("minutes"), _SEGMENT_MINUTES, inner) if "minutes" in item else None
+        raw = item.get("minutes")
+        if raw.__class__ is int and 0 <= raw < MAX_MINUTES:
+            segments.append({"kind": kind, "minutes": Decimal(raw)})
+            continue
+        minutes = number_field(raw, _SEGMENT_MINUTES, inner) if "minutes" in item else None
         if minutes is None:
             problems.extend(f"segments: item {position} {p}" for p in inner or ["needs minutes (a number)"])
             continue

@@ -155,9 +155,29 @@ class _Emitter:
                 minimums.append((group[0], versions))
             for index, alternative in enumerate(requirement.alternatives):
                 alternatives.append((alternative, self.function(f"alt{index}", "x, acts", alternative.met_when)))
+        dispatchers = self.dispatchers(categories)
         source = self.writer.source()
         namespace = compile_module(source, self.writer.pool, f"<ceruleng spec {model.path}>")
         self._assemble(namespace, source, categories, cycle_functions, minimums, alternatives)
+        self.compiled.dispatchers = {type_name: namespace[name] for type_name, name in dispatchers.items()}
+
+    def dispatchers(self, categories: list[Any]) -> dict[str, str]:
+        """A router per activity type, over the categories that take it, in spec order."""
+        names: dict[str, str] = {}
+        groups = _grouped(list(self.model.categories))
+        for number, type_name in enumerate(self.model.activity_types):
+            entries = []
+            for (compiled, functions, _when, _cap), versions in zip(categories, groups, strict=True):
+                if type_name not in compiled.types:
+                    continue
+                single = len(functions) == 1 and not functions[0][0].dated
+                when = versions[0].when
+                entries.append((compiled.index, self.checked(when) if when else None,
+                                functions[0][1] if single else None))
+            if entries:
+                names[type_name] = f"route{number}"
+                self.writer.dispatcher(f"route{number}", entries, self.global_lets)
+        return names
 
     def _assemble(self, namespace: dict[str, Any], source: str, categories: list[Any],
                   cycle_functions: dict[str, str | None], minimums: list[Any], alternatives: list[Any]) -> None:
@@ -168,6 +188,7 @@ class _Emitter:
             category.cap = get(cap)
             category.versions = [(effective, get(fast), get(traced)) for effective, fast, traced in functions]
             compiled.categories[category.id] = category
+            compiled.by_number.append(category)
             for type_name in category.types:
                 compiled.routes.setdefault(type_name, []).append(category)
         compiled.deadline = get(cycle_functions.get("deadline"))

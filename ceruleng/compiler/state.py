@@ -59,6 +59,10 @@ class CompiledSpec:
     model: SpecModel
     attributes: dict[str, Attribute]
     routes: dict[str, list[CompiledCategory]] = field(default_factory=dict)
+    dispatchers: dict[str, Callable[[dict[str, Any], dict[str, Any]], Any]] = field(default_factory=dict)
+    """Per activity type, the generated router (see `generate.ModuleWriter.dispatcher`)."""
+    by_number: list[CompiledCategory] = field(default_factory=list)
+    """Categories by the number a dispatcher returns."""
     categories: dict[str, CompiledCategory] = field(default_factory=dict)
     deadline: Callable[[dict[str, Any]], Any] | None = None
     requirement: Callable[[dict[str, Any]], Decimal] | None = None

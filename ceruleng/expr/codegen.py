@@ -80,6 +80,7 @@ RUNTIME: dict[str, Any] = {
     "_SIXTY": values.SIXTY,
     "_ZERO": values.ZERO,
     "_missing": _missing,
+    "_Missing": Missing,
     "_lookup": _lookup,
     "_lookup_or": _lookup_or,
     "_round_to": values.round_to,
