@@ -236,5 +236,15 @@ def _unscored(member: str | None, activities: list[Any], reason: str) -> Credent
 
 def evaluate(spec: CompiledSpec, member: Any, as_of: date | None = None, explain: bool = False,
              seed: int = 0) -> MemberResult:
-    """Score one member document against one spec (the credentials naming other specs report 'not loaded')."""
-    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(member)
+    """Score one member document against one spec: the credentials it holds under that spec.
+
+    Credentials under other specs are left out (score them with `Evaluator` and all the specs). A member holding
+    no credential of this spec gets one result saying so, listing every activity as not scored.
+    """
+    document = member
+    if isinstance(member, dict) and isinstance(member.get("credentials"), list):
+        own = [c for c in member["credentials"] if isinstance(c, dict) and c.get("spec") == spec.id]
+        if not own:
+            own = [{"spec": spec.id, "certified_on": None}]
+        document = {**member, "credentials": own}
+    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(document)
