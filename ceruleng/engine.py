@@ -159,8 +159,10 @@ class Evaluator:
                             else "activities: must be a list of activities")
             return result
         result.activity_count = len(activities)
-        problems = _member_problems(document)
         credentials = document.get("credentials")
+        valid = (credentials.__class__ is list and credentials and (member is None or member.__class__ is str)
+                 and all(entry.__class__ is dict for entry in credentials))
+        problems = [] if valid else _member_problems(document)
         if problems or not isinstance(credentials, list):
             result.error = "; ".join(problems)
             result.credentials.append(_unscored(member_id, activities, f"The member document is malformed: "

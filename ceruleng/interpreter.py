@@ -99,6 +99,9 @@ class Scorer:
         }
         """Per activity type: (category, its `when`, its scoring function when it has one undated version)."""
         self._cycles: dict[tuple[date, date], tuple[int, date, date]] = {}
+        rate = spec.model.audit_rate
+        self.audit_threshold = int(rate * 2**64) if rate is not None else 0
+        """Draws below this select a member for audit (see `audit_selected`)."""
         self.titles = CategoryTitles({key: category.title for key, category in spec.categories.items()})
         self.caps = [(key, category.cap) for key, category in spec.categories.items() if category.cap]
 
@@ -230,7 +233,8 @@ class Scorer:
             context["cycle_start"], context["cycle_end"] = start, end
             result.cycle = (start, end)
             result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
-        typed: list[dict[str, Any]] | None = [] if self.spec.carry_max is not None and index > 0 else None
+        carries = self.spec.carry_max is not None and not self.spec.carry_none
+        typed: list[dict[str, Any]] | None = [] if carries and index > 0 else None
         before: list[ActivityResult] = []
         result.activities = self.score_records(records, context, start, end, typed, before)
         if typed:
@@ -259,7 +263,8 @@ class Scorer:
         append = activities.append
         seen: dict[Any, int] = {}
         dispatchers = None if self.explain else self.spec.dispatchers
-        by_number, templates, places = self.spec.by_number, self.templates, self.places
+        ids = [category.id for category in self.spec.by_number]
+        templates, places = self.templates, self.places
         for position, record in enumerate(records):
             item, problems = coerce(record)
             if item is not None:
@@ -288,12 +293,13 @@ class Scorer:
                     found = dispatch(item, context)
                 except (Missing, NotInForce, *_COMPUTE_ERRORS):
                     found = None
-            if found is None or found[1] is None or found[1][1] < ZERO:
+            outcome = found[1] if found is not None else None
+            if outcome is None or (outcome[1].is_signed() and outcome[1] < ZERO):
                 append(self._result(position, item, self.route(item, context)))
                 continue
-            status, credits, reasons = found[1]
-            append(ActivityResult(position, item["id"], item["type"], day, by_number[found[0]].id, status, credits,
-                                  reasons, templates, places, False, None))
+            status, credits, reasons = outcome
+            append(ActivityResult(position, item["id"], item["type"], day, ids[found[0]], status, credits, reasons,
+                                  templates, places, False, None))
         return activities
 
     def outcome(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
@@ -469,7 +475,7 @@ class Scorer:
         if model.fee is not None:
             result.fee = (model.fee.amount, model.fee.currency, model.fee.per)
         if model.audit_rate is not None:
-            result.audit = (model.audit_rate, audit_selected(seed, model.id, member, start, model.audit_rate))
+            result.audit = (model.audit_rate, audit_draw(seed, model.id, member, start) < self.audit_threshold)
 
 
 def _single_version(category: CompiledCategory) -> Callable[..., Any] | None:
@@ -485,8 +491,13 @@ def audit_selected(seed: int, spec_id: str, member: str | None, cycle_start: dat
     The draw is the first 8 bytes of SHA-256 of those four values, read as a number in [0, 2**64); the member is
     selected when it falls below rate × 2**64 — so exactly `rate` of all possible draws select.
     """
+    return audit_draw(seed, spec_id, member, cycle_start) < int(rate * 2**64)
+
+
+def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
+    """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
     digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") < int(rate * 2**64)
+    return int.from_bytes(digest[:8], "big")
 
 
 def _text_or_none(value: Any) -> str | None:

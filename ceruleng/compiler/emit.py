@@ -194,6 +194,9 @@ class _Emitter:
         compiled.deadline = get(cycle_functions.get("deadline"))
         compiled.requirement = get(cycle_functions.get("requirement"))
         compiled.carry_max = get(cycle_functions.get("carry_max"))
+        carry = self.model.requirement.carry_over if self.model.requirement else None
+        node = self.checked(carry).node if carry is not None else None
+        compiled.carry_none = isinstance(node, ast.Number) and node.value == 0
         compiled.minimums = [
             CompiledMinimum(first.id, first.title,
                             [(effective, get(at_least), [(category, get(up_to)) for category, up_to in counts])

@@ -67,6 +67,8 @@ class CompiledSpec:
     deadline: Callable[[dict[str, Any]], Any] | None = None
     requirement: Callable[[dict[str, Any]], Decimal] | None = None
     carry_max: Callable[[dict[str, Any]], Decimal] | None = None
+    carry_none: bool = False
+    """The spec says nothing carries over (carry_over.max is 0): no earlier cycle is ever scored."""
     minimums: list[CompiledMinimum] = field(default_factory=list)
     alternatives: list[CompiledAlternative] = field(default_factory=list)
     templates: list[Template] = field(default_factory=list)
