@@ -298,8 +298,8 @@ class Scorer:
                 append(self._result(position, item, self.route(item, context)))
                 continue
             status, credits, reasons = outcome
-            append(ActivityResult(position, item["id"], item["type"], day, ids[found[0]], status, credits, reasons,
-                                  templates, places, False, None))
+            append(ActivityResult(position, item["id"], item["type"], day, ids[found[0]],  # type: ignore[index]
+                                  status, credits, reasons, templates, places, False, None))
         return activities
 
     def outcome(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
