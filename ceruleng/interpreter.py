@@ -293,13 +293,13 @@ class Scorer:
                     found = dispatch(item, context)
                 except (Missing, NotInForce, *_COMPUTE_ERRORS):
                     found = None
-            outcome = found[1] if found is not None else None
+            number, outcome = found if found is not None else (0, None)
             if outcome is None or (outcome[1].is_signed() and outcome[1] < ZERO):
                 append(self._result(position, item, self.route(item, context)))
                 continue
             status, credits, reasons = outcome
-            append(ActivityResult(position, item["id"], item["type"], day, ids[found[0]],  # type: ignore[index]
-                                  status, credits, reasons, templates, places, False, None))
+            append(ActivityResult(position, item["id"], item["type"], day, ids[number], status, credits, reasons,
+                                  templates, places, False, None))
         return activities
 
     def outcome(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
