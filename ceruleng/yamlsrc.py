@@ -168,6 +168,8 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, source: SourceText) -> Diagnos
     mark = exc.problem_mark or exc.context_mark
     span = Span(source.path, mark.line + 1, mark.column + 1) if mark else Span(source.path, 1, 1)
     problem = exc.problem or exc.context or "invalid YAML"
+    if "nesting depth" in problem:  # newer libyaml bounds nesting itself, before our builder sees the tree
+        return _too_deep(span)
     hint = None
     if "\t" in source.line(span.line)[: span.column] or "tab" in problem:
         hint = "YAML indentation must use spaces, not tabs"

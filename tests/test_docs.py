@@ -21,7 +21,7 @@ def test_readme_python_example_prints_what_it_says() -> None:
                 if line.startswith("# ") and not line.startswith("# raises")]
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102 - the README's own example
+        exec(compile(code.group(1), "README.md", "exec"), {})
     printed = [line.strip() for line in output.getvalue().splitlines()]
     assert printed[0] == expected[0]
     assert printed[1] == expected[1].split("#")[0].strip() if len(expected) > 1 else True

@@ -43,7 +43,7 @@ def test_imports_run_one_way() -> None:
     for path in PACKAGE.rglob("*.py"):
         relative = path.relative_to(PACKAGE.parent).with_suffix("")
         module = ".".join(relative.parts)
-        if module == "ceruleng.__init__" or module == "ceruleng":
+        if module in {"ceruleng.__init__", "ceruleng"}:
             continue
         own = _layer(module if "." in module else f"ceruleng.{module}")
         for imported in _imports(path):
