@@ -179,6 +179,7 @@ def compare_pace(specs: dict[str, Any], documents: list[dict[str, Any]], repeats
             got = (mine.category, "awarded" if mine.status == "capped" else mine.status, mine.credits)
             assert got == (category, status, credits), (document["member"], mine.id, got, (category, status, credits))
         assert (ours.earned, ours.met) == (theirs["earned"], theirs["met"]), document["member"]
+
     def ours() -> None:
         for document in documents:
             evaluator.member(document)
@@ -265,7 +266,12 @@ def main() -> None:
     gc.freeze()  # the input stays in memory for the whole run; keep the collector from rescanning it
     total = sum(len(d["activities"]) for d in documents)
     evaluator = Evaluator(specs, AS_OF)
-    everything = best_of(1, lambda: [evaluator.member(d) for d in documents])
+
+    def score_all() -> None:
+        for document in documents:  # results discarded as they come, as a streaming run would
+            evaluator.member(document)
+
+    everything = best_of(1, score_all)
     print(f"\nin-process, all specs: {total:,} activities of {len(documents):,} members: "
           f"{total / everything:,.0f} activities/s")
 

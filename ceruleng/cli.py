@@ -111,7 +111,9 @@ def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, co
         _fail(f"no spec files (.yaml, .yml) found in {', '.join(paths or ('rules',))}")
     reports = check_paths(files, use_cache=not no_cache)
     render = render_json if output_format == "json" else render_text
-    click.echo(render(reports, max_errors), nl=False)
+    # With --coverage, stdout is the Markdown report alone (docs/coverage.md is written from it); text diagnostics
+    # and the summary line go to stderr.
+    click.echo(render(reports, max_errors), nl=False, err=coverage and output_format == "text")
     if any(d.code == "io-error" for report in reports for d in report.diagnostics):
         sys.exit(EXIT_USAGE)
     failed = any(d.is_error for report in reports for d in report.diagnostics)
