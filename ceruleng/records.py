@@ -10,7 +10,7 @@ The checks mirror `schemas/activities.schema.json` for the standard fields; a te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
@@ -188,9 +188,14 @@ def reconcile_minutes(typed: dict[str, Any], problems: list[str]) -> None:
 
 
 def build_coercer(
-    attributes: Mapping[str, Attribute], reader: DateReader, scales: Mapping[str, Sequence[str]], label: str
+    attributes: Mapping[str, Attribute], reader: DateReader, scales: Mapping[str, Sequence[str]], label: str,
+    types: Collection[str] | None = None,
 ) -> Coercer:
     """Generate and compile the record checker for one spec (or for a spec's credential attributes).
+
+    With `types` (the spec's activity types), a record of another type is checked for the standard attributes
+    only: one log serves several specs, and an activity meant for another body must be rejected as an unknown
+    type, not as malformed because it lacks an attribute this spec requires of its own activities.
 
     The typed record is a copy of the input with converted values (numbers → Decimal, dates → date); absent
     attributes stay absent and read as None. Each attribute gets a fast path for the common, valid case (plain
@@ -204,6 +209,13 @@ def build_coercer(
         "            return None, list(r.problems)",
         "        if not isinstance(r, dict):",
         f"            return None, ['{label} must be a mapping of attributes, got ' + _shown(r)]",
+    ]
+    own = {name: attribute for name, attribute in attributes.items() if name not in STANDARD_ATTRIBUTES}
+    if types is not None and own:
+        lines += ["    k = r.get('type')",
+                  "    if k.__class__ is str and k not in _types:",
+                  "        return _standard(r)"]
+    lines += [
         "    p = []",
         "    t = r.copy()",
         "    get = r.get",
@@ -214,6 +226,10 @@ def build_coercer(
         "_reconcile": reconcile_minutes, "_reader": reader, "_scales": scales, "_Unreadable": Unreadable,
         "_fromiso": date.fromisoformat, "_MAX_TEXT": MAX_TEXT,
     }  # fmt: skip
+    if types is not None and own:
+        namespace["_types"] = frozenset(types)
+        standard = {name: attribute for name, attribute in attributes.items() if name in STANDARD_ATTRIBUTES}
+        namespace["_standard"] = build_coercer(standard, reader, scales, label)
     for index, attribute in enumerate(attributes.values()):
         namespace[f"_a{index}"] = attribute
         lines.extend(_field_lines(attribute, index, namespace, reader, scales))

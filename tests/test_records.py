@@ -73,3 +73,15 @@ def test_segments_give_minutes_when_minutes_are_absent() -> None:
     typed, problems = SPEC.coerce({"id": "A", "type": "training", "date": "2025-01-01",
                                    "segments": [{"kind": "a", "minutes": 30}, {"kind": "b", "minutes": "45"}]})
     assert not problems and typed is not None and typed["minutes"] == Decimal(75)
+
+
+def test_an_activity_for_another_spec_is_an_unknown_type_not_malformed() -> None:
+    """One log serves several specs: this spec's own attributes are checked only on its own activity types."""
+    assert SPEC.coerce is not None
+    foreign = {"id": "X1", "type": "cpr-aed", "date": "2025-03-01", "grade": "Pass", "length": "an hour"}
+    typed, problems = SPEC.coerce(foreign)
+    assert problems == [] and typed is not None and typed["date"].isoformat() == "2025-03-01"
+    typed, problems = SPEC.coerce({**foreign, "date": "2025-02-30"})
+    assert any("not a real calendar date" in p for p in problems)
+    _, problems = SPEC.coerce({**foreign, "type": "college-course"})
+    assert any("grade: 'Pass' is not on the letter_grade scale" in p for p in problems)

@@ -226,7 +226,7 @@ def build_record_checkers(state: CompileState) -> None:
     model = state.model
     scales = {name: scale.values for name, scale in model.scales.items()}
     reader = DateReader(model.date_formats)
-    compiled.coerce = build_coercer(state.attributes, reader, scales, "an activity")
+    compiled.coerce = build_coercer(state.attributes, reader, scales, "an activity", types=model.activity_types)
     compiled.coerce_credential = build_coercer(model.credential_attributes, reader, scales, "a credential")
 
 
