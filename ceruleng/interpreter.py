@@ -181,7 +181,7 @@ class Scorer:
             return f"No entry for {missing.what} in the {category.title} rules."
         attribute = self.spec.attributes.get(missing.what) or self.model.credential_attributes.get(missing.what)
         described = f" ({attribute.description})" if attribute and attribute.description != missing.what else ""
-        return f"The activity has no {missing.what}{described}, which {category.title} needs."
+        return f"The activity has no {missing.what}{described}, which the rules for {category.title} need."
 
     def compute_reason(self, exc: Exception, category: CompiledCategory, activity: dict[str, Any],
                        context: dict[str, Any]) -> str:

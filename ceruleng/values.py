@@ -114,7 +114,7 @@ DATE_FORMATS: dict[str, str] = {
 }
 """Date formats a spec may accept for activity dates, by the name it writes in `dates.formats`."""
 
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class DateReader:
@@ -125,7 +125,7 @@ class DateReader:
     def __init__(self, formats: Sequence[str]) -> None:
         self.formats = tuple(formats)
         self._iso_only = self.formats == ("YYYY-MM-DD",)
-        self._patterns = [re.compile(DATE_FORMATS[name]) for name in self.formats]
+        self._patterns = [re.compile(DATE_FORMATS[name], re.ASCII) for name in self.formats]
 
     def __call__(self, text: str) -> date:
         """The date, or ValueError with a sentence naming the accepted formats."""

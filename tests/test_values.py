@@ -77,6 +77,7 @@ def test_months_between_counts_whole_months(start: str, end: str, months: int) -
         (["MM/DD/YYYY", "YYYY-MM-DD"], "03/15/2025", "2025-03-15"),
         (["MM/DD/YYYY", "YYYY-MM-DD"], "2025-03-15", "2025-03-15"),
         (["DD/MM/YYYY"], "15/03/2025", "2025-03-15"),
+        (["MM/DD/YYYY"], "6/5/2024", "2024-06-05"),
     ],
 )
 def test_date_reader_accepts_declared_formats(formats: list[str], text: str, expected: str) -> None:
@@ -92,6 +93,14 @@ def test_date_reader_accepts_declared_formats(formats: list[str], text: str, exp
 def test_date_reader_explains_bad_dates(text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         DateReader(["YYYY-MM-DD"])(text)
+
+
+@pytest.mark.parametrize("text", ["\uff12\uff10\uff12\uff14-\uff10\uff16-\uff11\uff15",
+                                  "\u0660\u0666/\u0661\u0665/\u0662\u0660\u0662\u0664"])
+@pytest.mark.parametrize("formats", [["YYYY-MM-DD"], ["YYYY-MM-DD", "MM/DD/YYYY"]])
+def test_dates_are_written_with_ascii_digits_only(formats: list[str], text: str) -> None:
+    with pytest.raises(ValueError, match="not a date written"):
+        DateReader(formats)(text)
 
 
 @pytest.mark.parametrize(("value", "text"), [("1.50", "1.5"), ("2.0", "2"), ("1E+2", "100"), ("0.000", "0"),

@@ -89,7 +89,7 @@ class _Emitter:
                                                 plan.credit)
         if category.rounding is not None:
             rounding = category.rounding
-            step = self.writer.add_step("round", f"round {rounding.mode}", rounding.increment.span, rounding.path,
+            step = self.writer.add_step("round", rounding.mode, rounding.increment.span, rounding.path,
                                         self.checked(rounding.increment))
             plan.rounding = (self.checked(rounding.increment), rounding.mode, step)
         for attribute, bound, label in (("minimum", category.minimum, "minimum"),
