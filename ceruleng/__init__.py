@@ -3,7 +3,7 @@
 The Python API (imported lazily, so `import ceruleng` stays cheap):
 
     from ceruleng import load_spec, evaluate
-    spec = load_spec("rules/asap-pace.yaml")
+    spec = load_spec("rules/<body>.yaml")
     result = evaluate(spec, member_document, as_of=date(2025, 6, 1))
     result.to_json()
 """

@@ -28,7 +28,7 @@ def rule_path(citation: Citation) -> Path:
 
 
 def describe(model: SpecModel, path: Path) -> str:
-    """A rule's key as a reader finds it in the spec: `categories[3] lorman-webinar`, `requirement.carry_over`."""
+    """A rule's key as a reader finds it in the spec: `categories[3] webinar`, `requirement.carry_over`."""
     parts: list[str] = []
     node: Any = model.document.data
     for key in path:

@@ -59,7 +59,9 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
     if not isinstance(document.data, dict):
         kind = "empty" if document.data is None else "not a mapping of keys"
         diagnostics.append(Diagnostic("spec-not-mapping", f"a spec must be a YAML mapping; this file is {kind}",
-                                      document.span(()), hint="start from rules/asap-pace.yaml"))
+                                      document.span(()),
+                                      hint="a spec starts with keys such as ceruleng, id, title, sources "
+                                           "(see docs/language.md)"))
         return CheckedFile(path, source, diagnostics)
     dependencies = _dependencies(document, path)
     schema_diagnostics = validate_document(document, "spec")

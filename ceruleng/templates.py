@@ -115,7 +115,7 @@ CACHE_SIZE = 4096
 
 
 def credits_formatter(places: int) -> Callable[[Any], str]:
-    """How `{credits}` prints: at the spec's precision (0.1 CEU, 1.25 CEC)."""
+    """How `{credits}` prints: at the spec's precision (0.1, 1.25, 3)."""
 
     def render(value: Any) -> str:
         return format_credits(value, places) if isinstance(value, Decimal) else format_value(value)

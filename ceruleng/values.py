@@ -221,7 +221,7 @@ _FORMATTED: dict[tuple[Decimal, int], str] = {}
 
 
 def format_credits(value: Decimal, places: int) -> str:
-    """Credits at a spec's precision, always with that many places (0.1, 2.40, 3); halves go to the even digit.
+    """Credits at a spec's precision, always with that many places (0.1, 2.40, 3); an exact tie goes to the even digit.
 
     Reports print the same few amounts millions of times, so recent ones are remembered.
     """

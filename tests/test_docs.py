@@ -36,7 +36,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_language_reference_documents_every_function() -> None:
     for builtin in FUNCTIONS.values():
-        assert f"`{builtin.signature}`" in LANGUAGE, builtin.name
+        assert f"| `{builtin.signature}` | {builtin.summary} | `{builtin.example}` |" in LANGUAGE, builtin.name
 
 
 def test_language_reference_lists_every_diagnostic_code() -> None:

@@ -86,3 +86,25 @@ def test_expression(case: dict[str, Any]) -> None:
     result = _run(text)
     assert not isinstance(result, float), "a float escaped into a result"
     assert format_value(result) == case["value"]
+
+
+def _reference_examples() -> list[tuple[str, str]]:
+    """`expression → value` pairs from the function table (docs/language.md shows the same examples).
+
+    Examples that need context ("… when …", "… for …") or a table are explained in words, not run here.
+    """
+    from ceruleng.expr.builtins import FUNCTIONS
+
+    pairs = []
+    for builtin in FUNCTIONS.values():
+        for example in builtin.example.split("; "):
+            expression, arrow, value = example.partition(" → ")
+            if arrow and " for " not in value and " when " not in value:
+                pairs.append((expression, value.strip('"')))
+    return pairs
+
+
+@pytest.mark.parametrize(("text", "value"), _reference_examples())
+def test_the_function_reference_examples_give_what_they_say(text: str, value: str) -> None:
+    result = _run(text)
+    assert (str(result).lower() if isinstance(result, bool) else format_value(result)) == value
