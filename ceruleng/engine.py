@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiler import CompiledSpec, compile_model
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
-from ceruleng.files import read_text, spec_files
+from ceruleng.files import decode, read_bytes, read_text, spec_files
 from ceruleng.model import build_model
-from ceruleng.schema import validate_document
+from ceruleng.schema import validate_document, without_unknown_keys
 from ceruleng.source import SourceText, nowhere
 from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
@@ -67,7 +67,12 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
     schema_diagnostics = validate_document(document, "spec")
     diagnostics.extend(schema_diagnostics)
     if any(d.is_error for d in diagnostics):
-        return CheckedFile(path, source, diagnostics, dependencies=dependencies)
+        pruned = None
+        if all(d.code == "schema-unknown-key" for d in diagnostics if d.is_error):
+            pruned = without_unknown_keys(document, "spec")
+        if pruned is None:
+            return CheckedFile(path, source, diagnostics, dependencies=dependencies)
+        document = replace(document, data=pruned)  # go on checking, as if the misspelt keys were not there
     model, model_diagnostics = build_model(document)
     diagnostics.extend(model_diagnostics)
     spec, compile_diagnostics = compile_model(model, generate)
@@ -91,9 +96,13 @@ def _dependencies(document: LoadedDocument, path: str) -> list[str]:
 def check_file(path: str, generate: bool = True) -> CheckedFile:
     """Check one spec file; an unreadable file is an `io-error` diagnostic rather than an exception."""
     try:
-        text = read_text(path)
+        raw = read_bytes(path)
     except InputError as exc:
         return CheckedFile(path, None, [Diagnostic("io-error", str(exc).split(": ", 1)[-1], nowhere(path))])
+    text, problem = decode(raw, path)
+    if text is None:
+        assert problem is not None
+        return CheckedFile(path, None, [problem])  # yaml-encoding, at the offending byte
     return check_text(text, path, generate)
 
 

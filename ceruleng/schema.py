@@ -11,6 +11,7 @@ keyword) and the test suite checks it against jsonschema on every spec in the co
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -250,3 +251,21 @@ def validate_document(document: LoadedDocument, name: str) -> list[Diagnostic]:
             span = document.key_span(problem.path) if problem.path else document.span(())
         diagnostics.append(Diagnostic(problem.code, problem.message, span, hint=problem.hint))
     return diagnostics
+
+
+def without_unknown_keys(document: LoadedDocument, name: str) -> Any | None:
+    """The document's data without the keys the schema does not know — when those are its only schema problems.
+
+    A misspelt key should not hide every later mistake: once it is reported, checking goes on as if it were not
+    there. Any other schema problem makes the data unfit for the later stages (None).
+    """
+    problems = list(validator(name).problems(document.data))
+    if not problems or any(problem.code != "schema-unknown-key" for problem in problems):
+        return None
+    data = copy.deepcopy(document.data)
+    for problem in problems:
+        parent = data
+        for key in problem.path[:-1]:
+            parent = parent[key]
+        del parent[problem.path[-1]]
+    return data

@@ -208,9 +208,13 @@ def format_number(value: Decimal) -> str:
 
     Shown to 26 significant digits, so the last-place error of a division (1/3*3) does not show as 0.999….
     """
+    if value.is_finite() and value and not -40 < value.adjusted() < 40:
+        return str(value)  # absurd magnitudes (1e999999 in a hostile file) in exponent form, never a million digits
+    if value == value.to_integral_value():  # whole numbers print every digit, however many
+        return format(value.to_integral_value(), "f") if value else "0"
     value = _SNAP.plus(value)
     if value == value.to_integral_value():
-        return str(value.quantize(ONE, context=CONTEXT)) if value else "0"
+        return format(value.to_integral_value(), "f") if value else "0"
     return format(value.normalize(CONTEXT), "f")
 
 

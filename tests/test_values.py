@@ -104,7 +104,8 @@ def test_dates_are_written_with_ascii_digits_only(formats: list[str], text: str)
 
 
 @pytest.mark.parametrize(("value", "text"), [("1.50", "1.5"), ("2.0", "2"), ("1E+2", "100"), ("0.000", "0"),
-                                             ("-0.10", "-0.1")])
+                                             ("-0.10", "-0.1"), ("1234567890" * 3, "1234567890" * 3),
+                                             ("1e999", "1E+999"), ("1e-999999999", "1E-999999999")])
 def test_format_number(value: str, text: str) -> None:
     assert format_number(D(value)) == text
 

@@ -99,9 +99,10 @@ def check_unused_lets(state: CompileState) -> None:
 def check_quotes(state: CompileState) -> None:
     """Each citation's quote must appear in the cited text, when the spec points at a copy of it."""
     model = state.model
+    missing: set[str] = set()
     for citation in model.citations:
         document = model.sources.get(citation.doc)
-        if document is None or document.file is None:
+        if document is None or document.file is None or citation.doc in missing:
             continue
         path = Path(model.path).parent / document.file
         try:
@@ -110,6 +111,7 @@ def check_quotes(state: CompileState) -> None:
         except OSError:
             text = None
         if text is None:
+            missing.add(citation.doc)  # said once per source, not once per citation
             state.warn("source-file-missing", f"cannot read source text '{document.file}'",
                        model.document.span(("sources", citation.doc, "file")))
             continue
