@@ -50,11 +50,12 @@ def declare_names(state: CompileState) -> None:
 
     spec_span = model.document.span(())
     for name, attribute in state.attributes.items():
-        bind(Binding(name, _attribute_type(state, attribute), f"v_{name}", "attribute",
+        bind(Binding(name, _attribute_type(state, attribute, "attributes"), f"v_{name}", "attribute",
                      optional=not attribute.required and attribute.type != "segments",
                      description=attribute.description), attribute.span or spec_span)
     for name, attribute in model.credential_attributes.items():
-        bind(Binding(name, _attribute_type(state, attribute), f"x.get({name!r})", "credential",
+        bind(Binding(name, _attribute_type(state, attribute, "credential_attributes"), f"x.get({name!r})",
+                     "credential",
                      optional=not attribute.required, description=attribute.description),
              attribute.span or spec_span)
     for parameter in model.parameters.values():
@@ -93,17 +94,18 @@ def _judged(binding: Binding, day: str) -> Binding:
     return replace(binding, ref=f"_pv_{binding.name}({day})")
 
 
-def _attribute_type(state: CompileState, attribute: Attribute) -> Type:
+def _attribute_type(state: CompileState, attribute: Attribute, section: str) -> Type:
     if attribute.scale is not None:
         scale = state.model.scales.get(attribute.scale)
+        document = state.model.document
         if scale is None:
             state.error("unknown-scale", f"unknown scale '{attribute.scale}'",
-                        attribute.span or state.model.document.span(()),
+                        document.span((section, attribute.name, "scale")),
                         did_you_mean(attribute.scale, state.model.scales))
             return TEXT
         if attribute.type != "text":
             state.error("scale-needs-text", "only text attributes can be on a scale",
-                        attribute.span or state.model.document.span(()))
+                        document.span((section, attribute.name, "type")), f"write type: text for '{attribute.name}'")
         return ScaleType(scale.name, scale.values)
     return _ATTRIBUTE_TYPES[attribute.type]
 
@@ -179,8 +181,10 @@ def _table(state: CompileState, table: Table) -> TableType | None:
             typed_key = Decimal(key) if key_type == NUMBER else str(key)
             typed_value = Decimal(str(value)) if value_type == NUMBER else str(value)
         except InvalidOperation:
+            at = (*table.path, "rows", key)
+            span = state.model.document.span(at) if table.rows is not None else table.span  # the row, inline
             state.error("table-value", f"table '{table.name}': row '{key}' must map a {key_type.name} to a "
-                        f"{value_type.name}, got '{value}'", table.span)
+                        f"{value_type.name}, got '{value}'", span)
             continue
         converted[typed_key] = typed_value
     state.constants[f"table:{table.name}"] = state.writer.pool.named("t", table.name, converted)

@@ -49,8 +49,9 @@ def group_versions(state: CompileState) -> None:
     for category in model.categories:
         for check_rule in category.checks:
             if check_rule.applies_to or check_rule.excluded:
+                key = "applies_to" if check_rule.applies_to else "except"
                 state.error("check-scope", "applies_to and except belong on top-level checks only",
-                            check_rule.span)
+                            model.document.key_span((*check_rule.path, key)))
     state.category_ids = {category.id for category in model.categories}
     minimums = model.requirement.minimums if model.requirement else ()
     for minimum in minimums:
