@@ -14,6 +14,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections import deque
@@ -127,13 +128,35 @@ def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: 
                 malformed |= _drain(pending.popleft(), writer, progress)
         while pending:
             malformed |= _drain(pending.popleft(), writer, progress)
-        pool.close()
     except BaseException:
-        pool.terminate()
+        _abandon(pool)
         raise
-    finally:
-        pool.join()
+    pool.close()
+    pool.join()
     return malformed
+
+
+def _abandon(pool: Any) -> None:
+    """Stop the workers at once when the run is ending early (broken pipe, Ctrl-C, an error).
+
+    `Pool.terminate()` can deadlock here: its feeder thread may be blocked writing a chunk to a worker pipe that
+    nobody will read again, and terminate joins that thread. The process is about to exit, so kill the workers and
+    cancel the pool's own shutdown instead; its helper threads are daemons and end with the process.
+    """
+    from multiprocessing.pool import TERMINATE
+
+    handler = getattr(pool, "_worker_handler", None)
+    if handler is not None:  # first stop the thread that replaces dead workers, or it would fork new ones
+        handler._state = TERMINATE
+        with contextlib.suppress(Exception):
+            pool._change_notifier.put(None)
+        handler.join(timeout=2.0)
+    for process in list(getattr(pool, "_pool", ())):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
+    finalizer = getattr(pool, "_terminate", None)
+    if finalizer is not None:
+        finalizer.cancel()
 
 
 def _drain(task: Any, writer: Writer, progress: Any) -> bool:

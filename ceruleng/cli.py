@@ -38,7 +38,9 @@ class _Group(click.Group):
         from ceruleng.errors import CerulengError, InputError
 
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, while it can still be reported
+            return result
         except InputError as exc:
             _fail(str(exc))
         except BrokenPipeError:
@@ -48,13 +50,33 @@ class _Group(click.Group):
             _fail("interrupted", EXIT_INTERRUPTED)
         except CerulengError as exc:
             _fail(str(exc))
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+        except OSError as exc:
+            _quiet_stdout()
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"input/output error{where}: {exc.strerror or exc}")
+        except (click.exceptions.Exit, SystemExit):
+            _flush_or_fail()
+            raise
+        except (click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, and please "
                   "report it)", EXIT_INTERNAL)
+
+
+def _flush_or_fail() -> None:
+    """Flush what a command printed before it exited; a failed write is an I/O error (exit 2), not a shutdown
+    traceback."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        _fail("output closed before the run finished (broken pipe)")
+    except OSError as exc:
+        _quiet_stdout()
+        _fail(f"cannot write the output: {exc.strerror or exc}")
 
 
 def _quiet_stdout() -> None:

@@ -91,10 +91,14 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
         sample = stdin.peek(4096)[:4096].decode("utf-8", "replace") if hasattr(stdin, "peek") else ""
         fmt = detect_format(path, given_format, sample)
         label = "<stdin>"
-        if fmt == "jsonl":
-            yield from _jsonl(stdin, label)
-            return
-        text, problem = decode(stdin.read(), label)
+        try:
+            if fmt == "jsonl":
+                yield from _jsonl(stdin, label)
+                return
+            raw = stdin.read()
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        text, problem = decode(raw, label)
         if text is None:
             assert problem is not None
             yield MemberInput(None, label, problem.span.line, problem.message)
@@ -113,11 +117,14 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with handle:
-        if fmt == "jsonl":
-            yield from _jsonl(handle, path)
-            return
-        raw = handle.read()
+    try:
+        with handle:
+            if fmt == "jsonl":
+                yield from _jsonl(handle, path)
+                return
+            raw = handle.read()
+    except OSError as exc:  # opened, but reading failed (a device, a vanished network file)
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     text, problem = decode(raw, path)
     if text is None:
         assert problem is not None
@@ -138,6 +145,9 @@ def _whole(text: str, path: str, fmt: str) -> Iterator[MemberInput]:
             return
         except ValueError as exc:
             yield MemberInput(None, path, getattr(exc, "lineno", None), f"not valid JSON: {_json_problem(exc)}")
+            return
+        except RecursionError:
+            yield MemberInput(None, path, None, "nested too deeply to be an activity file")
             return
     else:
         document, diagnostics = load_yaml(text, path)
@@ -161,7 +171,7 @@ def lenient_json(text: str) -> Any:
 def _lenient(text: str) -> Any:
     try:
         return _LENIENT.decode(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

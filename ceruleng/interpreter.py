@@ -229,10 +229,20 @@ class Scorer:
         context: dict[str, Any] = {**credential.attributes, "certified_on": certified_on}
         index, start, end = 0, None, None
         if model.cycle is not None:
-            index, start, end = self.cycle(certified_on, as_of)
-            context["cycle_start"], context["cycle_end"] = start, end
-            result.cycle = (start, end)
-            result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
+            try:
+                index, start, end = self.cycle(certified_on, as_of)
+                context["cycle_start"], context["cycle_end"] = start, end
+                result.cycle = (start, end)
+                result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
+            except (Missing, *_COMPUTE_ERRORS):
+                # Only near the end of the calendar (year 9999): the cycle's end or deadline cannot be a date.
+                result.cycle = result.deadline = None
+                result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
+                                f"{certified_on.isoformat()} ends after the last date the calendar holds")
+                reason = f"Not scored: {result.error}."
+                result.activities = [self.rejected_record(i, r, [reason], malformed=True)
+                                     for i, r in enumerate(records)]
+                return result
         carries = self.spec.carry_max is not None and not self.spec.carry_none
         typed: list[dict[str, Any]] | None = [] if carries and index > 0 else None
         before: list[ActivityResult] = []

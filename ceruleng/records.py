@@ -10,6 +10,7 @@ The checks mirror `schemas/activities.schema.json` for the standard fields; a te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -62,10 +63,19 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+"""A number written as text: digits with an optional sign and decimal point (no exponent, separators or other
+scripts' digits)."""
+
+
 def number_field(value: Any, attribute: Attribute, problems: list[str]) -> Decimal | None:
     """A number from an int, a Decimal or numeric text; None (and a problem) when it is not one."""
     name = attribute.name
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        problems.append(f"{name}: must be a number, got {_shown(value)}")
+        return None
+    if isinstance(value, str) and not _NUMERIC_TEXT.fullmatch(value.strip()):
+        # Decimal() would also take '1_000', '٩٠' or 'Infinity'; numbers in text are written plainly
         problems.append(f"{name}: must be a number, got {_shown(value)}")
         return None
     try:
@@ -92,6 +102,9 @@ def number_field(value: Any, attribute: Attribute, problems: list[str]) -> Decim
 def text_field(value: Any, attribute: Attribute, problems: list[str], scales: Mapping[str, Sequence[str]]) -> Any:
     """Text (numbers are accepted as their digits, e.g. a course number written 23456)."""
     name = attribute.name
+    if isinstance(value, Decimal) and not value.is_finite():
+        problems.append(f"{name}: must be text, got {value}")
+        return None
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         value = format_number(Decimal(value))
     if not isinstance(value, str):

@@ -208,7 +208,9 @@ def format_number(value: Decimal) -> str:
 
     Shown to 26 significant digits, so the last-place error of a division (1/3*3) does not show as 0.999….
     """
-    if value.is_finite() and value and not -40 < value.adjusted() < 40:
+    if not value.is_finite():
+        return str(value)  # only reachable through the Python API; input readers refuse NaN and infinities
+    if value and not -40 < value.adjusted() < 40:
         return str(value)  # absurd magnitudes (1e999999 in a hostile file) in exponent form, never a million digits
     if value == value.to_integral_value():  # whole numbers print every digit, however many
         return format(value.to_integral_value(), "f") if value else "0"
@@ -259,7 +261,7 @@ def checked_decimal(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("is not a finite number")
     if abs(value) >= MAX_MAGNITUDE:
-        raise ValueError(f"{value} is out of range (largest accepted: 999999999999)")
+        raise ValueError("is out of range (largest accepted: 999999999999)")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_PLACES:
         raise ValueError(f"has more than {MAX_PLACES} decimal places")

@@ -204,26 +204,35 @@ class _Builder:
         self.path = document.source.path
         self.diagnostics: list[Diagnostic] = []
         self.budget = budget
+        self.built: set[int] = set()
+        """Nodes already built once: meeting one again means an alias is being expanded."""
         self.exhausted = False
+        self.too_deep = False
 
     def build(self, node: Node, at: Path, depth: int) -> Any:
+        """The plain value of `node`. Past the alias budget, aliases stop expanding (null) and past the depth limit
+        a subtree is cut (null), each reported once; everything else in the file is still built, so a reader can
+        still list what the file holds (an activity file's activities are reported, never lost)."""
         self.budget -= 1
-        if self.budget < 0:
-            if not self.exhausted:
-                self.exhausted = True
-                self.diagnostics.append(
-                    Diagnostic(
-                        "yaml-alias-bomb",
-                        "aliases expand to far more values than the file holds",
-                        _span_of(node, self.path),
-                        hint="an anchor is referenced so often that expanding it would exhaust memory",
+        if id(node) in self.built:
+            if self.budget < 0:
+                if not self.exhausted:
+                    self.exhausted = True
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "yaml-alias-bomb",
+                            "aliases expand to far more values than the file holds",
+                            _span_of(node, self.path),
+                            hint="an anchor is referenced so often that expanding it would exhaust memory",
+                        )
                     )
-                )
-            return None
+                return None
+        else:
+            self.built.add(id(node))
         if depth > MAX_DEPTH:
-            self.diagnostics.append(_too_deep(_span_of(node, self.path)))
-            self.budget = -1
-            self.exhausted = True
+            if not self.too_deep:
+                self.too_deep = True
+                self.diagnostics.append(_too_deep(_span_of(node, self.path)))
             return None
         self.document.spans[at] = _span_of(node, self.path)
         if node.tag not in _ALLOWED_TAGS:
