@@ -274,6 +274,11 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
 
     day = _parse_day(as_of)
     specs = _specs_or_exit(rules)
+    for path in activities:  # refuse a missing input before any output starts, so nothing half-written shows
+        if path != "-" and not Path(path).exists():
+            _fail(f"{path}: no such file")
+        if path != "-" and Path(path).is_dir():
+            _fail(f"{path}: is a folder, not an activity file")
     progress = _Progress()
     with _output(output) as stream:
         writer = WRITERS[output_format](stream, day, __version__)

@@ -98,12 +98,19 @@ def test_usage_errors_exit_2_with_one_error_line(arguments: list[str], says: str
     (["eval", "--rules", "missing", EXAMPLE], "missing: no such file or folder"),
     (["eval", "--rules", RULES, "missing.yaml"], "missing.yaml: no such file"),
     (["eval", "--rules", RULES, "--format", "json", "missing.json"], "missing.json: no such file"),
-    (["eval", "--rules", RULES, "missing.txt"], "cannot tell the format from the name"),
+    (["eval", "--rules", RULES, "missing.txt"], "missing.txt: no such file"),
 ])  # fmt: skip
 def test_missing_files_exit_2_with_one_line(arguments: list[str], says: str, tmp_path: Path) -> None:
     done = ceruleng(*arguments, cwd=tmp_path)
     assert done.returncode == 2
     assert says in one_line(done.stderr)
+    assert done.stdout == "", "nothing half-written on stdout"
+
+
+def test_an_activity_file_of_unknown_format_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "member.txt").write_text("member: M-1\n")
+    done = ceruleng("eval", "--rules", RULES, "member.txt", cwd=tmp_path)
+    assert done.returncode == 2 and "cannot tell the format from the name" in one_line(done.stderr)
 
 
 def test_a_folder_where_a_file_belongs(tmp_path: Path) -> None:
