@@ -47,3 +47,12 @@ def test_language_reference_lists_every_diagnostic_code() -> None:
                                 r'spec|io|scale|duplicate)-[a-z-]+)"', path.read_text()))
     missing = sorted(code for code in codes if f"`{code}`" not in LANGUAGE)
     assert not missing
+
+
+def test_every_test_the_readme_names_exists() -> None:
+    """The guarantees section cites tests by name; a renamed or deleted test must not leave a dangling claim."""
+    cited = set(re.findall(r"`(?:tests/[\w/]+\.py::)?(test_\w+)", README))
+    defined = {name for path in (ROOT / "tests").glob("test_*.py")
+               for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.MULTILINE)}
+    assert len(cited) >= 10
+    assert cited <= defined, sorted(cited - defined)
