@@ -5,11 +5,12 @@ input order, and whether any input was malformed.
 
 Why it is built this way:
 - Sequential (`--jobs 1`): read one member, score it, write it. Memory does not grow with the batch.
-- Parallel (`--jobs N`, JSON Lines only): the parent reads raw lines in chunks and hands them to N worker
-  processes, which parse, score and *render* them (so results never cross a process boundary as objects); the
-  parent writes rendered chunks in input order. At most a few chunks per worker are in flight, so memory stays flat
-  however long the file is. Workers inherit the compiled specs when the platform forks; otherwise they compile them
-  once from the same rule paths.
+- Parallel (`--jobs N`, JSON Lines only): the parent only cuts the file into blocks of whole lines and hands their
+  byte ranges (with the first line's number) to N worker processes, which read, parse, score and *render* them (so
+  neither lines nor results cross a process boundary as objects); the parent writes the rendered, encoded blocks
+  in input order. On two cores the parent shares a core with a worker, so what it does is kept to C-speed work.
+  At most a few blocks per worker are in flight, so memory stays flat however long the file is. Workers inherit
+  the compiled specs when the platform forks; otherwise they compile them once from the same rule paths.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ceruleng.engine import Evaluator
 from ceruleng.inputs import detect_format, parse_line, read_members
 from ceruleng.report.results import RunSummary, Writer
 
-CHUNK_LINES = 256
+CHUNK_BYTES = 256 * 1024
+"""Size of the blocks of whole lines handed to a worker (a few hundred members)."""
 """JSON Lines per task: large enough to amortise inter-process overhead, small enough to keep memory flat."""
 IN_FLIGHT_PER_WORKER = 4
 
@@ -58,7 +60,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...], as_of: date, explain: bool,
-                 seed: int, render: Any) -> None:
+                 seed: int, render: Any, joiner: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     if specs is None:
         from ceruleng.engine import load_specs
@@ -66,18 +68,26 @@ def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...
         specs = load_specs(rules)
     _worker["evaluator"] = Evaluator(specs, as_of, explain, seed)
     _worker["render"] = render
+    _worker["joiner"] = joiner
 
 
-def _score_chunk(path: str, first_line: int, lines: list[bytes]) -> tuple[list[str], RunSummary, bool, int]:
-    """Parse, score and render a chunk of JSON Lines in a worker."""
+def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[bytes, RunSummary, bool, int]:
+    """Read, parse, score and render one block of JSON Lines in a worker; the rendered results come back as one
+    block of UTF-8, which the parent writes as it is."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the block ends with a newline
     evaluator: Evaluator = _worker["evaluator"]
     render = _worker["render"]
     pieces = []
     summary = RunSummary()
     malformed = False
     activities = 0
-    for offset, raw in enumerate(lines):
-        item = parse_line(path, first_line + offset, raw)
+    for number, raw in enumerate(lines, start=first_line):
+        item = parse_line(path, number, raw)
         if item is None:
             continue
         result = evaluator.member(item.document, item.file, item.line, item.problem)
@@ -85,11 +95,11 @@ def _score_chunk(path: str, first_line: int, lines: list[bytes]) -> tuple[list[s
         malformed = malformed or result.malformed
         activities += result.activity_count
         pieces.append(render(result))
-    return pieces, summary, malformed, activities
+    return _worker["joiner"].join(pieces).encode("utf-8"), summary, malformed, activities
 
 
-def _chunks(path: str) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, lines) chunks of a JSON Lines file, read lazily."""
+def _ranges(path: str) -> Iterator[tuple[int, int, int]]:
+    """(offset, length, first line number) of consecutive blocks of whole lines of a JSON Lines file."""
     from ceruleng.errors import InputError
 
     try:
@@ -97,17 +107,21 @@ def _chunks(path: str) -> Iterator[tuple[int, list[bytes]]]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
-        chunk: list[bytes] = []
-        first = 1
-        for number, line in enumerate(handle, start=1):
-            if not chunk:
-                first = number
-            chunk.append(line)
-            if len(chunk) >= CHUNK_LINES:
-                yield first, chunk
-                chunk = []
-        if chunk:
-            yield first, chunk
+        offset, line, pending = 0, 1, b""
+        while True:
+            data = handle.read(CHUNK_BYTES)
+            if not data:
+                if pending:
+                    yield offset, len(pending), line
+                return
+            pending += data
+            cut = pending.rfind(b"\n") + 1
+            if cut == 0:
+                continue  # one line longer than a block: read on to its end
+            yield offset, cut, line
+            line += pending.count(b"\n", 0, cut)
+            offset += cut
+            pending = pending[cut:]
 
 
 def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: int, writer: Writer,
@@ -119,11 +133,12 @@ def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: 
     inherited = evaluator.specs if context.get_start_method() == "fork" else None
     malformed = False
     pool = context.Pool(workers, _init_worker,
-                        (inherited, rules, evaluator.as_of, evaluator.explain, evaluator.seed, writer.render))
+                        (inherited, rules, evaluator.as_of, evaluator.explain, evaluator.seed, writer.render,
+                         writer.joiner))
     try:
         pending: deque[Any] = deque()
-        for first, lines in _chunks(path):
-            pending.append(pool.apply_async(_score_chunk, (path, first, lines)))
+        for offset, length, first_line in _ranges(path):
+            pending.append(pool.apply_async(_score_range, (path, offset, length, first_line)))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 malformed |= _drain(pending.popleft(), writer, progress)
         while pending:
@@ -160,9 +175,8 @@ def _abandon(pool: Any) -> None:
 
 
 def _drain(task: Any, writer: Writer, progress: Any) -> bool:
-    pieces, summary, malformed, activities = task.get()
-    for piece in pieces:
-        writer.write_piece(piece)
+    block, summary, malformed, activities = task.get()
+    writer.write_block(block)
     writer.summary.merge(summary)
     if progress is not None:
         progress.tick(summary.members, activities)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from ceruleng.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.values import format_credits
@@ -73,6 +73,23 @@ class Writer:
     def write_piece(self, piece: str) -> None:
         self.stream.write(piece)
 
+    joiner: ClassVar[str] = ""
+    """What goes between two rendered results (the JSON writer's list needs commas)."""
+
+    def write_block(self, block: bytes) -> None:
+        """A parallel batch's chunk: results rendered, joined with `joiner` and UTF-8 encoded by a worker, written
+        as bytes in one call (the parent neither decodes nor re-encodes them)."""
+        if block:
+            self._write_bytes(block)
+
+    def _write_bytes(self, data: bytes) -> None:
+        buffer = getattr(self.stream, "buffer", None)
+        if buffer is None:
+            self.stream.write(data.decode("utf-8"))
+            return
+        self.stream.flush()  # whatever text came before goes first
+        buffer.write(data)
+
     @staticmethod
     def render(result: MemberResult) -> str:
         raise NotImplementedError
@@ -94,6 +111,14 @@ class JsonWriter(Writer):
     def write_piece(self, piece: str) -> None:
         self.stream.write(("\n  " if self.first else ",\n  ") + piece)
         self.first = False
+
+    joiner: ClassVar[str] = ",\n  "
+
+    def write_block(self, block: bytes) -> None:
+        if block:
+            self.stream.write("\n  " if self.first else ",\n  ")
+            self._write_bytes(block)
+            self.first = False
 
     def close(self) -> None:
         self.stream.write(f'\n], "summary": {json.dumps(self.summary.to_json())}}}\n')
