@@ -198,7 +198,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with handle:
-            yield handle
+            yield handle.file  # the file itself: the wrapper would add a lookup to every write
         os.replace(handle.name, target)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
