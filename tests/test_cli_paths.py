@@ -287,9 +287,15 @@ def test_as_of_the_first_day_of_the_calendar() -> None:
 # ---- a reader that goes away, and Ctrl-C -----------------------------------------------------------------------------
 
 
+def _default_sigint() -> None:
+    # A test run started in the background by a shell inherits SIGINT ignored, and so would ceruleng; a user at a
+    # terminal has it at its default, which is what these tests are about.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(arguments: list[str], stdout: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "ceruleng", *arguments], cwd=ROOT, stdout=stdout,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_default_sigint)  # noqa: PLW1509 - signals only
 
 
 def _finish(process: subprocess.Popen[bytes], jobs: str) -> tuple[bytes, str]:
