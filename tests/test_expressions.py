@@ -6,21 +6,19 @@ and column, or the run-time failure must be the expected one. Adding a case need
 
 from __future__ import annotations
 
-import decimal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from expression_runner import run_expression
 
 from ceruleng.errors import ExpressionError
-from ceruleng.expr import parser
-from ceruleng.expr.checker import Binding, Scope, check
-from ceruleng.expr.codegen import ConstantPool, Missing, compile_module, emit
+from ceruleng.expr.checker import Binding, Scope
+from ceruleng.expr.codegen import Missing
 from ceruleng.expr.types import DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, Type
-from ceruleng.source import Span
-from ceruleng.values import CONTEXT, ValueProblem, format_value, parse_iso_date
+from ceruleng.values import ValueProblem, format_value, parse_iso_date
 
 HERE = Path(__file__).parent / "expressions"
 GRADES = ScaleType("grade", ("F", "D", "C-", "C", "C+", "B-", "B", "B+", "A-", "A", "A+"))
@@ -50,20 +48,8 @@ VALUES = {f"v_{name}": None if entry.get("missing") else _value(entry["type"], e
 CASES = yaml.safe_load((HERE / "cases.yaml").read_text())["cases"]
 
 
-def _locate(offset: int) -> Span:
-    return Span("case", 1, offset + 1)
-
-
 def _run(text: str) -> Any:
-    node = parser.parse(text, _locate)
-    checked = check(node, SCOPE)
-    if checked.diagnostics:
-        raise ExpressionError(checked.diagnostics)
-    pool = ConstantPool()
-    source = f"def case({', '.join(VALUES)}):\n    return {emit(checked, pool)}\n"
-    function = compile_module(source, pool, "<case>")["case"]
-    with decimal.localcontext(CONTEXT):
-        return function(**VALUES)
+    return run_expression(text, SCOPE, VALUES, "case")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["expr"] or "<empty>" for c in CASES])

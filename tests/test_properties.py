@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import decimal
 import json
 from datetime import date
 from decimal import Decimal
@@ -21,16 +20,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from expression_runner import run_expression
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ceruleng.errors import ExpressionError
-from ceruleng.expr import parser
-from ceruleng.expr.checker import Binding, Scope, check
-from ceruleng.expr.codegen import ConstantPool, Missing, NotInForce, compile_module, emit
+from ceruleng.expr.checker import Binding, Scope
+from ceruleng.expr.codegen import Missing, NotInForce
 from ceruleng.expr.types import DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType
-from ceruleng.source import Span
-from ceruleng.values import CONTEXT
 
 ROOT = Path(__file__).parent.parent
 RESULT_SCHEMA = json.loads((ROOT / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
@@ -72,21 +69,9 @@ VALUES: dict[str, Any] = {
 }
 
 
-def _locate(offset: int) -> Span:
-    return Span("<property>", 1, offset + 1)
-
-
 def compile_and_run(text: str) -> Any:
     """Parse, check, compile and run one expression; raises ExpressionError when it does not parse or check."""
-    node = parser.parse(text, _locate)
-    checked = check(node, SCOPE)
-    if checked.diagnostics:
-        raise ExpressionError(checked.diagnostics)
-    pool = ConstantPool()
-    source = f"def rule({', '.join(VALUES)}):\n    return {emit(checked, pool)}\n"
-    function = compile_module(source, pool, "<property>")["rule"]
-    with decimal.localcontext(CONTEXT):
-        return function(**VALUES)
+    return run_expression(text, SCOPE, VALUES, "<property>")
 
 
 TOKENS = [
