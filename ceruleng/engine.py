@@ -18,7 +18,7 @@ from ceruleng.compiler import CompiledSpec, compile_model
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.files import decode, read_bytes, read_text, spec_files
 from ceruleng.model import build_model
-from ceruleng.schema import validate_document, without_unknown_keys
+from ceruleng.schema import validate_document
 from ceruleng.source import SourceText, nowhere
 from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
@@ -64,15 +64,13 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
                                            "(see docs/language.md)"))
         return CheckedFile(path, source, diagnostics)
     dependencies = _dependencies(document, path)
-    schema_diagnostics = validate_document(document, "spec")
+    schema_diagnostics, checkable = validate_document(document, "spec")
+    loading_failed = any(d.is_error for d in diagnostics)
     diagnostics.extend(schema_diagnostics)
-    if any(d.is_error for d in diagnostics):
-        pruned = None
-        if all(d.code == "schema-unknown-key" for d in diagnostics if d.is_error):
-            pruned = without_unknown_keys(document, "spec")
-        if pruned is None:
-            return CheckedFile(path, source, diagnostics, dependencies=dependencies)
-        document = replace(document, data=pruned)  # go on checking, as if the misspelt keys were not there
+    if loading_failed or checkable is None:
+        return CheckedFile(path, source, diagnostics, dependencies=dependencies)
+    if checkable is not document.data:
+        document = replace(document, data=checkable)  # go on checking, as if the misspelt keys were not there
     model, model_diagnostics = build_model(document)
     diagnostics.extend(model_diagnostics)
     spec, compile_diagnostics = compile_model(model, generate)

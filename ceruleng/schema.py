@@ -242,30 +242,25 @@ def validator(name: str) -> Validator:
     return Validator(load_schema(name))
 
 
-def validate_document(document: LoadedDocument, name: str) -> list[Diagnostic]:
-    """Schema diagnostics for a loaded document, positioned at the offending key or value."""
+def validate_document(document: LoadedDocument, name: str) -> tuple[list[Diagnostic], Any | None]:
+    """Schema diagnostics for a loaded document, positioned at the offending key or value, and the data later
+    stages may go on checking: the document's own when it is valid, a copy without the unknown keys when those are
+    its only problems (a misspelt key should not hide every later mistake), otherwise None."""
+    problems = list(validator(name).problems(document.data))
     diagnostics = []
-    for problem in validator(name).problems(document.data):
+    for problem in problems:
         span = document.key_span(problem.path) if problem.at_key else document.span(problem.path)
         if problem.code == "schema-missing-key":
             span = document.key_span(problem.path) if problem.path else document.span(())
         diagnostics.append(Diagnostic(problem.code, problem.message, span, hint=problem.hint))
-    return diagnostics
-
-
-def without_unknown_keys(document: LoadedDocument, name: str) -> Any | None:
-    """The document's data without the keys the schema does not know — when those are its only schema problems.
-
-    A misspelt key should not hide every later mistake: once it is reported, checking goes on as if it were not
-    there. Any other schema problem makes the data unfit for the later stages (None).
-    """
-    problems = list(validator(name).problems(document.data))
-    if not problems or any(problem.code != "schema-unknown-key" for problem in problems):
-        return None
+    if not problems:
+        return diagnostics, document.data
+    if any(problem.code != "schema-unknown-key" for problem in problems):
+        return diagnostics, None
     data = copy.deepcopy(document.data)
     for problem in problems:
         parent = data
         for key in problem.path[:-1]:
             parent = parent[key]
         del parent[problem.path[-1]]
-    return data
+    return diagnostics, data
