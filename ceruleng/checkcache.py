@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from ceruleng import __version__
-from ceruleng.errors import Diagnostic, InputError, Severity
-from ceruleng.files import decode, read_bytes
+from ceruleng.errors import Diagnostic, Severity
+from ceruleng.files import read_spec_source
 from ceruleng.report.diagnostics import FileDiagnostics
 from ceruleng.schema import schema_text
-from ceruleng.source import SourceText, Span, nowhere
+from ceruleng.source import SourceText, Span
 
 FORMAT = 1
 
@@ -98,17 +98,11 @@ def check_paths(paths: Iterable[str], use_cache: bool = True) -> list[FileDiagno
     directory = cache_dir() if use_cache else None
     results = []
     for path in paths:
-        try:
-            raw = read_bytes(path)
-        except InputError as exc:
-            message = str(exc).split(": ", 1)[-1]
-            results.append(FileDiagnostics(path, None, [Diagnostic("io-error", message, nowhere(path))]))
+        found = read_spec_source(path)
+        if isinstance(found, Diagnostic):
+            results.append(FileDiagnostics(path, None, [found]))
             continue
-        text, problem = decode(raw, path)
-        if text is None:
-            assert problem is not None
-            results.append(FileDiagnostics(path, None, [problem]))
-            continue
+        raw, text = found
         entry_path = None
         if directory is not None:
             key = hashlib.sha256(f"{checker_fingerprint()}|{path}|".encode() + raw).hexdigest()

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiler import CompiledSpec, compile_model
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
-from ceruleng.files import decode, read_bytes, read_text, spec_files
+from ceruleng.files import read_spec_source, read_text, spec_files
 from ceruleng.model import build_model
 from ceruleng.schema import validate_document
-from ceruleng.source import SourceText, nowhere
+from ceruleng.source import SourceText
 from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
@@ -93,15 +93,10 @@ def _dependencies(document: LoadedDocument, path: str) -> list[str]:
 
 def check_file(path: str, generate: bool = True) -> CheckedFile:
     """Check one spec file; an unreadable file is an `io-error` diagnostic rather than an exception."""
-    try:
-        raw = read_bytes(path)
-    except InputError as exc:
-        return CheckedFile(path, None, [Diagnostic("io-error", str(exc).split(": ", 1)[-1], nowhere(path))])
-    text, problem = decode(raw, path)
-    if text is None:
-        assert problem is not None
-        return CheckedFile(path, None, [problem])  # yaml-encoding, at the offending byte
-    return check_text(text, path, generate)
+    found = read_spec_source(path)
+    if isinstance(found, Diagnostic):
+        return CheckedFile(path, None, [found])
+    return check_text(found[1], path, generate)
 
 
 def load_spec(path: str | Path) -> CompiledSpec:

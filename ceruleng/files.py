@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ceruleng.errors import Diagnostic, InputError
-from ceruleng.source import Span
+from ceruleng.source import Span, nowhere
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -45,6 +45,20 @@ def read_bytes(path: str) -> bytes:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def read_spec_source(path: str) -> tuple[bytes, str] | Diagnostic:
+    """A spec file's bytes and text, or the one diagnostic that says why it cannot be checked: `io-error`, or
+    `yaml-encoding` at the first byte that is not UTF-8."""
+    try:
+        raw = read_bytes(path)
+    except InputError as exc:
+        return Diagnostic("io-error", str(exc).split(": ", 1)[-1], nowhere(path))
+    text, problem = decode(raw, path)
+    if text is None:
+        assert problem is not None
+        return problem
+    return raw, text
 
 
 def read_text(path: str) -> str:
