@@ -35,25 +35,18 @@ class _Group(click.Group):
     """Turns every failure into one line on stderr and a documented exit code (tracebacks only with --debug)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from ceruleng.errors import CerulengError, InputError
+        from ceruleng.errors import CerulengError
 
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a full disk or a closed pipe shows here, while it can still be reported
             return result
-        except InputError as exc:
-            _fail(str(exc))
-        except BrokenPipeError:
-            _quiet_stdout()
-            _fail("output closed before the run finished (broken pipe)")
-        except KeyboardInterrupt:
-            _fail("interrupted", EXIT_INTERRUPTED)
         except CerulengError as exc:
             _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
         except OSError as exc:
-            _quiet_stdout()
-            where = f" ({exc.filename})" if exc.filename else ""
-            _fail(f"input/output error{where}: {exc.strerror or exc}")
+            _io_failure(exc)
         except (click.exceptions.Exit, SystemExit):
             _flush_or_fail()
             raise
@@ -71,12 +64,17 @@ def _flush_or_fail() -> None:
     traceback."""
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
-        _quiet_stdout()
-        _fail("output closed before the run finished (broken pipe)")
     except OSError as exc:
-        _quiet_stdout()
-        _fail(f"cannot write the output: {exc.strerror or exc}")
+        _io_failure(exc)
+
+
+def _io_failure(exc: OSError) -> NoReturn:
+    """One line for an I/O failure that reached the command line: a reader that went away, a full disk, a device."""
+    _quiet_stdout()
+    if isinstance(exc, BrokenPipeError):
+        _fail("output closed before the run finished (broken pipe)")
+    where = f" ({exc.filename})" if exc.filename else ""
+    _fail(f"input/output error{where}: {exc.strerror or exc}")
 
 
 def _quiet_stdout() -> None:
@@ -270,15 +268,13 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
     and reported), 2 for usage or I/O errors.
     """
     from ceruleng.batch import score_inputs
+    from ceruleng.inputs import require_input
     from ceruleng.report.results import WRITERS
 
     day = _parse_day(as_of)
     specs = _specs_or_exit(rules)
     for path in activities:  # refuse a missing input before any output starts, so nothing half-written shows
-        if path != "-" and not Path(path).exists():
-            _fail(f"{path}: no such file")
-        if path != "-" and Path(path).is_dir():
-            _fail(f"{path}: is a folder, not an activity file")
+        require_input(path)
     progress = _Progress()
     with _output(output) as stream:
         writer = WRITERS[output_format](stream, day, __version__)

@@ -84,6 +84,17 @@ def detect_format(path: str, given: str | None, sample: str = "") -> str:
     raise InputError(f"{path}: cannot tell the format from the name; use --input-format ({', '.join(FORMATS)})")
 
 
+def require_input(path: str) -> None:
+    """InputError for an activity file that is missing or a folder ('-' is standard input, always there)."""
+    if path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{path}: is a folder, not an activity file")
+    if not target.exists():
+        raise InputError(f"{path}: no such file")
+
+
 def read_members(path: str, given_format: str | None = None) -> Iterator[MemberInput]:
     """Member documents from one input; InputError when the input cannot be opened at all."""
     if path == "-":
@@ -106,9 +117,8 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
         yield from _whole(text, label, fmt)
         return
     fmt = detect_format(path, given_format)
+    require_input(path)
     target = Path(path)
-    if target.is_dir():
-        raise InputError(f"{path}: is a folder, not an activity file")
     try:
         handle = target.open("rb")
     except FileNotFoundError:
