@@ -29,8 +29,8 @@ from ceruleng.inputs import detect_format, parse_line, read_members
 from ceruleng.report.results import RunSummary, Writer
 
 CHUNK_BYTES = 256 * 1024
-"""Size of the blocks of whole lines handed to a worker (a few hundred members)."""
-"""JSON Lines per task: large enough to amortise inter-process overhead, small enough to keep memory flat."""
+"""Size of the blocks of whole lines handed to a worker (a few hundred members): large enough to amortise
+inter-process overhead, small enough to keep memory flat."""
 IN_FLIGHT_PER_WORKER = 4
 
 

@@ -212,12 +212,11 @@ def format_number(value: Decimal) -> str:
         return str(value)  # only reachable through the Python API; input readers refuse NaN and infinities
     if value and not -40 < value.adjusted() < 40:
         return str(value)  # absurd magnitudes (1e999999 in a hostile file) in exponent form, never a million digits
-    if value == value.to_integral_value():  # whole numbers print every digit, however many
-        return format(value.to_integral_value(), "f") if value else "0"
-    value = _SNAP.plus(value)
-    if value == value.to_integral_value():
-        return format(value.to_integral_value(), "f") if value else "0"
-    return format(value.normalize(CONTEXT), "f")
+    if value != value.to_integral_value():
+        value = _SNAP.plus(value)
+        if value != value.to_integral_value():
+            return format(value.normalize(CONTEXT), "f")
+    return format(value.to_integral_value(), "f") if value else "0"  # whole: every digit, however many
 
 
 _QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(13))

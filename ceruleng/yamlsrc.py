@@ -206,33 +206,25 @@ class _Builder:
         self.budget = budget
         self.built: set[int] = set()
         """Nodes already built once: meeting one again means an alias is being expanded."""
-        self.exhausted = False
-        self.too_deep = False
+        self.reported: set[str] = set()
+        """Codes said once per file however often they recur (an alias bomb, a cut subtree)."""
 
     def build(self, node: Node, at: Path, depth: int) -> Any:
         """The plain value of `node`. Past the alias budget, aliases stop expanding (null) and past the depth limit
         a subtree is cut (null), each reported once; everything else in the file is still built, so a reader can
         still list what the file holds (an activity file's activities are reported, never lost)."""
         self.budget -= 1
-        if id(node) in self.built:
-            if self.budget < 0:
-                if not self.exhausted:
-                    self.exhausted = True
-                    self.diagnostics.append(
-                        Diagnostic(
-                            "yaml-alias-bomb",
-                            "aliases expand to far more values than the file holds",
-                            _span_of(node, self.path),
-                            hint="an anchor is referenced so often that expanding it would exhaust memory",
-                        )
-                    )
-                return None
-        else:
-            self.built.add(id(node))
+        if self.budget < 0 and id(node) in self.built:
+            self._report_once(Diagnostic(
+                "yaml-alias-bomb",
+                "aliases expand to far more values than the file holds",
+                _span_of(node, self.path),
+                hint="an anchor is referenced so often that expanding it would exhaust memory",
+            ))
+            return None
+        self.built.add(id(node))
         if depth > MAX_DEPTH:
-            if not self.too_deep:
-                self.too_deep = True
-                self.diagnostics.append(_too_deep(_span_of(node, self.path)))
+            self._report_once(_too_deep(_span_of(node, self.path)))
             return None
         self.document.spans[at] = _span_of(node, self.path)
         if node.tag not in _ALLOWED_TAGS:
@@ -251,6 +243,11 @@ class _Builder:
             return [self.build(item, (*at, index), depth + 1) for index, item in enumerate(node.value)]
         assert isinstance(node, MappingNode)
         return self._mapping(node, at, depth)
+
+    def _report_once(self, diagnostic: Diagnostic) -> None:
+        if diagnostic.code not in self.reported:
+            self.reported.add(diagnostic.code)
+            self.diagnostics.append(diagnostic)
 
     def _scalar(self, node: ScalarNode, at: Path) -> Any:
         text: str = node.value

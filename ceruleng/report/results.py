@@ -108,17 +108,21 @@ class JsonWriter(Writer):
     def render(result: MemberResult) -> str:
         return result.json_text()
 
-    def write_piece(self, piece: str) -> None:
-        self.stream.write(("\n  " if self.first else ",\n  ") + piece)
-        self.first = False
-
     joiner: ClassVar[str] = ",\n  "
+
+    def _separator(self) -> str:
+        """What goes before the next member: a newline for the first, a comma and a newline for the others."""
+        separator = "\n  " if self.first else self.joiner
+        self.first = False
+        return separator
+
+    def write_piece(self, piece: str) -> None:
+        self.stream.write(self._separator() + piece)
 
     def write_block(self, block: bytes) -> None:
         if block:
-            self.stream.write("\n  " if self.first else ",\n  ")
+            self.stream.write(self._separator())
             self._write_bytes(block)
-            self.first = False
 
     def close(self) -> None:
         self.stream.write(f'\n], "summary": {json.dumps(self.summary.to_json())}}}\n')
