@@ -26,7 +26,7 @@ from typing import Any
 from ceruleng.compiler import CompiledSpec
 from ceruleng.engine import Evaluator
 from ceruleng.inputs import detect_format, parse_line, read_members
-from ceruleng.report.results import RunSummary, Writer
+from ceruleng.report.writers import RunSummary, Writer
 
 CHUNK_BYTES = 256 * 1024
 """Size of the blocks of whole lines handed to a worker (a few hundred members): large enough to amortise

@@ -269,7 +269,7 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
     """
     from ceruleng.batch import score_inputs
     from ceruleng.inputs import require_input
-    from ceruleng.report.results import WRITERS
+    from ceruleng.report.writers import WRITERS
 
     day = _parse_day(as_of)
     specs = _specs_or_exit(rules)

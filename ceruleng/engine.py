@@ -24,8 +24,8 @@ from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
 if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start
-    from ceruleng.interpreter import Scorer
-    from ceruleng.results import CredentialResult, MemberResult
+    from ceruleng.scoring.results import CredentialResult, MemberResult
+    from ceruleng.scoring.scorer import Scorer
 
 __all__ = ["CheckedFile", "Evaluator", "check_file", "check_text", "evaluate", "load_spec", "load_specs",
            "read_text", "spec_files"]
@@ -129,7 +129,7 @@ class Evaluator:
     scorers: dict[str, Scorer] = field(default_factory=dict)
 
     def scorer(self, spec: CompiledSpec) -> Scorer:
-        from ceruleng.interpreter import Scorer
+        from ceruleng.scoring.scorer import Scorer
 
         scorer = self.scorers.get(spec.id)
         if scorer is None:
@@ -149,7 +149,7 @@ class Evaluator:
             return self._member(document, file, line)
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
-        from ceruleng.results import MemberResult
+        from ceruleng.scoring.results import MemberResult
 
         if not isinstance(document, dict):
             return MemberResult(None, file, line, error="a member document must be a mapping with member, "
@@ -188,7 +188,7 @@ class Evaluator:
             result.spec = spec_id if isinstance(spec_id, str) else None
             result.error = problem
             return result
-        from ceruleng.interpreter import read_credential
+        from ceruleng.scoring.scorer import read_credential
 
         credential = read_credential(spec, entry)
         return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
@@ -200,7 +200,7 @@ class Evaluator:
 
 
 def _unreadable(document: Any, file: str | None, line: int | None, problem: str) -> MemberResult:
-    from ceruleng.results import MemberResult
+    from ceruleng.scoring.results import MemberResult
 
     member = document.get("member") if isinstance(document, dict) else None
     result = MemberResult(None if member is None else str(member), file, line, error=problem)
@@ -228,7 +228,7 @@ def _member_problems(document: dict[str, Any]) -> list[str]:
 
 def _unscored(member: str | None, activities: list[Any], reason: str) -> CredentialResult:
     """A result that lists every activity as rejected, so nothing is dropped when scoring cannot start."""
-    from ceruleng.results import ActivityResult, CredentialResult
+    from ceruleng.scoring.results import ActivityResult, CredentialResult
 
     result = CredentialResult(None, "", "", 2, member, None, None, error=reason)
     for index, record in enumerate(activities):

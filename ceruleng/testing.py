@@ -18,7 +18,7 @@ from ceruleng.compiler import CompiledSpec
 from ceruleng.compiler.examples import example_activities
 from ceruleng.engine import Evaluator
 from ceruleng.model import Example
-from ceruleng.results import ActivityResult, CredentialResult, MemberResult
+from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.source import Span
 from ceruleng.values import DateReader, format_credits, parse_iso_date
 

@@ -12,7 +12,7 @@ LAYERS = [
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "records", "generate"},
     {"compiler"},
-    {"interpreter", "results"},
+    {"scoring"},
     {"engine", "inputs"},
     {"batch", "report", "testing", "coverage", "checkcache"},
     {"cli", "__main__", "__init__"},

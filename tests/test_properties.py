@@ -36,7 +36,7 @@ AS_OF = date(2025, 6, 1)
 STATUSES = {"awarded", "capped", "rejected", "pending"}
 
 RUNTIME_FAILURES = (Missing, NotInForce, ArithmeticError, OverflowError)
-"""How a compiled rule may fail for one activity (ceruleng.interpreter rejects that activity with a reason):
+"""How a compiled rule may fail for one activity (ceruleng.scoring.scorer rejects that activity with a reason):
 a missing attribute, no version in force, or decimal arithmetic (division by zero, overflow, invalid operation,
 ValueProblem). Anything else escaping is a bug."""
 

@@ -1,7 +1,7 @@
 """Stage 3, compile: a `SpecModel` → a `CompiledSpec` whose rules are Python functions, plus diagnostics.
 
 Input: the typed model of a schema-valid spec. Output: every diagnostic the spec deserves and, when there are no
-errors, the compiled spec the interpreter scores with. The work is the ordered list of named stages below; each
+errors, the compiled spec the scorer scores with. The work is the ordered list of named stages below; each
 reads the model and what earlier stages built, and adds diagnostics. Why this order: names get their types before
 any expression is checked; references are resolved before policy checks compare caps with requirements; code is
 generated only from a spec without errors, and examples are checked against the generated record checker.

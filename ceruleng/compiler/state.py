@@ -1,7 +1,7 @@
 """What the compiler stages share while compiling one spec, and the compiled spec they produce.
 
 Input: a `SpecModel`. Output: `CompileState` (diagnostics, scopes, checked expressions and templates, the module
-writer) passed from stage to stage, and `CompiledSpec`, the compiler's product, which the interpreter scores with.
+writer) passed from stage to stage, and `CompiledSpec`, the compiler's product, which the scorer scores with.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class CompiledAlternative:
 
 @dataclass
 class CompiledSpec:
-    """Everything the interpreter needs to score records against one spec; built once, reused for every record."""
+    """Everything the scorer needs to score records against one spec; built once, reused for every record."""
 
     model: SpecModel
     attributes: dict[str, Attribute]

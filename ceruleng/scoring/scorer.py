@@ -21,7 +21,7 @@ from typing import Any
 from ceruleng.compiler import CompiledCategory, CompiledSpec
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.codegen import Missing, NotInForce
-from ceruleng.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, Reason, TraceLine
+from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, Reason, TraceLine
 from ceruleng.values import ZERO, ValueProblem, add_months, format_credits, format_number, parse_iso_date
 
 Outcome = tuple[str | None, str, Decimal, Sequence[Reason], list[TraceLine] | None]
@@ -31,7 +31,7 @@ _COMPUTE_ERRORS = (ArithmeticError, ValueProblem, OverflowError)
 
 
 class Credential:
-    """A credential as the interpreter needs it: typed, with its context for generated code."""
+    """A credential as the scorer needs it: typed, with its context for generated code."""
 
     __slots__ = ("attributes", "certified_on", "name", "problems")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any, ClassVar
 
-from ceruleng.results import ActivityResult, CredentialResult, MemberResult
+from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.values import format_credits
 
 

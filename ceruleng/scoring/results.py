@@ -1,6 +1,6 @@
-"""Results of scoring: plain records the interpreter fills and reporters read.
+"""Results of scoring: plain records the scorer fills and reporters read.
 
-Input: built by `interpreter`. Output: `MemberResult` → `CredentialResult` → `ActivityResult`, and `to_json()`
+Input: built by `scoring.scorer`. Output: `MemberResult` → `CredentialResult` → `ActivityResult`, and `to_json()`
 dictionaries matching `schemas/result.schema.json` (decimals as strings at the spec's precision, dates ISO).
 Reason sentences are rendered from templates only when read, so a batch that only needs totals never formats them.
 """
