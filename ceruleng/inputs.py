@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ceruleng.errors import InputError
+from ceruleng.fields import Unreadable
 from ceruleng.files import decode
-from ceruleng.records import Unreadable
 from ceruleng.yamlsrc import load_yaml
 
 FORMATS = ("yaml", "json", "jsonl", "csv")

@@ -6,10 +6,10 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
+from ceruleng.backend.expressions import ConstantPool, compile_module, emit
 from ceruleng.errors import ExpressionError
 from ceruleng.expr import parser
 from ceruleng.expr.checker import Scope, check
-from ceruleng.expr.codegen import ConstantPool, compile_module, emit
 from ceruleng.source import Span
 from ceruleng.values import CONTEXT
 

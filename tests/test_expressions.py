@@ -16,8 +16,8 @@ from expression_runner import run_expression
 
 from ceruleng.errors import ExpressionError
 from ceruleng.expr.checker import Binding, Scope
-from ceruleng.expr.codegen import Missing
 from ceruleng.expr.types import DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, Type
+from ceruleng.runtime import Missing
 from ceruleng.values import ValueProblem, format_value, parse_iso_date
 
 HERE = Path(__file__).parent / "expressions"

@@ -290,7 +290,7 @@ def test_text_in_specs_and_records_stays_data(tmp_path: Path) -> None:
 
 def test_generated_code_sees_no_python_builtins(tmp_path: Path) -> None:
     """Whatever a spec says, the compiled rules run without __import__, open, eval, exec or getattr."""
-    from ceruleng.expr.codegen import RUNTIME
+    from ceruleng.runtime import RUNTIME
 
     builtins = RUNTIME["__builtins__"]
     assert not {"__import__", "open", "eval", "exec", "compile", "getattr", "globals", "type"} & set(builtins)

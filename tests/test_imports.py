@@ -10,8 +10,9 @@ PACKAGE = Path(__file__).parent.parent / "ceruleng"
 LAYERS = [
     {"source", "errors", "values", "files"},
     {"yamlsrc", "expr", "templates"},
-    {"schema", "model", "records", "generate"},
-    {"compiler"},
+    {"schema", "model", "fields"},
+    {"runtime"},
+    {"compiler", "backend"},
     {"scoring"},
     {"engine", "inputs"},
     {"batch", "report", "testing", "coverage", "checkcache"},

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from ceruleng.errors import ExpressionError
 from ceruleng.expr.checker import Binding, Scope
-from ceruleng.expr.codegen import Missing, NotInForce
 from ceruleng.expr.types import DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType
+from ceruleng.runtime import Missing, NotInForce
 
 ROOT = Path(__file__).parent.parent
 RESULT_SCHEMA = json.loads((ROOT / "schemas" / "result.schema.json").read_text(encoding="utf-8"))

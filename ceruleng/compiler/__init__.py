@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ceruleng.backend.assemble import build_record_checkers, generate_code
 from ceruleng.compiler.declarations import declare_names
-from ceruleng.compiler.emit import build_record_checkers, generate_code
 from ceruleng.compiler.examples import check_examples
 from ceruleng.compiler.expressions import check_expressions
 from ceruleng.compiler.policy import check_quotes, check_reachability, check_unused_lets, compare_with_requirement

@@ -18,10 +18,10 @@ from ceruleng.compiler.references import check_versions
 from ceruleng.compiler.state import CompileState
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.checker import Binding, Scope
-from ceruleng.expr.codegen import NotInForce
 from ceruleng.expr.types import BOOLEAN, CYCLE, DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, TableType, Type
+from ceruleng.fields import STANDARD_ATTRIBUTES
 from ceruleng.model import Attribute, Effective, Parameter, Table
-from ceruleng.records import STANDARD_ATTRIBUTES
+from ceruleng.runtime import NotInForce
 from ceruleng.source import Span
 
 _ATTRIBUTE_TYPES: dict[str, Type] = {

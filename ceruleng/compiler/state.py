@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ceruleng.backend.functions import ModuleWriter, Step
 from ceruleng.errors import Diagnostic, ExpressionError, Severity
 from ceruleng.expr import parser
 from ceruleng.expr.checker import Binding, Checked, Scope, check
 from ceruleng.expr.types import Type
-from ceruleng.generate import ModuleWriter, Step
+from ceruleng.fields import Coercer
 from ceruleng.model import Attribute, Effective, ExprText, SpecModel
-from ceruleng.records import Coercer
 from ceruleng.source import Span
 from ceruleng.templates import Placeholder, Template, TemplateSyntaxError, split
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from ceruleng.compiler import CompiledCategory, CompiledSpec
 from ceruleng.errors import did_you_mean
-from ceruleng.expr.codegen import Missing, NotInForce
+from ceruleng.runtime import Missing, NotInForce
 from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, Reason, TraceLine
 from ceruleng.values import ZERO, ValueProblem, add_months, format_credits, format_number, parse_iso_date
 

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ceruleng.backend.expressions import ConstantPool, emit
 from ceruleng.expr import ast
 from ceruleng.expr.checker import Binding, Checked, present_when
-from ceruleng.expr.codegen import ConstantPool, emit
 from ceruleng.model import Effective
 from ceruleng.source import Span
 from ceruleng.templates import Template

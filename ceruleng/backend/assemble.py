@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ceruleng.backend.expressions import compile_module
+from ceruleng.backend.functions import BoundPlan, CategoryPlan, CheckPlan, CheckVersion, LetPlan, TemplatePlan
+from ceruleng.backend.records import build_coercer
 from ceruleng.compiler.expressions import CREDITS
 from ceruleng.compiler.state import (
     CompiledAlternative,
@@ -20,11 +23,8 @@ from ceruleng.compiler.state import (
 )
 from ceruleng.expr import ast
 from ceruleng.expr.checker import Checked
-from ceruleng.expr.codegen import compile_module
 from ceruleng.expr.types import NUMBER
-from ceruleng.generate import BoundPlan, CategoryPlan, CheckPlan, CheckVersion, LetPlan, TemplatePlan
 from ceruleng.model import Category, Check, ExprText
-from ceruleng.records import build_coercer
 from ceruleng.templates import VALUE_FORMAT, Template, build, credits_formatter
 from ceruleng.values import DateReader
 
