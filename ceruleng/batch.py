@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from ceruleng.compiler import CompiledSpec
+from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import Evaluator
 from ceruleng.inputs import detect_format, parse_line, read_members
 from ceruleng.report.writers import RunSummary, Writer

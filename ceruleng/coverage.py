@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ceruleng.compiler import CompiledSpec
+from ceruleng.compiled import CompiledSpec
 from ceruleng.model import Citation, SpecModel
 from ceruleng.testing import ExampleRun, run_examples
 

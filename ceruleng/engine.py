@@ -14,7 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ceruleng.compiler import CompiledSpec, compile_model
+from ceruleng.compiled import CompiledSpec
+from ceruleng.compiler import CompileState, check_model
+from ceruleng.compiler.examples import check_examples
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.files import read_spec_source, read_text, spec_files
 from ceruleng.model import build_model
@@ -41,6 +43,8 @@ class CheckedFile:
     spec: CompiledSpec | None = None
     dependencies: list[str] = field(default_factory=list)
     """Other files the spec reads (CSV tables, cited source texts): a cached result is valid only while they are."""
+    state: CompileState | None = None
+    """What the compiler knew of the spec (scopes, checked expressions), when it got that far."""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -73,10 +77,20 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
         document = replace(document, data=checkable)  # go on checking, as if the misspelt keys were not there
     model, model_diagnostics = build_model(document)
     diagnostics.extend(model_diagnostics)
-    spec, compile_diagnostics = compile_model(model, generate)
-    diagnostics.extend(compile_diagnostics)
-    clean = not any(d.is_error for d in diagnostics)
-    return CheckedFile(path, source, diagnostics, spec if clean else None, dependencies)
+    state = check_model(model)
+    spec = None
+    if not state.has_errors and not any(d.is_error for d in diagnostics):
+        from ceruleng.backend.records import record_checkers  # the back end, only for a spec that can run
+
+        coerce, coerce_credential = record_checkers(state)
+        check_examples(state, coerce)
+        if generate and not state.has_errors:
+            from ceruleng.backend.module import generate as generate_module
+
+            spec = generate_module(state, coerce, coerce_credential)
+            spec.warnings = [d for d in state.diagnostics if not d.is_error]
+    diagnostics.extend(state.diagnostics)
+    return CheckedFile(path, source, diagnostics, spec, dependencies, state)
 
 
 def _dependencies(document: LoadedDocument, path: str) -> list[str]:

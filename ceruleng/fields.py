@@ -198,3 +198,7 @@ def reconcile_minutes(typed: dict[str, Any], problems: list[str]) -> None:
             f"minutes: {format_number(typed['minutes'])} does not match the segments, "
             f"which add up to {format_number(total)}"
         )
+
+
+shown = _shown
+"""How a raw value is quoted in a problem sentence (the generated record checker uses it too)."""

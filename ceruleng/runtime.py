@@ -10,10 +10,28 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from ceruleng import values
+from ceruleng import fields, values
 from ceruleng.expr.builtins import MAX_MATCH_INPUT
+
+Reason = str | tuple[int, tuple[Any, ...]]
+"""A reason: a finished sentence, or (template number, captured values) rendered only when a report shows it."""
+
+
+class Outcome(NamedTuple):
+    """What scoring one activity decided: the category (by number; None when none took it), status, credit and
+    reasons. Generated scoring functions return one; the scorer turns it into an `ActivityResult`."""
+
+    category: int | None
+    status: str
+    credits: Decimal
+    reasons: tuple[Reason, ...]
+
+
+COMPUTE_ERRORS = (ArithmeticError, values.ValueProblem, OverflowError)
+"""What computing a rule may raise for one activity's values (division by zero, overflow, a bad increment, a date
+out of range): that activity is rejected with a reason naming the rule, and the run goes on."""
 
 
 class Missing(LookupError):
@@ -63,9 +81,13 @@ def _whole(value: Decimal) -> int:
     return values.as_whole(value, "a count of days, months or years")
 
 
+SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "all": all, "sum": sum, "bool": bool}
+"""The only built-ins generated code may call."""
+
 RUNTIME: dict[str, Any] = {
-    "__builtins__": {"min": min, "max": max, "abs": abs, "len": len, "any": any, "all": all, "sum": sum,
-                     "bool": bool},
+    "__builtins__": SAFE_BUILTINS,
+    "_Outcome": Outcome,
+    "_NotInForce": NotInForce,
     "_Decimal": Decimal,
     "_date": date,
     "_SIXTY": values.SIXTY,
@@ -93,4 +115,34 @@ RUNTIME: dict[str, Any] = {
     "_days_between": lambda start, end: Decimal((end - start).days),
     "_months_between": lambda start, end: Decimal(values.months_between(start, end)),
 }
-"""The only globals generated code sees: its helpers, and a few safe built-ins. No `__import__`, no `open`."""
+"""The only globals generated scoring code sees: its helpers, and a few safe built-ins. No `__import__`, no `open`."""
+
+
+def _is_unreadable(record: Any) -> bool:
+    return isinstance(record, fields.Unreadable)
+
+
+def _is_mapping(record: Any) -> bool:
+    return isinstance(record, dict)
+
+
+RECORDS: dict[str, Any] = {
+    "__builtins__": SAFE_BUILTINS,
+    "_shown": fields.shown,
+    "_Decimal": Decimal,
+    "_number": fields.number_field,
+    "_text": fields.text_field,
+    "_date": fields.date_field,
+    "_boolean": fields.boolean_field,
+    "_text_list": fields.text_list_field,
+    "_segments": fields.segments_field,
+    "_reconcile": fields.reconcile_minutes,
+    "_is_unreadable": _is_unreadable,
+    "_is_mapping": _is_mapping,
+    "_problems_of": lambda record: [*record.problems],
+    "_fromiso": date.fromisoformat,
+    "_dict": dict,
+    "_str": str,
+    "_int": int,
+}
+"""The only globals a generated record checker sees: the field readers of `ceruleng.fields` and safe built-ins."""

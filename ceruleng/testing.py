@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ceruleng.compiler import CompiledSpec
+from ceruleng.compiled import CompiledSpec
 from ceruleng.compiler.examples import example_activities
 from ceruleng.engine import Evaluator
 from ceruleng.model import Example

@@ -40,10 +40,10 @@ def _value(kind: str, raw: Any) -> Any:
 
 SCOPE_SPEC = yaml.safe_load((HERE / "scope.yaml").read_text())
 SCOPE = Scope(
-    Binding(name, TYPES[entry["type"]], f"v_{name}", "attribute", optional=entry.get("missing", False))
+    Binding(name, TYPES[entry["type"]], "attribute", optional=entry.get("missing", False))
     for name, entry in SCOPE_SPEC.items()
 )
-VALUES = {f"v_{name}": None if entry.get("missing") else _value(entry["type"], entry["value"])
+VALUES = {name: None if entry.get("missing") else _value(entry["type"], entry["value"])
           for name, entry in SCOPE_SPEC.items()}
 CASES = yaml.safe_load((HERE / "cases.yaml").read_text())["cases"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "ceruleng"
@@ -12,7 +13,9 @@ LAYERS = [
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "fields"},
     {"runtime"},
-    {"compiler", "backend"},
+    {"compiled"},
+    {"compiler"},
+    {"backend"},
     {"scoring"},
     {"engine", "inputs"},
     {"batch", "report", "testing", "coverage", "checkcache"},
@@ -53,6 +56,20 @@ def test_imports_run_one_way() -> None:
             if _layer(imported) > own:
                 wrong.append(f"{module} imports {imported}")
     assert not wrong
+
+
+def test_only_the_back_end_writes_python() -> None:
+    """Generated code is written in one package; everywhere else, Python text is never built or run."""
+    call = re.compile(r"(?<![\w.])(?:exec|eval|compile)\(")
+    writers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if call.search(p.read_text()))
+    assert writers == ["backend/writer.py"]
+
+
+def test_the_runtime_imports_neither_the_back_end_nor_the_scorer() -> None:
+    imported = _imports(PACKAGE / "runtime.py")
+    assert not [name for name in imported if name.startswith(("ceruleng.backend", "ceruleng.scoring"))]
+    scorer = _imports(PACKAGE / "scoring" / "scorer.py")
+    assert not [name for name in scorer if name.startswith("ceruleng.backend")]
 
 
 def test_lark_stays_inside_the_parser() -> None:

@@ -48,24 +48,24 @@ SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 GRADES = ScaleType("grade", ("F", "D", "C", "C+", "B", "A"))
 SCOPE = Scope([
-    Binding("minutes", NUMBER, "v_minutes", "attribute"),
-    Binding("title", TEXT, "v_title", "attribute"),
-    Binding("grade", GRADES, "v_grade", "attribute"),
-    Binding("date", DATE, "v_date", "attribute"),
-    Binding("segments", ListType(SEGMENT), "v_segments", "attribute"),
-    Binding("modules", ListType(TEXT), "v_modules", "attribute"),
-    Binding("credit_hours", NUMBER, "v_credit_hours", "attribute", optional=True),
-    Binding("role", TEXT, "v_role", "attribute", optional=True),
+    Binding("minutes", NUMBER, "attribute"),
+    Binding("title", TEXT, "attribute"),
+    Binding("grade", GRADES, "attribute"),
+    Binding("date", DATE, "attribute"),
+    Binding("segments", ListType(SEGMENT), "attribute"),
+    Binding("modules", ListType(TEXT), "attribute"),
+    Binding("credit_hours", NUMBER, "attribute", optional=True),
+    Binding("role", TEXT, "attribute", optional=True),
 ])
 VALUES: dict[str, Any] = {
-    "v_minutes": Decimal(90),
-    "v_title": "Excel pivot tables",
-    "v_grade": "B",
-    "v_date": date(2025, 2, 11),
-    "v_segments": [{"kind": "session", "minutes": Decimal(40)}, {"kind": "break", "minutes": Decimal(15)}],
-    "v_modules": ("Management Skills",),
-    "v_credit_hours": None,  # optional and missing: reading it without has() must fail as Missing
-    "v_role": None,
+    "minutes": Decimal(90),
+    "title": "Excel pivot tables",
+    "grade": "B",
+    "date": date(2025, 2, 11),
+    "segments": [{"kind": "session", "minutes": Decimal(40)}, {"kind": "break", "minutes": Decimal(15)}],
+    "modules": ("Management Skills",),
+    "credit_hours": None,  # optional and missing: reading it without has() must fail as Missing
+    "role": None,
 }
 
 

@@ -1,9 +1,10 @@
-"""Checked expression → Python expression source, compiled once with the rest of a spec.
+"""Back end: the expression emitter — a checked expression → the source of one Python expression.
 
-Input: a `Checked` expression and a `ConstantPool` shared by one generated module. Output: the text of a Python
-expression that reads attributes from locals, constants from the pool, and calls only the helpers in `RUNTIME`.
-Nothing the spec author wrote reaches the output except through `repr()` or a pool constant, and names are mapped
-to generated identifiers, so an expression cannot reach Python beyond the function table.
+Input: a `Checked` expression (node types and the binding of every name, from the checker), a `ConstantPool` shared
+by one generated module, and a `Reads` that says how each binding is read where the expression is emitted (a local,
+a constant, a dated lookup, a let computed only on the path that needs it). Output: Python expression source that
+calls only the helpers of `ceruleng.runtime`. Nothing the spec author wrote reaches the output except through
+`repr()` or a pool constant, so an expression cannot reach Python beyond the function table.
 
 Reading an optional attribute that may be missing raises `Missing` (the activity is rejected with a reason), except
 where `has(x)` has proven it present, or in lenient mode (reason templates), where a missing value prints as
@@ -12,19 +13,20 @@ where `has(x)` has proven it present, or in lenient mode (reason templates), whe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from ceruleng.backend import names
 from ceruleng.expr import ast
-from ceruleng.expr.builtins import FUNCTIONS
 from ceruleng.expr.checker import Binding, Checked, present_when
 from ceruleng.expr.types import ListType, ScaleType, TableType
-from ceruleng.runtime import RUNTIME
+from ceruleng.values import parse_iso_date
 
 
 class ConstantPool:
-    """Constants hoisted out of generated code: decimals, frozensets, tables, scale ranks, compiled patterns."""
+    """Constants hoisted out of generated code: decimals, frozensets, tables, scale ranks, dates, patterns."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
@@ -43,19 +45,31 @@ class ConstantPool:
     def number(self, value: Decimal) -> str:
         return self.add("n", str(value), lambda: value)
 
-    def named(self, kind: str, name: str, value: Any) -> str:
-        return self.add(kind, name, lambda: value)
+    def day(self, value: date) -> str:
+        return self.add("d", value, lambda: value)
+
+    def put(self, name: str, value: Any) -> str:
+        """A constant under a name the caller chose (from `names`): parameters and tables."""
+        self.values[name] = value
+        return name
 
 
-def emit(checked: Checked, pool: ConstantPool, present: frozenset[str] = frozenset(), lenient: bool = False) -> str:
-    """Python source for a checked expression."""
-    return _Emitter(checked, pool, lenient).emit(checked.node, present)
+class Reads(Protocol):
+    """How the function being written reads a binding (and what it must load to do so)."""
+
+    def __call__(self, binding: Binding) -> str: ...
 
 
-class _Emitter:
-    def __init__(self, checked: Checked, pool: ConstantPool, lenient: bool) -> None:
+_OPERATORS = {"==": "==", "!=": "!=", "in": "in", "not in": "not in"}
+
+
+class Emitter:
+    """Emits one checked expression; `reads` resolves names in the function the expression is written into."""
+
+    def __init__(self, checked: Checked, pool: ConstantPool, reads: Reads, lenient: bool = False) -> None:
         self.checked = checked
         self.pool = pool
+        self.reads = reads
         self.lenient = lenient
 
     def emit(self, node: ast.Expr, present: frozenset[str]) -> str:
@@ -83,14 +97,16 @@ class _Emitter:
 
     def emit_Name(self, node: ast.Name, present: frozenset[str]) -> str:
         binding = self.checked.bindings[id(node)]
+        read = self.reads(binding)
         if binding.optional and not self.lenient and binding.name not in present:
-            return f"({binding.ref} if {binding.ref} is not None else _missing({binding.name!r}))"
-        return binding.ref
+            return f"({read} if {read} is not None else _missing({binding.name!r}))"
+        return read
 
     def emit_Field(self, node: ast.Field, present: frozenset[str]) -> str:
         target_binding = self.checked.bindings.get(id(node.target))
-        if target_binding is not None and target_binding.field_refs:
-            return dict(target_binding.field_refs)[node.name]
+        if target_binding is not None and target_binding.kind == "cycle":
+            self.reads(target_binding)
+            return names.cycle_field(node.name)
         target = self.emit(node.target, present)
         if isinstance(self.type_of(node.target), ListType):
             return f"[_f[{node.name!r}] for _f in {target}]"
@@ -114,7 +130,7 @@ class _Emitter:
         return f"({then} if {test} else {otherwise})"
 
     def _binary(self, node: ast.Binary, present: frozenset[str]) -> str:
-        operator = {"==": "==", "!=": "!=", "in": "in", "not in": "not in"}.get(node.symbol, node.symbol)
+        operator = _OPERATORS.get(node.symbol, node.symbol)
         left_type, right_type = self.type_of(node.left), self.type_of(node.right)
         scaled = isinstance(left_type, ScaleType) or isinstance(right_type, ScaleType)
         if scaled and isinstance(node, ast.ORDERING):
@@ -135,7 +151,7 @@ class _Emitter:
     def _rank(self, node: ast.Expr, scale: ScaleType, present: frozenset[str]) -> str:
         if isinstance(node, ast.String):
             return str(scale.rank(node.value))
-        ranks = self.pool.named("r", scale.scale, {value: index for index, value in enumerate(scale.values)})
+        ranks = self.pool.add("r", scale.scale, lambda: {value: index for index, value in enumerate(scale.values)})
         return f"{ranks}[{self.emit(node, present)}]"
 
     def emit_And(self, node: ast.And, present: frozenset[str]) -> str:
@@ -151,24 +167,24 @@ class _Emitter:
         if special is not None:
             text: str = special(node, present)
             return text
-        builtin = FUNCTIONS[node.function]
-        return builtin.emit([self.emit(arg, present) for arg in node.args], node)
+        return CALLS[node.function]([self.emit(arg, present) for arg in node.args], node)
 
     def call_has(self, node: ast.Call, present: frozenset[str]) -> str:
         binding = self._binding(node.args[0])
+        read = self.reads(binding)
         if isinstance(binding.type, ListType):
-            return f"bool({binding.ref})"
-        return f"({binding.ref} is not None)"
+            return f"bool({read})"
+        return f"({read} is not None)"
 
     def call_default(self, node: ast.Call, present: frozenset[str]) -> str:
-        binding = self._binding(node.args[0])
-        return f"({binding.ref} if {binding.ref} is not None else {self.emit(node.args[1], present)})"
+        read = self.reads(self._binding(node.args[0]))
+        return f"({read} if {read} is not None else {self.emit(node.args[1], present)})"
 
     def _binding(self, node: ast.Expr) -> Binding:
         return self.checked.bindings[id(node)]
 
     def _loop(self, node: ast.Call, present: frozenset[str]) -> tuple[str, str]:
-        return self.checked.element_vars[id(node)], self.emit(node.args[0], present)
+        return names.element(self.checked.element_depths[id(node)]), self.emit(node.args[0], present)
 
     def call_sum(self, node: ast.Call, present: frozenset[str]) -> str:
         variable, items = self._loop(node, present)
@@ -210,8 +226,61 @@ def _constant_items(node: ast.ListOf) -> tuple[Any, ...] | None:
     return tuple(items)
 
 
-def compile_module(source: str, pool: ConstantPool, filename: str) -> dict[str, Any]:
-    """Compile generated module source; its only globals are the runtime helpers and the pool's constants."""
-    namespace: dict[str, Any] = {**RUNTIME, **pool.values}
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace
+# ---- built-in functions: how each call is written in Python (their types and docs are in expr/builtins.py) --------
+
+Call = Callable[[Sequence[str], ast.Call], str]
+
+
+def _helper(name: str) -> Call:
+    return lambda args, _node: f"{name}({', '.join(args)})"
+
+
+def _round(args: Sequence[str], node: ast.Call) -> str:
+    mode = node.args[2]
+    mode_text = mode.value if isinstance(mode, ast.String) else "down"
+    return f"_round_to({args[0]}, {args[1]}, {mode_text!r})"
+
+
+def _date(args: Sequence[str], node: ast.Call) -> str:
+    literal = node.args[0]
+    parsed = parse_iso_date(literal.value) if isinstance(literal, ast.String) else None
+    assert parsed is not None, "the checker accepts only a valid date literal"
+    return f"_date({parsed.year}, {parsed.month}, {parsed.day})"
+
+
+def _matches(args: Sequence[str], node: ast.Call) -> str:
+    pattern = node.args[1]
+    assert isinstance(pattern, ast.String), "the checker accepts only a literal pattern"
+    return f"_matches({args[0]}, _re_compile({pattern.value!r}))"
+
+
+CALLS: dict[str, Call] = {
+    "round": _round,
+    "floor": _helper("_floor"),
+    "ceil": _helper("_ceil"),
+    "min": _helper("min"),
+    "max": _helper("max"),
+    "clamp": _helper("_clamp"),
+    "abs": _helper("abs"),
+    "hours": lambda a, _n: f"({a[0]} / _SIXTY)",
+    "to_minutes": lambda a, _n: f"({a[0]} * _SIXTY)",
+    "matches": _matches,
+    "lower": _helper("_lower"),
+    "upper": _helper("_upper"),
+    "trim": _helper("_trim"),
+    "length": _helper("_length"),
+    "contains": lambda a, _n: f"({a[1]} in {a[0]})",
+    "starts_with": lambda a, _n: f"{a[0]}.startswith({a[1]})",
+    "plural": _helper("_plural"),
+    "lookup": _helper("_lookup_or"),
+    "date": _date,
+    "add_days": _helper("_add_days"),
+    "add_months": _helper("_add_months"),
+    "add_years": _helper("_add_years"),
+    "days_between": _helper("_days_between"),
+    "months_between": _helper("_months_between"),
+    "year": lambda a, _n: f"_Decimal({a[0]}.year)",
+    "month": lambda a, _n: f"_Decimal({a[0]}.month)",
+}
+"""How every built-in that is not written by the emitter itself (has, default, the aggregates) becomes Python; a test
+checks this table and the function table name the same functions."""

@@ -1,337 +1,437 @@
-"""Checked rules → the source of one Python module per spec (the compile step's back end).
+"""Back end: the function assembler — plans → the functions of one generated module, fast and traced.
 
-Input: plans the compiler assembled from checked expressions (a category's checks, lets, credit, rounding, bounds,
-explanation; cycle-level expressions). Output: Python source with one function per category version, in two
-variants — `fast` for scoring and `traced` for `--explain`, which records every step — plus the reason templates
-and step descriptions those functions refer to by number.
+Input: plans (`ceruleng.backend.plans`) and a `ModuleCode` (the module's writer, constant pool, parameter values).
+Output: Python functions written into the module, every line attributed to the rule it translates:
+- `score{n}(a, x)` per activity type: the categories' `when` tests in spec order, then the first match's category;
+- `category{i}(a, x)` per category: the version in force on the activity's date, its checks, lets, credit,
+  rounding, bounds and explanation, returning an `Outcome`;
+- `cycle_*(x)` for cycle rules, `pv_*(day)` for dated parameters, `template{i}(...)` for reason values,
+  `let{n}_*(a, x)` for lets needed only on some paths.
+Each activity-level function has a `_traced` twin, written from the same plan by the same code, that also appends
+`(step, value)` to `t` for every rule it applies — so explaining is a mode of the one scoring path.
 
-A category function takes the typed activity `a` and the credential context `x` and returns
-`(status, credits, reasons)`, where reasons are `(template number, captured values)` pairs rendered only when a
-report needs the text. Lets are computed just before their first use, so a let that reads `minutes` never rejects
-an activity whose rules do not need it.
+Lets are computed just before the first statement that needs them, and only on the path that needs them: a let
+read under a condition (`if has(extra) then tripled else 1`) is a call to its own function, made only when that
+branch is taken; a missing attribute a let reads then never rejects an activity whose rules do not use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ceruleng.backend.expressions import ConstantPool, emit
+from ceruleng.backend import names
+from ceruleng.backend.expressions import ConstantPool, Emitter
+from ceruleng.backend.plans import (
+    BoundPlan,
+    CategoryPlan,
+    CheckPlan,
+    CheckVersion,
+    LetPlan,
+    TemplatePlan,
+    TypePlan,
+    VersionPlan,
+)
+from ceruleng.backend.writer import CodeWriter
+from ceruleng.compiled import Origin, Step
+from ceruleng.compiler.state import ParameterValues
 from ceruleng.expr import ast
-from ceruleng.expr.checker import Binding, Checked, present_when
+from ceruleng.expr.checker import Binding, Checked, always_read, present_when
 from ceruleng.model import Effective
+from ceruleng.runtime import Outcome
 from ceruleng.source import Span
-from ceruleng.templates import Template
-
-
-@dataclass(frozen=True)
-class Step:
-    """One rule application a trace can report: what kind, a label, where the rule is written (its span and its
-    document path), and the declared names its expression reads (for traceability of parameters and tables)."""
-
-    kind: str
-    label: str
-    span: Span
-    path: tuple[Any, ...] = ()
-    names: frozenset[str] = frozenset()
-
-
-@dataclass
-class TemplatePlan:
-    index: int
-    placeholders: list[Checked]
-
-
-@dataclass
-class CheckVersion:
-    effective: Effective
-    require: Checked
-    otherwise: str
-    reason: TemplatePlan
-    step: int
-
-
-@dataclass
-class CheckPlan:
-    id: str
-    versions: list[CheckVersion]
-    not_in_force: int
-    """Template number of the reason given when no version covers the activity's date."""
-
-
-@dataclass
-class LetPlan:
-    binding: Binding
-    checked: Checked
-    step: int
-
-
-@dataclass
-class BoundPlan:
-    credits: Checked
-    reason: TemplatePlan
-    step: int
-
-
-@dataclass
-class CategoryPlan:
-    name: str
-    outcome: str | None
-    outcome_reason: TemplatePlan | None
-    checks: list[CheckPlan]
-    lets: dict[str, LetPlan]
-    credit: Checked | None = None
-    credit_step: int = 0
-    rounding: tuple[Checked, str, int] | None = None
-    minimum: BoundPlan | None = None
-    maximum: BoundPlan | None = None
-    explain: TemplatePlan | None = None
-
-
-@dataclass
-class ModuleWriter:
-    """Accumulates the generated module's source, its constant pool, templates and steps."""
-
-    pool: ConstantPool = field(default_factory=ConstantPool)
-    templates: list[Template] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    template_functions: set[int] = field(default_factory=set)
-
-    def add_template(self, template: Template) -> int:
-        self.templates.append(template)
-        return len(self.templates) - 1
-
-    def add_step(self, kind: str, label: str, span: Span, path: tuple[Any, ...] = (),
-                 checked: Checked | None = None) -> int:
-        names = frozenset(b.name for b in checked.names()) if checked is not None else frozenset()
-        self.steps.append(Step(kind, label, span, path, names))
-        return len(self.steps) - 1
-
-    def source(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
-    def template_function(self, index: int, captured: list[str], values: list[str]) -> None:
-        """`tpl{index}(captured locals)` → the placeholder values, run only when the sentence is rendered."""
-        if index in self.template_functions:
-            return
-        self.template_functions.add(index)
-        self.lines.append(f"def tpl{index}({', '.join(captured)}):")
-        self.lines.append(f"    return ({''.join(f'{value}, ' for value in values)})")
-        self.lines.append("")
-
-    def expression_function(self, name: str, params: str, checked: Checked, lets: dict[str, LetPlan]) -> None:
-        """A function returning one expression's value (category `when`, cycle rules, alternatives)."""
-        body = _Body(self, lets, traced=False, activity=params.startswith("a,"))
-        value = body.value(checked)
-        self.lines.append(f"def {name}({params}):")
-        self.lines.extend(_preamble(body.attributes))
-        self.lines.extend(body.lines)
-        self.lines.append(f"    return {value}")
-        self.lines.append("")
-
-    def dispatcher(self, name: str, entries: list[tuple[int, Checked | None, str | None]],
-                   lets: dict[str, LetPlan]) -> None:
-        """One function per activity type: the categories' `when` tests inline, in spec order, then the first
-        match's scoring function. Returns (category number, outcome); outcome None means "take the full path"
-        (a dated category). A missing attribute in a `when` makes it false, as everywhere."""
-        body = _Body(self, lets, traced=False, activity=False)
-        for index, when, fast in entries:
-            call = f"{fast}(a, x)" if fast else "None"
-            if when is None:
-                body.line(f"return {index}, {call}")
-                break
-            body.line("try:")
-            body.indent += "    "
-            body.emitted = set()  # a let assigned inside an earlier try may not have been assigned at all
-            body.line(f"matched = {body.value(when)}")
-            body.indent = body.indent[:-4]
-            body.line("except _Missing:")
-            body.line("    matched = False")
-            body.line("if matched:")
-            body.line(f"    return {index}, {call}")
-        else:
-            body.line("return None")
-        self.lines.append(f"def {name}(a, x):")
-        self.lines.extend(_preamble(body.attributes))
-        self.lines.extend(body.lines)
-        self.lines.append("")
-
-    def category_function(self, plan: CategoryPlan, traced: bool) -> str:
-        """Both variants share this generator; the traced one appends (step, value) to `t`."""
-        name = f"{plan.name}_{'traced' if traced else 'fast'}"
-        body = _Body(self, plan.lets, traced, activity=True)
-        body.category(plan)
-        self.lines.append(f"def {name}(a, x{', t' if traced else ''}):")
-        self.lines.extend(_preamble(body.attributes))
-        self.lines.extend(body.lines)
-        self.lines.append("")
-        return name
-
+from ceruleng.values import ZERO
 
 EMPTY_WHEN_ABSENT = frozenset({"segments"})
 """List attributes that read as an empty list when absent (an event without segments has none)."""
 
 
-def _preamble(attributes: Iterable[str]) -> list[str]:
-    return [f"    v_{name} = a.get({name!r}){' or ()' if name in EMPTY_WHEN_ABSENT else ''}"
-            for name in sorted(attributes)]
+
+@dataclass
+class ModuleCode:
+    """The generated module being written: its writer, constants, values the code reads, and shared helpers."""
+
+    writer: CodeWriter
+    pool: ConstantPool
+    parameters: Mapping[str, ParameterValues]
+    units: Mapping[str, str]
+    """How `unit` and `hours_per_unit` are read (a literal or a pool constant)."""
+    lets: dict[Binding, LetPlan]
+    """Every let of the spec, by binding (for the functions of lets needed only on some paths)."""
+    steps: list[Step]
+    captures: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Per template, the locals its values function takes (written once, shared by fast and traced functions)."""
+    lazy: dict[tuple[Binding, bool], str] = field(default_factory=dict)
+    pending: list[tuple[Binding, bool]] = field(default_factory=list)
+
+    def origin(self, step: int, category: int | None = None) -> Origin:
+        found = self.steps[step]
+        label = found.label if found.kind == found.label else f"{found.kind} {found.label}"
+        return Origin(found.span, label, step, category)
+
+    def function(self, header: str, body: Body) -> None:
+        """Write `def header:`, the preamble loading the attributes the body reads, then the body."""
+        writer = self.writer
+        with writer.origin(None), writer.block(f"def {header}:"):
+            for name in sorted(body.attributes):
+                empty = " or ()" if name in EMPTY_WHEN_ABSENT else ""
+                writer.line(f"{names.attribute(name)} = {names.ACTIVITY}.get({name!r}){empty}")
+            writer.splice(body.out)
+        writer.blank()
+
+    def lazy_let(self, binding: Binding, traced: bool) -> str:
+        """The name of the function computing `binding` where it is needed only on some paths; the function itself
+        is written by `write_pending` (a worklist, so lets reading lets never recurse here)."""
+        key = (binding, traced)
+        found = self.lazy.get(key)
+        if found is None:
+            found = self.lazy[key] = names.lazy_let(binding, len(self.lazy), traced)
+            self.pending.append(key)
+        return found
+
+    def write_pending(self) -> None:
+        """Write the functions of every let `lazy_let` named (writing one may name more)."""
+        while self.pending:
+            binding, traced = self.pending.pop(0)
+            plan = self.lets[binding]
+            body = Body(self, self.lets, traced)
+            with body.out.origin(self.origin(plan.step)):
+                value = body.expression(plan.checked)
+                body.out.line(f"r = {value}")
+                body.trace(plan.step, "r")
+                body.out.line("return r")
+            params = f"{names.ACTIVITY}, {names.CONTEXT}{', ' + names.TRACE if traced else ''}"
+            self.function(f"{self.lazy[(binding, traced)]}({params})", body)
+
+    def template_values(self, plan: TemplatePlan, body: Body) -> str:
+        """Capture only the locals the template's placeholders read; their values are computed when a report
+        renders the sentence. Returns the source of the captured tuple."""
+        values = []
+        with body.capturing() as captured:
+            for item in plan.placeholders:
+                values.append(body.expression(item, lenient=isinstance(item.node, ast.Name)))
+        arguments = tuple(sorted(captured))
+        known = self.captures.get(plan.index)
+        if known is None:
+            self.captures[plan.index] = arguments
+            with self.writer.origin(None):
+                with self.writer.block(f"def {names.template_values(plan.index)}({', '.join(arguments)}):"):
+                    self.writer.line(f"return ({''.join(f'{value}, ' for value in values)})")
+                self.writer.blank()
+        else:
+            assert known == arguments, "fast and traced functions capture the same locals"
+        return "(" + "".join(f"{name}, " for name in arguments) + ")"
 
 
-class _Body:
-    """The statements of one generated function, with the lets and proven-present names so far."""
+class Body:
+    """The statements of one generated function: the attributes it loads, the lets computed so far on this path,
+    and the names proven present (after `require: has(x)`)."""
 
-    def __init__(self, writer: ModuleWriter, lets: dict[str, LetPlan], traced: bool, activity: bool) -> None:
-        self.writer = writer
+    def __init__(self, module: ModuleCode, lets: Mapping[Binding, LetPlan], traced: bool,
+                 category: int | None = None) -> None:
+        self.module = module
+        self.out = module.writer.fragment()
         self.lets = lets
         self.traced = traced
-        self.lines: list[str] = []
-        self.indent = "    "
-        self.emitted: set[str] = set()
-        self.present: frozenset[str] = frozenset()
+        self.category = category
         self.attributes: set[str] = set()
-        """Activity attributes to load into locals (the date too, when a dated rule or parameter needs it)."""
-        self.activity = activity
+        self.computed: set[Binding] = set()
+        self.present: frozenset[str] = frozenset()
+        self._captured: set[str] | None = None
 
-    def line(self, text: str) -> None:
-        self.lines.append(self.indent + text)
+    # ---- reading names ---------------------------------------------------------------------------------------
+
+    def _local(self, name: str) -> str:
+        if self._captured is not None:
+            self._captured.add(name)
+        return name
+
+    def reads(self, binding: Binding) -> str:
+        """How this function reads `binding` (loading it, or computing its let, as needed)."""
+        kind = binding.kind
+        if kind == "attribute":
+            self.attributes.add(binding.name)
+            return self._local(names.attribute(binding.name))
+        if kind == "let":
+            if binding in self.computed:
+                return self._local(names.let(binding))
+            rendering = self._captured is not None
+            traced = self.traced and not rendering
+            function = self.module.lazy_let(binding, traced)
+            self._local(names.ACTIVITY)
+            self._local(names.CONTEXT)
+            return f"{function}({names.ACTIVITY}, {names.CONTEXT}{', ' + self._local(names.TRACE) if traced else ''})"
+        if kind == "parameter":
+            values = self.module.parameters[binding.name]
+            if values.constant:
+                return names.parameter_constant(binding.name)
+            if binding.owner == "activity":
+                self.attributes.add("date")
+                self._local(names.attribute("date"))
+            else:
+                self._local(names.CONTEXT)
+            return f"{names.parameter_lookup(binding.name)}({names.judged_day(binding)})"
+        if kind == "unit":
+            return self.module.units[binding.name]
+        if kind in ("credential", "cycle"):
+            self._local(names.CONTEXT)
+        elif kind in ("credits", "activities"):
+            self._local(names.read(binding))
+        return names.read(binding)
+
+    @contextmanager
+    def capturing(self) -> Iterator[set[str]]:
+        """Collect the locals read while emitting a reason's placeholders."""
+        previous = self._captured
+        self._captured = set()
+        try:
+            yield self._captured
+        finally:
+            self._captured = previous
+
+    # ---- statements ------------------------------------------------------------------------------------------
+
+    def expression(self, checked: Checked, lenient: bool = False) -> str:
+        """Python source for `checked`, after computing the lets it needs unconditionally."""
+        self.prepare(checked)
+        return Emitter(checked, self.module.pool, self.reads, lenient).emit(checked.node, self.present)
+
+    def prepare(self, checked: Checked) -> None:
+        """Assign, in dependency order, every let `checked` reads unconditionally (and what those read
+        unconditionally). Iterative, so a long chain of lets cannot exhaust Python's recursion limit."""
+        order: list[Binding] = []
+        visited: set[Binding] = set()
+        stack: list[tuple[Binding, bool]] = [(b, False) for b in reversed(_lets_in(always_read(checked)))]
+        while stack:
+            binding, expanded = stack.pop()
+            if expanded:
+                order.append(binding)
+                continue
+            if binding in visited or binding in self.computed or binding not in self.lets:
+                continue
+            visited.add(binding)
+            stack.append((binding, True))
+            stack.extend((dependency, False)
+                         for dependency in reversed(_lets_in(always_read(self.lets[binding].checked))))
+        captured, self._captured = self._captured, None  # a let assigned here is read as its local, not its inputs
+        for binding in order:
+            plan = self.lets[binding]
+            with self.out.origin(self.module.origin(plan.step, self.category)):
+                value = Emitter(plan.checked, self.module.pool, self.reads).emit(plan.checked.node, self.present)
+                local = names.let(binding)
+                self.out.line(f"{local} = {value}")
+                self.trace(plan.step, local)
+            self.computed.add(binding)
+        self._captured = captured
 
     def trace(self, step: int, value: str) -> None:
         if self.traced:
-            self.line(f"t.append(({step}, {value}))")
+            self.out.line(f"{names.TRACE}.append(({step}, {value}))")
 
-    def _use(self, checked: Checked, lenient: bool = False) -> str:
-        for binding in checked.names():
-            if binding.kind == "attribute":
-                self.attributes.add(binding.name)
-            elif binding.kind == "let":
-                self.ensure_let(binding.ref)
-        code = emit(checked, self.writer.pool, self.present, lenient=lenient)
-        if "v_date" in code and self.activity:
-            self.attributes.add("date")
-        return code
-
-    def ensure_let(self, ref: str) -> None:
-        if ref in self.emitted or ref not in self.lets:
-            return
-        plan = self.lets[ref]
-        self.emitted.add(ref)
-        value = self._use(plan.checked)
-        self.line(f"{ref} = {value}")
-        self.trace(plan.step, ref)
-
-    def value(self, checked: Checked) -> str:
-        return self._use(checked)
-
-    def template_args(self, plan: TemplatePlan) -> str:
-        """Capture only the locals the template's placeholders read; they are computed when a report renders."""
-        values = [self._use(item, lenient=isinstance(item.node, ast.Name)) for item in plan.placeholders]
-        captured = sorted({name for value in values for name in _locals_in(value)})
-        self.writer.template_function(plan.index, captured, values)
-        return "(" + "".join(f"{name}, " for name in captured) + ")"
+    @contextmanager
+    def branch(self, header: str) -> Iterator[None]:
+        """A block taken on some paths only: what it computes or proves is forgotten after it."""
+        computed, present = set(self.computed), self.present
+        with self.out.block(header):
+            yield
+        self.computed, self.present = computed, present
 
     def reasons(self, plan: TemplatePlan) -> str:
-        return f"(({plan.index}, {self.template_args(plan)}),)"
+        return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
-    def category(self, plan: CategoryPlan) -> None:
-        if plan.outcome is not None:
-            assert plan.outcome_reason is not None
-            for check in plan.checks:
-                self.check(check)
-            reasons = self.reasons(plan.outcome_reason)
-            self.line(f"return ({plan.outcome!r}, _ZERO, {reasons})")
-            return
-        for check in plan.checks:
-            self.check(check)
-        assert plan.credit is not None
-        self.line(f"c = {self.value(plan.credit)}")
-        self.trace(plan.credit_step, "c")
-        if plan.rounding is not None:
-            increment, mode, step = plan.rounding
-            self.line(f"c = _round_to(c, {self.value(increment)}, {mode!r})")
-            self.trace(step, "c")
-        if plan.minimum is not None:
-            self.bound(plan.minimum, "<", ["return ('rejected', _ZERO, {reasons})"])
-        extra = "()"
-        if plan.maximum is not None:
-            self.line("extra = ()")
-            self.bound(plan.maximum, ">", ["extra = {reasons}", "c = limit"])
-            extra = "extra"
-        explain = self.reasons(plan.explain) if plan.explain else "()"
-        self.line(f"return ('awarded', c, {explain} + {extra})")
+    def outcome(self, status: str, credits: str, reasons: str) -> str:
+        return f"{names.OUTCOME}({self.category}, {status!r}, {credits}, {reasons})"
 
-    def bound(self, plan: BoundPlan, operator: str, actions: list[str]) -> None:
-        """A per-activity bound: below a minimum rejects; above a maximum cuts (reason captured before the cut)."""
-        self.line(f"limit = {self.value(plan.credits)}")
-        for item in plan.reason.placeholders:  # lets the reason needs are computed before the branch
-            self._use(item)
-        self.line(f"if c {operator} limit:")
-        self.indent += "    "
-        self.trace(plan.step, "limit")
-        reasons = self.reasons(plan.reason)
-        for action in actions:
-            self.line(action.format(reasons=reasons))
-        self.indent = self.indent[:-4]
 
-    def check(self, plan: CheckPlan) -> None:
-        for version in plan.versions:  # lets every version needs are computed outside the date branches
-            for checked in (version.require, *version.reason.placeholders):
-                self._use(checked)
+def _lets_in(bindings: list[Binding]) -> list[Binding]:
+    return [binding for binding in bindings if binding.kind == "let"]
+
+
+# ---- activity-level functions ----------------------------------------------------------------------------------
+
+
+def write_scoring(module: ModuleCode, plan: TypePlan, global_lets: Mapping[Binding, LetPlan], traced: bool) -> str:
+    """`score{n}`: route an activity of one type to the first category whose `when` holds, and score it there.
+
+    A missing attribute in a `when` makes it false, as everywhere; any other failure while deciding is raised, and
+    the scorer reports it against the category whose `when` failed (the line map says which)."""
+    name = names.scoring_function(plan.number, traced)
+    body = Body(module, global_lets, traced)
+    call_args = f"{names.ACTIVITY}, {names.CONTEXT}{', ' + names.TRACE if traced else ''}"
+    for route in plan.routes:
+        call = f"return {names.category_function(route.category, traced)}({call_args})"
+        if route.when is None:
+            body.out.line(call)
+            break
+        assert route.step is not None
+        body.category = route.category
+        with body.out.origin(module.origin(route.step, route.category)):
+            with body.branch("try:"):
+                body.out.line(f"{names.MATCHED} = {body.expression(route.when)}")
+            with body.out.block("except _Missing:"):
+                body.out.line(f"{names.MATCHED} = False")
+            body.trace(route.step, names.MATCHED)
+            with body.out.block(f"if {names.MATCHED}:"):
+                body.out.line(call)
+    else:
+        body.out.line(f"return {plan.unmatched}")
+    module.function(f"{name}({call_args})", body)
+    return name
+
+
+def write_category(module: ModuleCode, plan: CategoryPlan, traced: bool) -> str:
+    """`category{i}`: the version of the category in force on the activity's date, applied."""
+    name = names.category_function(plan.index, traced)
+    lets: dict[Binding, LetPlan] = {}
+    for version in plan.versions:
+        lets.update(version.lets)
+    body = Body(module, lets, traced, plan.index)
+    with body.out.origin(Origin(plan.span, f"category {plan.id}", None, plan.index)):
         if len(plan.versions) == 1 and not plan.versions[0].effective.dated:
-            self.check_version(plan.versions[0])
-            return
-        keyword = "if"
-        self.attributes.add("date")
-        for version in plan.versions:
-            self.line(f"{keyword} {self.in_force(version.effective)}:")
-            keyword = "elif"
-            self.indent += "    "
-            saved = self.present
-            self.check_version(version)
-            self.present = saved
-            self.indent = self.indent[:-4]
-        self.line("else:")
-        self.line(f"    return ('rejected', _ZERO, (({plan.not_in_force}, (v_date,)),))")
-
-    def in_force(self, effective: Effective) -> str:
-        tests = []
-        if effective.start is not None:
-            tests.append(f"{self.writer.pool.add('d', effective.start, lambda: effective.start)} <= v_date")
-        if effective.end is not None:
-            tests.append(f"v_date <= {self.writer.pool.add('d', effective.end, lambda: effective.end)}")
-        return " and ".join(tests) or "True"
-
-    def check_version(self, version: CheckVersion) -> None:
-        condition = self.value(version.require)
-        self.line(f"if not {condition}:")
-        self.indent += "    "
-        self.trace(version.step, "False")
-        self.line(f"return ({version.otherwise!r}, _ZERO, {self.reasons(version.reason)})")
-        self.indent = self.indent[:-4]
-        self.trace(version.step, "True")
-        self.present |= present_when(version.require.node, True)
+            _version(body, plan.versions[0], plan)
+        else:
+            body.attributes.add("date")
+            keyword = "if"
+            for version in plan.versions:
+                with body.branch(f"{keyword} {_in_force(module.pool, version.effective)}:"):
+                    _version(body, version, plan)
+                keyword = "elif"
+            date = names.attribute("date")
+            body.out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.not_in_force}, ({date},)),)')}")
+    params = f"{names.ACTIVITY}, {names.CONTEXT}{', ' + names.TRACE if traced else ''}"
+    module.function(f"{name}({params})", body)
+    return name
 
 
-_LOCAL_PREFIXES = ("v_", "g_", "l_")
-_LOCAL_NAMES = frozenset({"a", "x", "c", "limit"})
+def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
+    out = body.out
+    module = body.module
+    for check in version.checks:
+        _check(body, check)
+    if version.outcome is not None:
+        assert version.outcome_reason is not None
+        out.line(f"return {body.outcome(version.outcome, '_ZERO', body.reasons(version.outcome_reason))}")
+        return
+    assert version.credit is not None
+    c = names.CREDITS
+    with out.origin(module.origin(version.credit_step, plan.index)):
+        out.line(f"{c} = {body.expression(version.credit)}")
+        body.trace(version.credit_step, c)
+    if version.rounding is not None:
+        rounding = version.rounding
+        with out.origin(module.origin(rounding.step, plan.index)):
+            out.line(f"{c} = _round_to({c}, {body.expression(rounding.increment)}, {rounding.mode!r})")
+            body.trace(rounding.step, c)
+    if version.minimum is not None:
+        with _bound(body, version.minimum, "<", plan.index) as reasons:
+            out.line(f"return {body.outcome('rejected', '_ZERO', reasons)}")
+    extra = "()"
+    if version.maximum is not None:
+        out.line("extra = ()")
+        with _bound(body, version.maximum, ">", plan.index) as reasons:
+            out.line(f"extra = {reasons}")
+            out.line(f"{c} = {names.BOUND}")
+        extra = "extra"
+    if not _never_negative(version):
+        with body.branch(f"if {c} < _ZERO:"):
+            out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.negative}, ({c},)),)')}")
+    explain = body.reasons(version.explain) if version.explain else "()"
+    reasons = explain if extra == "()" else f"{explain} + {extra}"
+    out.line(f"return {body.outcome('awarded', c, reasons)}")
 
 
-def _locals_in(code: str) -> set[str]:
-    """Local variables of a generated function that a piece of generated code reads."""
-    import io
-    import tokenize
-
-    names = set()
-    for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.type == tokenize.NAME and (token.string.startswith(_LOCAL_PREFIXES) or token.string in _LOCAL_NAMES):
-            names.add(token.string)
-    return names
+def _never_negative(version: VersionPlan) -> bool:
+    """A credit written as a number that is not negative, with nothing after it that could change it."""
+    node = version.credit.node if version.credit is not None else None
+    plain = version.rounding is None and version.maximum is None
+    return plain and isinstance(node, ast.Number) and node.value >= 0
 
 
-def version_index(versions: Sequence[Any], day: Any) -> int | None:
-    """Position of the version whose `effective` covers `day`, or None."""
-    for index, version in enumerate(versions):
-        if version.effective.covers(day):
-            return index
-    return None
+@contextmanager
+def _bound(body: Body, plan: BoundPlan, operator: str, category: int) -> Iterator[str]:
+    """A per-activity bound: below a minimum rejects; above a maximum cuts (its reason captured before the cut)."""
+    out = body.out
+    with out.origin(body.module.origin(plan.step, category)):
+        out.line(f"{names.BOUND} = {body.expression(plan.credits)}")
+        with body.branch(f"if {names.CREDITS} {operator} {names.BOUND}:"):
+            body.trace(plan.step, names.BOUND)
+            yield body.reasons(plan.reason)
+
+
+def _check(body: Body, plan: CheckPlan) -> None:
+    if len(plan.versions) == 1 and not plan.versions[0].effective.dated:
+        _check_version(body, plan.versions[0])
+        return
+    body.attributes.add("date")
+    keyword = "if"
+    for version in plan.versions:
+        with body.branch(f"{keyword} {_in_force(body.module.pool, version.effective)}:"):
+            _check_version(body, version)
+        keyword = "elif"
+    with body.out.block("else:"):
+        date = names.attribute("date")
+        body.out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.not_in_force}, ({date},)),)')}")
+
+
+def _check_version(body: Body, version: CheckVersion) -> None:
+    with body.out.origin(body.module.origin(version.step, body.category)):
+        condition = body.expression(version.require)
+        with body.branch(f"if not {condition}:"):
+            body.trace(version.step, "False")
+            body.out.line(f"return {body.outcome(version.otherwise, '_ZERO', body.reasons(version.reason))}")
+        body.trace(version.step, "True")
+    body.present |= present_when(version.require.node, True)
+
+
+def _in_force(pool: ConstantPool, effective: Effective) -> str:
+    date = names.attribute("date")
+    tests = []
+    if effective.start is not None:
+        tests.append(f"{pool.day(effective.start)} <= {date}")
+    if effective.end is not None:
+        tests.append(f"{date} <= {pool.day(effective.end)}")
+    return " and ".join(tests) or "True"
+
+
+# ---- cycle-level functions and dated parameters ----------------------------------------------------------------
+
+
+def write_cycle_function(module: ModuleCode, label: str, params: str, checked: Checked, span: Span) -> str:
+    """A cycle rule (requirement, deadline, a cap, a minimum, an alternative): one expression of `x` (and `acts`)."""
+    name = names.cycle_function(label)
+    body = Body(module, {}, traced=False)
+    with body.out.origin(Origin(span, label.replace("_", " "))):
+        body.out.line(f"return {body.expression(checked)}")
+    module.function(f"{name}({params})", body)
+    return name
+
+
+def write_parameter_lookup(module: ModuleCode, values: ParameterValues) -> str:
+    """`pv_name(day)`: a dated parameter's value on a day; a day no version covers raises NotInForce."""
+    name = names.parameter_lookup(values.name)
+    writer = module.writer
+    with writer.block(f"def {name}(day):"):
+        for effective, value, span in values.versions:
+            with writer.origin(Origin(span, f"version of parameter {values.name}")):
+                constant = module.pool.add("v", (values.name, span.line, span.column), _always(value))
+                tests = []
+                if effective.start is not None:
+                    tests.append(f"{module.pool.day(effective.start)} <= day")
+                if effective.end is not None:
+                    tests.append(f"day <= {module.pool.day(effective.end)}")
+                with writer.block(f"if {' and '.join(tests) or 'True'}:"):
+                    writer.line(f"return {constant}")
+        writer.line(f"raise _NotInForce({'parameter ' + repr(values.name)!r}, day)")
+    writer.blank()
+    return name
+
+
+def constant_outcome(module: ModuleCode, key: Any, category: int | None, status: str, reason: str) -> str:
+    """An outcome that never varies (no category takes the activity), as a pool constant."""
+    return module.pool.add("o", key, lambda: Outcome(category, status, ZERO, (reason,)))
+
+
+def _always(value: Any) -> Callable[[], Any]:
+    return lambda: value

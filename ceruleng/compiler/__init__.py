@@ -1,62 +1,53 @@
-"""Stage 3, compile: a `SpecModel` → a `CompiledSpec` whose rules are Python functions, plus diagnostics.
+"""Stage 3, compile (the front half): a `SpecModel` → a checked `CompileState`, plus diagnostics.
 
-Input: the typed model of a schema-valid spec. Output: every diagnostic the spec deserves and, when there are no
-errors, the compiled spec the scorer scores with. The work is the ordered list of named stages below; each
-reads the model and what earlier stages built, and adds diagnostics. Why this order: names get their types before
-any expression is checked; references are resolved before policy checks compare caps with requirements; code is
-generated only from a spec without errors, and examples are checked against the generated record checker.
+Input: the typed model of a schema-valid spec. Output: every diagnostic the spec deserves, and the compile state the
+back end (`ceruleng.backend`) turns into generated Python when there are no errors. The work is the ordered list of
+named stages below; each reads the model and what earlier stages built, and adds diagnostics. Why this order: names
+get their types before any expression is checked; references are resolved before policy checks compare caps with
+requirements; lets are measured once their expressions are checked.
+
+Embedded examples are checked after the back end has built the record checker (they must fit it): see
+`ceruleng.engine.check_text`, the one place that runs compile, back end and example checks in order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from ceruleng.backend.assemble import build_record_checkers, generate_code
 from ceruleng.compiler.declarations import declare_names
-from ceruleng.compiler.examples import check_examples
-from ceruleng.compiler.expressions import check_expressions
+from ceruleng.compiler.expressions import check_expressions, check_let_depth
 from ceruleng.compiler.policy import check_quotes, check_reachability, check_unused_lets, compare_with_requirement
 from ceruleng.compiler.references import group_versions, resolve_references
-from ceruleng.compiler.state import CompiledCategory, CompiledSpec, CompileState
-from ceruleng.errors import Diagnostic
+from ceruleng.compiler.state import CompileState
 from ceruleng.model import SpecModel
 
-Stage = Callable[[CompileState], None]
 
-STAGES: list[tuple[str, Stage, bool]] = [
-    ("declare names", declare_names, False),
-    ("group versions", group_versions, False),
-    ("resolve references", resolve_references, False),
-    ("check expressions", check_expressions, False),
-    ("compare with requirement", compare_with_requirement, False),
-    ("check reachability", check_reachability, False),
-    ("check unused lets", check_unused_lets, False),
-    ("check quotes", check_quotes, False),
-    ("build record checkers", build_record_checkers, True),
-    ("check examples", check_examples, True),
-    ("generate code", generate_code, True),
-]
-"""(name, stage, needs an error-free spec). Stages that need one are skipped once an error is found. Code is
-generated last: `check` stops before it (nothing it reports depends on the generated module)."""
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[CompileState], None]
 
 
-def compile_model(model: SpecModel, generate: bool = True) -> tuple[CompiledSpec | None, list[Diagnostic]]:
-    """Run every stage; the compiled spec when there are no errors, and all diagnostics either way.
+STAGES: tuple[Stage, ...] = (
+    Stage("declare names", declare_names),
+    Stage("group versions", group_versions),
+    Stage("resolve references", resolve_references),
+    Stage("check expressions", check_expressions),
+    Stage("measure lets", check_let_depth),
+    Stage("compare with requirement", compare_with_requirement),
+    Stage("check reachability", check_reachability),
+    Stage("check unused lets", check_unused_lets),
+    Stage("check quotes", check_quotes),
+)
 
-    `generate=False` (for `check`) skips generating the scoring module; the result then cannot score.
-    """
+
+def check_model(model: SpecModel) -> CompileState:
+    """Run every stage; the state holds all diagnostics (see `CompileState.has_errors`)."""
     state = CompileState(model)
-    compiled = CompiledSpec(model=model, attributes={})
-    state.constants["compiled"] = compiled
-    for name, stage, needs_clean in STAGES:
-        if (needs_clean and state.has_errors) or (name == "generate code" and not generate):
-            continue
-        stage(state)
-    if state.has_errors:
-        return None, state.diagnostics
-    compiled.attributes = state.attributes
-    compiled.warnings = [d for d in state.diagnostics if not d.is_error]
-    return compiled, state.diagnostics
+    for stage in STAGES:
+        stage.run(state)
+    return state
 
 
-__all__ = ["STAGES", "CompiledCategory", "CompiledSpec", "compile_model"]
+__all__ = ["STAGES", "CompileState", "Stage", "check_model"]

@@ -1,27 +1,26 @@
 """Compiler stage: declare every name a spec gives (attributes, parameters, tables, the cycle) with its type.
 
-Input: the model. Output: the activity and cycle scopes expressions are checked in, parameter and table constants in
-the module pool, and `attribute-redeclared`, `name-conflict`, `unknown-scale`, `parameter-*`, `table-*` diagnostics.
+Input: the model. Output: the activity and cycle scopes expressions are checked in, the typed values of parameters
+(every dated version) and tables, and `attribute-redeclared`, `name-conflict`, `unknown-scale`, `parameter-*`,
+`table-*` diagnostics. Bindings say what a name means (kind, owner); how generated code reads it is the back end's.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from ceruleng.compiler.references import check_versions
-from ceruleng.compiler.state import CompileState
+from ceruleng.compiler.state import CompileState, ParameterValues
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.checker import Binding, Scope
 from ceruleng.expr.types import BOOLEAN, CYCLE, DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, TableType, Type
 from ceruleng.fields import STANDARD_ATTRIBUTES
-from ceruleng.model import Attribute, Effective, Parameter, Table
-from ceruleng.runtime import NotInForce
+from ceruleng.model import Attribute, Parameter, Table
 from ceruleng.source import Span
 
 _ATTRIBUTE_TYPES: dict[str, Type] = {
@@ -50,48 +49,39 @@ def declare_names(state: CompileState) -> None:
 
     spec_span = model.document.span(())
     for name, attribute in state.attributes.items():
-        bind(Binding(name, _attribute_type(state, attribute, "attributes"), f"v_{name}", "attribute",
+        bind(Binding(name, _attribute_type(state, attribute, "attributes"), "attribute",
                      optional=not attribute.required and attribute.type != "segments",
                      description=attribute.description), attribute.span or spec_span)
     for name, attribute in model.credential_attributes.items():
-        bind(Binding(name, _attribute_type(state, attribute, "credential_attributes"), f"x.get({name!r})",
-                     "credential",
+        bind(Binding(name, _attribute_type(state, attribute, "credential_attributes"), "credential",
                      optional=not attribute.required, description=attribute.description),
              attribute.span or spec_span)
     for parameter in model.parameters.values():
         parameter_type = _parameter(state, parameter)
         if parameter_type is not None:
-            constant = state.constants.get(f"parameter:{parameter.name}")
-            kind = "parameter" if constant is None else "constant"
-            bind(Binding(parameter.name, parameter_type, constant or "", kind, description=parameter.description),
+            bind(Binding(parameter.name, parameter_type, "parameter", description=parameter.description),
                  parameter.span)
     for table in model.tables.values():
         table_type = _table(state, table)
         if table_type is not None:
-            bind(Binding(table.name, table_type, state.constants[f"table:{table.name}"], "table",
-                         description=table.description), table.span)
-    shared = [Binding("certified_on", DATE, 'x["certified_on"]', "credential",
-                      description="the date the credential was achieved"),
-              Binding("unit", TEXT, repr(model.unit_name), "unit", description="the unit of credit")]
+            bind(Binding(table.name, table_type, "table", description=table.description), table.span)
+    shared = [Binding("certified_on", DATE, "credential", description="the date the credential was achieved"),
+              Binding("unit", TEXT, "unit", description="the unit of credit")]
     if model.contact_hours is not None:
-        shared.append(Binding("hours_per_unit", NUMBER, state.writer.pool.number(model.contact_hours), "unit",
-                              description=f"contact hours per {model.unit_name}"))
+        shared.append(Binding("hours_per_unit", NUMBER, "unit", description=f"contact hours per {model.unit_name}"))
     if model.cycle is not None:
-        shared.append(Binding("cycle", CYCLE, "x", "cycle", description="the current cycle",
-                              field_refs=(("start", 'x["cycle_start"]'), ("end", 'x["cycle_end"]'))))
+        shared.append(Binding("cycle", CYCLE, "cycle", description="the current cycle"))
     for binding in shared:
         bind(binding, spec_span)
-    activity = [_judged(binding, "v_date") for binding, _ in bindings.values()]
-    state.activity_scope = Scope(activity)
-    state.cycle_scope = Scope(_judged(binding, 'x["cycle_end"]') for binding, _ in bindings.values()
+    state.activity_scope = Scope(_judged(binding, "activity") for binding, _ in bindings.values())
+    state.cycle_scope = Scope(_judged(binding, "cycle") for binding, _ in bindings.values()
                               if binding.kind != "attribute")
 
 
 def _judged(binding: Binding, day: str) -> Binding:
-    """Parameters read their value as of a date: the activity's, or the cycle's end for cycle rules."""
-    if binding.kind != "parameter":
-        return binding
-    return replace(binding, ref=f"_pv_{binding.name}({day})")
+    """Parameters read their value as of a day: the activity's date ("activity"), or for cycle rules the cycle's
+    end ("cycle")."""
+    return replace(binding, owner=day) if binding.kind == "parameter" else binding
 
 
 def _attribute_type(state: CompileState, attribute: Attribute, section: str) -> Type:
@@ -146,24 +136,9 @@ def _parameter(state: CompileState, parameter: Parameter) -> Type | None:
                     parameter.span)
         return None
     check_versions(state, f"parameter '{parameter.name}'", [(v.effective, v.span) for v in parameter.versions])
-    versions = [(v.effective, _runtime_value(v.value)) for v in parameter.versions]
-    if len(versions) == 1 and not versions[0][0].dated:
-        state.constants[f"parameter:{parameter.name}"] = state.writer.pool.named("p", parameter.name, versions[0][1])
-    else:
-        state.writer.pool.values[f"_pv_{parameter.name}"] = _versioned_lookup(parameter.name, versions)
+    state.parameters[parameter.name] = ParameterValues(
+        parameter.name, tuple((v.effective, _runtime_value(v.value), v.span) for v in parameter.versions))
     return types[0]
-
-
-def _versioned_lookup(name: str, versions: list[tuple[Effective, Any]]) -> Callable[[Any], Any]:
-    """A dated parameter's value on a day; a day no version covers raises NotInForce."""
-
-    def lookup(day: Any) -> Any:
-        for effective, value in versions:
-            if effective.covers(day):
-                return value
-        raise NotInForce(f"parameter '{name}'", day)
-
-    return lookup
 
 
 def _table(state: CompileState, table: Table) -> TableType | None:
@@ -187,7 +162,7 @@ def _table(state: CompileState, table: Table) -> TableType | None:
                         f"{value_type.name}, got '{value}'", span)
             continue
         converted[typed_key] = typed_value
-    state.constants[f"table:{table.name}"] = state.writer.pool.named("t", table.name, converted)
+    state.tables[table.name] = converted
     return TableType(table.name, key_type, value_type)
 
 

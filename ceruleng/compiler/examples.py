@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ceruleng.compiler.state import CompiledSpec, CompileState
+from ceruleng.compiler.state import CompileState
 from ceruleng.errors import did_you_mean
+from ceruleng.fields import Coercer
 from ceruleng.model import Example
 
 
@@ -38,9 +39,8 @@ def _expected_malformed(example: Example, index: int, record: Any) -> bool:
     return False
 
 
-def check_examples(state: CompileState) -> None:
-    compiled: CompiledSpec = state.constants["compiled"]
-    assert compiled.coerce is not None
+def check_examples(state: CompileState, coerce: Coercer) -> None:
+    """Every example's records must fit the spec's record checker (unless it expects them malformed)."""
     document = state.model.document
     for example in state.model.examples:
         records = example_activities(example)
@@ -52,7 +52,7 @@ def check_examples(state: CompileState) -> None:
         for index, (path, written) in enumerate(records):
             record = ({**written, "id": "A1"} if isinstance(written, dict) and "id" not in written
                       and "activity" in example.data else written)
-            _typed, problems = compiled.coerce(record)
+            _typed, problems = coerce(record)
             if problems and not _expected_malformed(example, index, record):
                 state.error("example-invalid-activity", f"example '{example.name}': {problems[0]}",
                             document.span(path), "; ".join(problems[1:]) or None)

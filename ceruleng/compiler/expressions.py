@@ -13,14 +13,14 @@ minimums, alternatives, deadline) see no activity attributes; alternatives also 
 from __future__ import annotations
 
 from ceruleng.compiler.state import CompileState
-from ceruleng.expr.checker import Binding, Scope
+from ceruleng.expr.checker import Binding, Scope, always_read
 from ceruleng.expr.types import ANY, BOOLEAN, DATE, NUMBER, SCORED_ACTIVITY, ListType
 from ceruleng.model import Category, Check, ExprText
 
-CREDITS = Binding("credits", NUMBER, "c", "credits", description="the credit this activity earns")
+CREDITS = Binding("credits", NUMBER, "credits", description="the credit this activity earns")
 
 
-def _lets(state: CompileState, lets: tuple[tuple[str, ExprText], ...], scope: Scope, prefix: str) -> Scope:
+def _lets(state: CompileState, lets: tuple[tuple[str, ExprText], ...], scope: Scope) -> Scope:
     """Check lets in order, each seeing those before it; returns the scope with all of them."""
     for name, text in lets:
         existing = scope.lookup(name)
@@ -28,8 +28,7 @@ def _lets(state: CompileState, lets: tuple[tuple[str, ExprText], ...], scope: Sc
             state.error("name-conflict", f"let '{name}' hides a declared name of the same name", text.span,
                         "choose another name")
         checked = state.expression(text, scope, None, f"let '{name}'")
-        binding = Binding(name, checked.type if checked else ANY, f"{prefix}_{name}", "let",
-                          description=f"the value '{name}'")
+        binding = Binding(name, checked.type if checked else ANY, "let", text.path, description=f"the value '{name}'")
         state.lets[text.path] = binding
         scope = scope.with_bindings([binding])
     return scope
@@ -45,7 +44,7 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
         state.expression(category.when, scope, BOOLEAN, "the condition under 'when'")
     for rule in category.checks:
         _check_rule(state, rule, scope)
-    inner = _lets(state, category.lets, scope, "l")
+    inner = _lets(state, category.lets, scope)
     if category.outcome is not None:
         if category.credit is not None:
             state.error("category-outcome-credit", f"category '{category.id}' has both an outcome and a credit",
@@ -76,7 +75,7 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
 
 def check_expressions(state: CompileState) -> None:
     model = state.model
-    scope = _lets(state, model.lets, state.activity_scope, "g")
+    scope = _lets(state, model.lets, state.activity_scope)
     state.global_scope = scope
     for rule in model.checks:
         _check_rule(state, rule, scope)
@@ -109,8 +108,35 @@ def _cycle_rules(state: CompileState) -> None:
             if counted.up_to is not None:
                 state.expression(counted.up_to, cycle_scope, NUMBER, "the limit under 'up_to'")
     scored = cycle_scope.with_bindings([
-        Binding("activities", ListType(SCORED_ACTIVITY), "acts", "activities",
-                description="this cycle's scored activities"),
+        Binding("activities", ListType(SCORED_ACTIVITY), "activities", description="this cycle's scored activities"),
     ])
     for alternative in requirement.alternatives:
         state.expression(alternative.met_when, scored, BOOLEAN, "the condition under 'met_when'")
+
+
+MAX_CONDITIONAL_LETS = 32
+"""Longest chain of lets each needed only under a condition of the next. Such a let is computed by its own function,
+called only on the path that needs it, so a chain nests calls at run time; real rules need two or three."""
+
+
+def check_let_depth(state: CompileState) -> None:
+    """Refuse a chain of conditionally needed lets deeper than MAX_CONDITIONAL_LETS (`let-too-deep`).
+
+    Lets only read lets written before them, so one pass in order measures every chain; a chain of any length whose
+    lets are needed unconditionally is fine (each is one statement, computed in order)."""
+    depth: dict[Binding, int] = {}
+    for path, binding in state.lets.items():
+        checked = state.checked.get(path)
+        if checked is None:
+            continue
+        always = set(always_read(checked))
+        deepest = 0
+        for read in checked.names():
+            if read.kind == "let" and read in depth:
+                deepest = max(deepest, depth[read] + (0 if read in always else 1))
+        depth[binding] = deepest
+        if deepest > MAX_CONDITIONAL_LETS:
+            state.error("let-too-deep", f"let '{binding.name}' ends a chain of {deepest} lets each needed only "
+                        f"under a condition of the next (limit {MAX_CONDITIONAL_LETS})",
+                        state.model.document.span(path), "compute the values without the conditions, then choose")
+            return

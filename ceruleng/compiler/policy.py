@@ -88,11 +88,11 @@ def check_reachability(state: CompileState) -> None:
 
 
 def check_unused_lets(state: CompileState) -> None:
-    used = {binding.ref for checked in state.checked.values() for binding in checked.names()}
-    used |= {binding.ref for _, placeholders in state.templates.values()
-             for checked in placeholders for binding in checked.names()}
+    used = {binding for checked in state.checked.values() for binding in checked.names()}
+    used |= {binding for template in state.templates.values()
+             for checked in template.placeholders for binding in checked.names()}
     for path, binding in state.lets.items():
-        if binding.ref not in used:
+        if binding not in used:
             state.warn("let-unused", f"'{binding.name}' is computed but never used", state.model.document.span(path))
 
 

@@ -1,107 +1,66 @@
-"""What the compiler stages share while compiling one spec, and the compiled spec they produce.
+"""What the compiler stages share while checking one spec — and hand to the back end when the spec is clean.
 
-Input: a `SpecModel`. Output: `CompileState` (diagnostics, scopes, checked expressions and templates, the module
-writer) passed from stage to stage, and `CompiledSpec`, the compiler's product, which the scorer scores with.
+Input: a `SpecModel`. Output: `CompileState`, passed from stage to stage: diagnostics, the scopes expressions are
+checked in, every checked expression and reason template by its document path, the bindings of lets, and the typed
+values of parameters and tables. It holds no Python text: what a name means is a `Binding`; how generated code reads
+it is decided by the back end (`ceruleng.backend`), which turns a clean state into a `CompiledSpec`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from ceruleng.backend.functions import ModuleWriter, Step
 from ceruleng.errors import Diagnostic, ExpressionError, Severity
 from ceruleng.expr import parser
 from ceruleng.expr.checker import Binding, Checked, Scope, check
 from ceruleng.expr.types import Type
-from ceruleng.fields import Coercer
 from ceruleng.model import Attribute, Effective, ExprText, SpecModel
 from ceruleng.source import Span
-from ceruleng.templates import Placeholder, Template, TemplateSyntaxError, split
+from ceruleng.templates import Placeholder, TemplateSyntaxError, split
+from ceruleng.yamlsrc import Path
 
 
-@dataclass
-class CompiledCategory:
-    id: str
-    title: str
-    index: int
-    types: tuple[str, ...]
-    when: Callable[[dict[str, Any], dict[str, Any]], bool] | None
-    versions: list[tuple[Effective, Callable[..., Any], Callable[..., Any]]]
-    cap: Callable[[dict[str, Any]], Decimal] | None
-    span: Span
-    cap_span: Span | None = None
+@dataclass(frozen=True)
+class ParameterValues:
+    """A parameter's typed value in each of its versions (one undated version: a constant)."""
 
-
-@dataclass
-class CompiledMinimum:
-    id: str
-    title: str
-    versions: list[tuple[Effective, Callable[[dict[str, Any]], Decimal],
-                         list[tuple[str, Callable[[dict[str, Any]], Decimal] | None]]]]
-    span: Span
-
-
-@dataclass
-class CompiledAlternative:
-    id: str
-    title: str
-    met: Callable[[dict[str, Any], list[dict[str, Any]]], bool]
-    span: Span
-
-
-@dataclass
-class CompiledSpec:
-    """Everything the scorer needs to score records against one spec; built once, reused for every record."""
-
-    model: SpecModel
-    attributes: dict[str, Attribute]
-    routes: dict[str, list[CompiledCategory]] = field(default_factory=dict)
-    dispatchers: dict[str, Callable[[dict[str, Any], dict[str, Any]], Any]] = field(default_factory=dict)
-    """Per activity type, the generated router (see `generate.ModuleWriter.dispatcher`)."""
-    by_number: list[CompiledCategory] = field(default_factory=list)
-    """Categories by the number a dispatcher returns."""
-    categories: dict[str, CompiledCategory] = field(default_factory=dict)
-    deadline: Callable[[dict[str, Any]], Any] | None = None
-    requirement: Callable[[dict[str, Any]], Decimal] | None = None
-    carry_max: Callable[[dict[str, Any]], Decimal] | None = None
-    carry_none: bool = False
-    """The spec says nothing carries over (carry_over.max is 0): no earlier cycle is ever scored."""
-    minimums: list[CompiledMinimum] = field(default_factory=list)
-    alternatives: list[CompiledAlternative] = field(default_factory=list)
-    templates: list[Template] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-    python_source: str = ""
-    warnings: list[Diagnostic] = field(default_factory=list)
-    coerce: Coercer | None = None
-    """Checks and types an activity record (see `records`)."""
-    coerce_credential: Coercer | None = None
-    """Checks and types a credential's own attributes."""
+    name: str
+    versions: tuple[tuple[Effective, Any, Span], ...]
 
     @property
-    def id(self) -> str:
-        return self.model.id
+    def constant(self) -> bool:
+        return len(self.versions) == 1 and not self.versions[0][0].dated
+
+
+@dataclass(frozen=True)
+class CheckedTemplate:
+    """A reason template: its literal parts and placeholders, and each placeholder's checked expression."""
+
+    parts: tuple[str | Placeholder, ...]
+    placeholders: tuple[Checked, ...]
 
 
 @dataclass
 class CompileState:
-    """What the stages share while compiling one spec: each stage reads it and adds to it."""
+    """What the stages share while checking one spec: each stage reads it and adds to it."""
 
     model: SpecModel
     diagnostics: list[Diagnostic] = field(default_factory=list)
     attributes: dict[str, Attribute] = field(default_factory=dict)
+    """Every attribute an activity may carry for this spec: the standard ones and the spec's own."""
     activity_scope: Scope = field(default_factory=Scope)
     global_scope: Scope = field(default_factory=Scope)
     """The activity scope plus the spec's top-level lets."""
     cycle_scope: Scope = field(default_factory=Scope)
-    lets: dict[tuple[Any, ...], Binding] = field(default_factory=dict)
-    constants: dict[str, Any] = field(default_factory=dict)
-    writer: ModuleWriter = field(default_factory=ModuleWriter)
-    checked: dict[tuple[Any, ...], Checked] = field(default_factory=dict)
-    templates: dict[tuple[Any, ...], tuple[list[str | Placeholder], list[Checked]]] = field(default_factory=dict)
+    lets: dict[Path, Binding] = field(default_factory=dict)
+    """Each let's binding, by the document path of its expression."""
+    checked: dict[Path, Checked] = field(default_factory=dict)
+    templates: dict[Path, CheckedTemplate] = field(default_factory=dict)
     category_ids: set[str] = field(default_factory=set)
+    parameters: dict[str, ParameterValues] = field(default_factory=dict)
+    tables: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    """Each table's rows, keys and values typed (Decimal or text)."""
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint=hint))
@@ -114,7 +73,7 @@ class CompileState:
         return any(d.is_error for d in self.diagnostics)
 
     def expression(self, text: ExprText, scope: Scope, expect: Type | None, what: str) -> Checked | None:
-        """Parse and check one expression; remember it by its document path for code generation."""
+        """Parse and check one expression; remember it by its document path for the back end."""
         document = self.model.document
         try:
             node = parser.parse(text.text, lambda offset: document.span_in_scalar(text.path, offset))
@@ -152,6 +111,4 @@ class CompileState:
             checked = check(node, scope)
             self.diagnostics.extend(checked.diagnostics)
             placeholders.append(checked)
-        self.templates[text.path] = (parts, placeholders)
-
-
+        self.templates[text.path] = CheckedTemplate(tuple(parts), tuple(placeholders))

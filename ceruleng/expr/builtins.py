@@ -1,10 +1,9 @@
-"""The function table: every function an expression may call, its type rule, its Python emission and its docs.
+"""The function table: every function an expression may call, its type rule and its docs.
 
-Input: a call's argument types and nodes (from the checker) or argument source text (from the code generator).
-Output: the call's result type, diagnostics through the `report` callback, and Python source that calls a helper in
-`ceruleng.values`. Expressions can call nothing that is not in this table: that is what keeps them from reaching
-Python. The `summary` and `example` of each entry are the language reference (docs/language.md is checked against
-them by a test).
+Input: a call's argument types and nodes (from the checker). Output: the call's result type and diagnostics through
+the `report` callback. Expressions can call nothing that is not in this table: that is what keeps them from reaching
+Python. How each call becomes Python is the back end's (`ceruleng.backend.expressions.CALLS`). The `summary` and
+`example` of each entry are the language reference (docs/language.md is checked against them by a test).
 
 Functions whose later arguments are evaluated once per element of the first (sum, count, any, all, longest_run)
 are marked `scoped`: the checker types those arguments with the element's fields in scope.
@@ -84,7 +83,6 @@ class Builtin:
     min_args: int
     max_args: int
     check: Callable[[CallTypes], Type]
-    emit: Callable[[Sequence[str], ast.Call], str]
     scoped: bool = False
 
 
@@ -251,41 +249,6 @@ def _aggregate(result: Type | None, value_arg: bool, condition_args: Sequence[in
     return check
 
 
-def _emit(helper: str) -> Callable[[Sequence[str], ast.Call], str]:
-    return lambda args, _node: f"{helper}({', '.join(args)})"
-
-
-def _emit_round(args: Sequence[str], node: ast.Call) -> str:
-    mode = node.args[2]
-    mode_text = mode.value if isinstance(mode, ast.String) else "down"
-    return f"_round_to({args[0]}, {args[1]}, {mode_text!r})"
-
-
-def _emit_date(args: Sequence[str], node: ast.Call) -> str:
-    literal = node.args[0]
-    text = literal.value if isinstance(literal, ast.String) else "1970-01-01"
-    parsed = parse_iso_date(text) if _is_iso(text) else None
-    return f"_date({parsed.year}, {parsed.month}, {parsed.day})" if parsed else "_date(1970, 1, 1)"
-
-
-def _is_iso(text: str) -> bool:
-    try:
-        parse_iso_date(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _emit_matches(args: Sequence[str], node: ast.Call) -> str:
-    pattern = node.args[1]
-    text = pattern.value if isinstance(pattern, ast.String) else ""
-    return f"_matches({args[0]}, _re_compile({text!r}))"
-
-
-def _not_emitted(args: Sequence[str], node: ast.Call) -> str:
-    raise AssertionError(f"{node.function}() is emitted by the code generator itself")
-
-
 _NUMBERS_ONLY = _numbers
 
 FUNCTIONS: dict[str, Builtin] = {
@@ -295,93 +258,89 @@ FUNCTIONS: dict[str, Builtin] = {
                 "Rounds to a multiple of increment. mode is 'down', 'up', 'half-up', 'half-down' or 'half-even' "
                 "('down'/'up' go toward minus/plus infinity; the 'half-' modes go to the nearest multiple and say "
                 "where an exact tie goes).",
-                'round(75 / 60, 0.25, "down") → 1.25', 3, 3, _round, _emit_round),
+                'round(75 / 60, 0.25, "down") → 1.25', 3, 3, _round),
         Builtin("floor", "floor(value)", "Rounds down to a whole number.", "floor(90 / 60) → 1", 1, 1,
-                _NUMBERS_ONLY, _emit("_floor")),
+                _NUMBERS_ONLY),
         Builtin("ceil", "ceil(value)", "Rounds up to a whole number.", "ceil(90 / 60) → 2", 1, 1,
-                _NUMBERS_ONLY, _emit("_ceil")),
+                _NUMBERS_ONLY),
         Builtin("min", "min(a, b, ...)", "The smallest of its arguments (numbers, or dates).",
-                "min(1.2, 0.5) → 0.5", 2, 16, _min_max, _emit("min")),
+                "min(1.2, 0.5) → 0.5", 2, 16, _min_max),
         Builtin("max", "max(a, b, ...)", "The largest of its arguments (numbers, or dates).",
-                "max(0, 2 - 3) → 0", 2, 16, _min_max, _emit("max")),
+                "max(0, 2 - 3) → 0", 2, 16, _min_max),
         Builtin("clamp", "clamp(value, low, high)", "value, raised to low or lowered to high when outside them.",
-                "clamp(7, 0, 5) → 5", 3, 3, _numbers, _emit("_clamp")),
-        Builtin("abs", "abs(value)", "The value without its sign.", "abs(-2) → 2", 1, 1, _numbers, _emit("abs")),
+                "clamp(7, 0, 5) → 5", 3, 3, _numbers),
+        Builtin("abs", "abs(value)", "The value without its sign.", "abs(-2) → 2", 1, 1, _numbers),
         Builtin("hours", "hours(minutes)", "Minutes converted to hours (divided by 60, exactly).",
-                "hours(90) → 1.5", 1, 1, _numbers, lambda a, _n: f"({a[0]} / _SIXTY)"),
+                "hours(90) → 1.5", 1, 1, _numbers),
         Builtin("to_minutes", "to_minutes(hours)", "Hours converted to minutes (times 60).",
-                "to_minutes(1.5) → 90", 1, 1, _numbers, lambda a, _n: f"({a[0]} * _SIXTY)"),
+                "to_minutes(1.5) → 90", 1, 1, _numbers),
         Builtin("matches", "matches(text, pattern)",
                 "Whether the whole text matches a regular expression (written in quotes). Patterns with a repeat "
                 f"inside a repeat are refused by `check`; text longer than {MAX_MATCH_INPUT} characters rejects "
                 "the activity. Both keep matching fast whatever the input.",
-                'matches("AB12345", "(AB|XY)[0-9]{5,6}") → true', 2, 2, _matches, _emit_matches),
+                'matches("AB12345", "(AB|XY)[0-9]{5,6}") → true', 2, 2, _matches),
         Builtin("lower", "lower(text)", "The text in lower case.", 'lower("Ethics") → "ethics"', 1, 1,
-                _text_to(TEXT), _emit("_lower")),
+                _text_to(TEXT)),
         Builtin("upper", "upper(text)", "The text in upper case.", 'upper("abc") → "ABC"', 1, 1,
-                _text_to(TEXT), _emit("_upper")),
+                _text_to(TEXT)),
         Builtin("trim", "trim(text)", "The text without spaces at either end.", 'trim(" abc ") → "abc"', 1, 1,
-                _text_to(TEXT), _emit("_trim")),
+                _text_to(TEXT)),
         Builtin("length", "length(text)", "The number of characters in the text.", 'length("AB12345") → 7',
-                1, 1, _text_to(NUMBER), _emit("_length")),
+                1, 1, _text_to(NUMBER)),
         Builtin("contains", "contains(text, part)", "Whether part occurs in text (case-sensitive).",
-                'contains("Annual safety briefing", "safety") → true', 2, 2, _text_to(BOOLEAN),
-                lambda a, _n: f"({a[1]} in {a[0]})"),
+                'contains("Annual safety briefing", "safety") → true', 2, 2, _text_to(BOOLEAN)),
         Builtin("starts_with", "starts_with(text, prefix)", "Whether text begins with prefix.",
-                'starts_with("CEP123456", "CEP") → true', 2, 2, _text_to(BOOLEAN),
-                lambda a, _n: f"{a[0]}.startswith({a[1]})"),
+                'starts_with("CEP123456", "CEP") → true', 2, 2, _text_to(BOOLEAN)),
         Builtin("plural", "plural(count, word) or plural(count, word, plural_word)",
                 "The count and the word, the word made plural (with 's', or plural_word) unless the count is 1: "
                 "for reason sentences.",
                 'plural(1, "full hour") → "1 full hour"; plural(4, "full hour") → "4 full hours"', 2, 3,
-                _plural, _emit("_plural")),
+                _plural),
         Builtin("has", "has(attribute)",
                 "Whether an optional attribute is present in the record (a list attribute: present and not empty).",
-                "has(grade) → false when the record gives no grade", 1, 1, _presence, _not_emitted),
+                "has(grade) → false when the record gives no grade", 1, 1, _presence),
         Builtin("default", "default(attribute, value)", "The attribute's value, or value when it is missing.",
-                'default(role, "attendee") → "attendee" when no role is given', 2, 2, _presence, _not_emitted),
+                'default(role, "attendee") → "attendee" when no role is given', 2, 2, _presence),
         Builtin("lookup", "lookup(table, key, fallback)", "The table's value for key, or fallback when it has no row.",
-                'lookup(rates, "unknown", 0) → 0 when rates has no row unknown', 3, 3, _lookup, _emit("_lookup_or")),
+                'lookup(rates, "unknown", 0) → 0 when rates has no row unknown', 3, 3, _lookup),
         Builtin("date", "date(text)", "A date written YYYY-MM-DD in quotes, checked when the spec is checked.",
-                'date("2023-07-01")', 1, 1, _date_literal, _emit_date),
+                'date("2023-07-01")', 1, 1, _date_literal),
         Builtin("add_days", "add_days(date, days)", "The date plus a whole number of days (negative: earlier).",
-                'add_days(date("2025-06-14"), 1) → 2025-06-15', 2, 2, _date_plus, _emit("_add_days")),
+                'add_days(date("2025-06-14"), 1) → 2025-06-15', 2, 2, _date_plus),
         Builtin("add_months", "add_months(date, months)",
                 "The date plus whole months; the day is clamped to the end of a shorter month.",
-                'add_months(date("2024-01-31"), 1) → 2024-02-29', 2, 2, _date_plus, _emit("_add_months")),
+                'add_months(date("2024-01-31"), 1) → 2024-02-29', 2, 2, _date_plus),
         Builtin("add_years", "add_years(date, years)", "The date plus whole years (29 February → 28 February).",
-                'add_years(date("2024-02-29"), 1) → 2025-02-28', 2, 2, _date_plus, _emit("_add_years")),
+                'add_years(date("2024-02-29"), 1) → 2025-02-28', 2, 2, _date_plus),
         Builtin("days_between", "days_between(start, end)", "Days from start to end (negative if end is earlier).",
-                'days_between(date("2025-01-01"), date("2025-03-01")) → 59', 2, 2, _between,
-                _emit("_days_between")),
+                'days_between(date("2025-01-01"), date("2025-03-01")) → 59', 2, 2, _between),
         Builtin("months_between", "months_between(start, end)",
                 "Whole months from start to end; a month counts once its day of the month is reached.",
-                'months_between(date("2025-03-10"), date("2025-05-20")) → 2', 2, 2, _between,
-                _emit("_months_between")),
+                'months_between(date("2025-03-10"), date("2025-05-20")) → 2', 2, 2, _between),
         Builtin("year", "year(date)", "The year of a date.", 'year(date("2025-02-11")) → 2025', 1, 1,
-                _date_part, lambda a, _n: f"_Decimal({a[0]}.year)"),
+                _date_part),
         Builtin("month", "month(date)", "The month of a date (1-12).", 'month(date("2025-02-11")) → 2', 1, 1,
-                _date_part, lambda a, _n: f"_Decimal({a[0]}.month)"),
+                _date_part),
         Builtin("sum", "sum(list) or sum(list, value) or sum(list, value, condition)",
                 "The total of a list of numbers; or of value computed for each element (its fields are names), "
                 "counting only the elements for which condition holds.",
                 'sum(segments, minutes, kind != "lunch") → 30 for a 30-minute keynote inside a 90-minute lunch',
-                1, 3, _aggregate(NUMBER, True, (2,)), _not_emitted, scoped=True),
+                1, 3, _aggregate(NUMBER, True, (2,)), scoped=True),
         Builtin("count", "count(list) or count(list, condition)",
                 "How many elements the list has, or how many satisfy condition.",
-                'count(segments, kind == "break") → 1', 1, 2, _aggregate(NUMBER, False, (1,)), _not_emitted,
+                'count(segments, kind == "break") → 1', 1, 2, _aggregate(NUMBER, False, (1,)),
                 scoped=True),
         Builtin("any", "any(list, condition)", "Whether condition holds for at least one element.",
                 'any(segments, kind == "keynote") → true when one part is a keynote', 2, 2,
-                _aggregate(BOOLEAN, False, (1,)), _not_emitted, scoped=True),
+                _aggregate(BOOLEAN, False, (1,)), scoped=True),
         Builtin("all", "all(list, condition)", "Whether condition holds for every element (true for an empty list).",
                 "all(segments, minutes < 50) → true when every part is under 50 minutes", 2, 2,
-                _aggregate(BOOLEAN, False, (1,)), _not_emitted, scoped=True),
+                _aggregate(BOOLEAN, False, (1,)), scoped=True),
         Builtin("longest_run", "longest_run(list, value, breaks_when)",
                 "The largest total of value over consecutive elements, a run ending wherever breaks_when holds: "
                 "the longest continuous time when breaks interrupt a session.",
                 'longest_run(segments, minutes, kind in ["break", "lunch"]) → 40 for 40 + break + 35 minutes',
-                3, 3, _aggregate(NUMBER, True, (2,)), _not_emitted, scoped=True),
+                3, 3, _aggregate(NUMBER, True, (2,)), scoped=True),
     ]
 }
 """Every function an expression may call, by name."""

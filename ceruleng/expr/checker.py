@@ -30,19 +30,27 @@ from ceruleng.expr.types import (
 )
 from ceruleng.source import Span
 
+Owner = str | int | tuple[str | int, ...]
+"""Which one of several same-named things a binding means: a let's document path, an aggregate element's nesting
+depth, or for a dated parameter the day it is judged on ("activity": the activity's date; "cycle": the cycle's end)."""
+
 
 @dataclass(frozen=True)
 class Binding:
-    """What a name means at one place in a spec, and how generated code reads it."""
+    """What a name means at one place in a spec — never how generated code reads it (that is the back end's).
+
+    `kind` is one of: attribute (an activity attribute), credential (a credential attribute, certified_on included),
+    parameter, table, unit (the unit's name and size), cycle, let, credits (in reasons after the credit),
+    activities (in alternatives), element and field (inside an aggregate). Two bindings are the same name exactly
+    when they are equal, so bindings identify lets for the unused-let warning.
+    """
 
     name: str
     type: Type
-    ref: str
     kind: str
+    owner: Owner = ""
     optional: bool = False
     description: str = ""
-    field_refs: tuple[tuple[str, str], ...] = ()
-    """For a record held as separate locals (the cycle): field name → Python source reading it."""
 
 
 class Scope:
@@ -76,7 +84,8 @@ class Checked:
     type: Type
     bindings: dict[int, Binding] = field(default_factory=dict)
     types: dict[int, Type] = field(default_factory=dict)
-    element_vars: dict[int, str] = field(default_factory=dict)
+    element_depths: dict[int, int] = field(default_factory=dict)
+    """The nesting depth of each scoped aggregate call (sum, count, ...), which names its loop variable."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -85,10 +94,10 @@ class Checked:
 
     def names(self) -> Iterator[Binding]:
         """Bindings of the names the expression reads (each once; an element's field is not the attribute)."""
-        seen: set[str] = set()
+        seen: set[Binding] = set()
         for binding in self.bindings.values():
-            if binding.ref not in seen:
-                seen.add(binding.ref)
+            if binding not in seen:
+                seen.add(binding)
                 yield binding
 
 
@@ -348,9 +357,8 @@ class _Checker:
         """Type a scoped call: the list, then the other arguments with the element's fields (and `it`) as names."""
         listed = self.visit(node.args[0], scope)
         element = listed.element if isinstance(listed, ListType) else ANY
-        variable = f"_e{self.depth}"
-        self.result.element_vars[id(node)] = variable
-        inner = scope.with_bindings(_element_bindings(element, variable))
+        self.result.element_depths[id(node)] = self.depth
+        inner = scope.with_bindings(_element_bindings(element, self.depth))
         self.depth += 1
         try:
             return [listed, *(self.visit(arg, inner) for arg in node.args[1:])]
@@ -358,14 +366,43 @@ class _Checker:
             self.depth -= 1
 
 
-def _element_bindings(element: Type, variable: str) -> list[Binding]:
-    bindings = [Binding("it", element, variable, "element", description="the element itself")]
+def _element_bindings(element: Type, depth: int) -> list[Binding]:
+    bindings = [Binding("it", element, "element", depth, description="the element itself")]
     if isinstance(element, RecordType):
         bindings.extend(
-            Binding(name, field_type, f'{variable}["{name}"]', "field", description=f"the {element.name}'s {name}")
+            Binding(name, field_type, "field", depth, description=f"the {element.name}'s {name}")
             for name, field_type in element.fields
         )
     return bindings
+
+
+_PER_ELEMENT = frozenset({"sum", "count", "any", "all", "longest_run"})
+"""Calls whose arguments after the first are evaluated once per element (so not at all for an empty list)."""
+
+
+def always_read(checked: Checked) -> list[Binding]:
+    """The bindings an expression reads on every evaluation, in evaluation order: not those read only inside a branch
+    of `if`, the right side of `and`/`or`, the fallback of `default()`, or the per-element arguments of an aggregate.
+    (Lets read only on some paths are computed only on those paths.)"""
+    found: list[Binding] = []
+    stack: list[ast.Expr] = [checked.node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            binding = checked.bindings.get(id(node))
+            if binding is not None and binding not in found:
+                found.append(binding)
+            continue
+        if isinstance(node, ast.Conditional):
+            following: list[ast.Expr] = [node.test]
+        elif isinstance(node, ast.And | ast.Or):
+            following = [node.left]
+        elif isinstance(node, ast.Call) and (node.function in _PER_ELEMENT or node.function == "default"):
+            following = list(node.args[:1])
+        else:
+            following = list(ast.children(node))
+        stack.extend(reversed(following))
+    return found
 
 
 def present_when(node: ast.Expr, outcome: bool) -> frozenset[str]:

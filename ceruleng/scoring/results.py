@@ -15,12 +15,10 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
+from ceruleng.runtime import Reason
 from ceruleng.source import Span
 from ceruleng.templates import Template
 from ceruleng.values import ZERO, format_credits, format_value
-
-Reason = str | tuple[int, tuple[Any, ...]]
-"""A reason: a finished sentence, or (template number, captured values) rendered on demand."""
 
 
 @dataclass(frozen=True)

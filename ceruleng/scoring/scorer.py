@@ -5,29 +5,30 @@ records and the as-of date. Output: one `ActivityResult` for every input record,
 totals: caps applied in date order (then id), requirement, minimums, alternatives, carry-over, fee and audit.
 
 Per activity: check and type the record (malformed → rejected, naming the field), keep it only if it falls in the
-current cycle, route it by type to the first category whose `when` holds, pick the category version in force on
-its date, and call the generated function. Nothing here interprets an expression: rules are already Python.
+current cycle, and call the generated function for its type, which routes it to the first category whose `when`
+holds, picks the version in force on its date and applies every rule (with `--explain`, its traced twin, which also
+records each step). That call is the one scoring path; when a rule fails for this activity's values, the generated
+program's line map says which rule, and the activity is rejected with a reason naming it. Nothing here interprets
+an expression: rules are already Python.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiler import CompiledCategory, CompiledSpec
+from ceruleng.compiled import CompiledCategory, CompiledSpec
 from ceruleng.errors import did_you_mean
-from ceruleng.runtime import Missing, NotInForce
-from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, Reason, TraceLine
-from ceruleng.values import ZERO, ValueProblem, add_months, format_credits, format_number, parse_iso_date
+from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
+from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, TraceLine
+from ceruleng.values import ZERO, add_months, format_credits, format_number, parse_iso_date
 
-Outcome = tuple[str | None, str, Decimal, Sequence[Reason], list[TraceLine] | None]
-"""(category, status, credits, reasons, trace) for one activity."""
-
-_COMPUTE_ERRORS = (ArithmeticError, ValueProblem, OverflowError)
+_COMPUTE_ERRORS = COMPUTE_ERRORS
+_RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
+"""What a rule may raise for one activity's values: that activity is rejected, naming the rule."""
 
 
 class Credential:
@@ -93,11 +94,7 @@ class Scorer:
         self.model = spec.model
         self.places = spec.model.places
         self.templates = spec.templates
-        self.fast_routes = {
-            type_name: tuple((category, category.when, _single_version(category)) for category in categories)
-            for type_name, categories in spec.routes.items()
-        }
-        """Per activity type: (category, its `when`, its scoring function when it has one undated version)."""
+        self.ids = [category.id for category in spec.by_number]
         self._cycles: dict[tuple[date, date], tuple[int, date, date]] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
@@ -117,90 +114,60 @@ class Scorer:
 
     # ---- one activity --------------------------------------------------------------------------------------------
 
-    def route(self, activity: dict[str, Any], context: dict[str, Any]) -> Outcome:
-        type_name = activity["type"]
-        routes = self.spec.routes.get(type_name)
+    def score_activity(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
+        """Score one typed activity inside the cycle: the generated function for its type decides everything."""
+        scorer = self.spec.scorers.get(item["type"])
         trace: list[TraceLine] | None = [] if self.explain else None
-        if routes is None:
-            hint = did_you_mean(type_name, self.model.activity_types)
-            return (None, "rejected", ZERO,
-                    [f"'{type_name}' is not an activity type {self.model.title} recognises"
-                     + (f" ({hint})" if hint else "") + "."], trace)
-        for category in routes:
-            if category.when is not None:
-                try:
-                    matched = category.when(activity, context)
-                except Missing:
-                    matched = False
-                except _COMPUTE_ERRORS as exc:
-                    return (category.id, "rejected", ZERO, [f"Could not decide the category: {exc}."], trace)
-                if trace is not None:
-                    trace.append(TraceLine(f"when of {category.id}", self.model_span(category), str(matched)))
-                if not matched:
-                    continue
-            return self.score(category, activity, context, trace)
-        return (None, "rejected", ZERO, [f"No category of {self.model.title} accepts this {type_name} "
-                                        "(none of their conditions holds)."], trace)
+        if scorer is None:
+            outcome = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
+        else:
+            try:
+                if trace is None:
+                    outcome = scorer.fast(item, context)
+                else:
+                    steps: list[tuple[int, Any]] = []
+                    try:
+                        outcome = scorer.traced(item, context, steps)
+                    finally:
+                        trace.extend(self.trace_lines(steps))
+            except _RULE_ERRORS as exc:
+                outcome = self.failure(exc)
+        number = outcome.category
+        return ActivityResult(position, item["id"], item["type"], item["date"],
+                              None if number is None else self.ids[number], outcome.status, outcome.credits,
+                              outcome.reasons, self.templates, self.places, False, trace)
 
-    def model_span(self, category: CompiledCategory) -> Any:
-        return category.span
+    def unknown_type(self, type_name: str) -> str:
+        hint = did_you_mean(type_name, self.model.activity_types)
+        suggestion = f" ({hint})" if hint else ""
+        return f"'{type_name}' is not an activity type {self.model.title} recognises{suggestion}."
 
-    def score(self, category: CompiledCategory, activity: dict[str, Any], context: dict[str, Any],
-              trace: list[TraceLine] | None) -> Outcome:
-        day = activity["date"]
-        chosen = None
-        for effective, fast, traced in category.versions:
-            if effective.covers(day):
-                chosen = (fast, traced)
-                break
-        if chosen is None:
-            return (category.id, "rejected", ZERO,
-                    [f"No version of the rules for {category.title} is in force on {day.isoformat()}."], trace)
-        try:
-            if trace is None:
-                status, credits, reasons = chosen[0](activity, context)
-            else:
-                steps: list[tuple[int, Any]] = []
-                try:
-                    status, credits, reasons = chosen[1](activity, context, steps)
-                finally:
-                    trace.extend(self.trace_lines(steps))
-        except Missing as missing:
-            return (category.id, "rejected", ZERO, [self.missing_reason(missing, category)], trace)
-        except NotInForce as exc:
-            return (category.id, "rejected", ZERO, [f"{str(exc)[0].upper()}{str(exc)[1:]}."], trace)
-        except _COMPUTE_ERRORS as exc:
-            return (category.id, "rejected", ZERO, [self.compute_reason(exc, category, activity, context)], trace)
-        if credits < ZERO:
-            return (category.id, "rejected", ZERO,
-                    [f"The credit formula gave a negative amount ({format_number(credits)})."], trace)
-        return (category.id, status, credits, reasons, trace)
+    def failure(self, exc: Exception) -> Outcome:
+        """The outcome when a rule fails for this activity's values: rejected, with a reason naming the rule (the
+        generated program's line map says which rule was running, and in which category)."""
+        origins = self.spec.origins_of(exc)
+        number = next((origin.category for origin in reversed(origins) if origin.category is not None), None)
+        step_number = next((origin.step for origin in reversed(origins) if origin.step is not None), None)
+        category = self.spec.by_number[number] if number is not None else None
+        step = self.spec.steps[step_number] if step_number is not None else None
+        if isinstance(exc, Missing):
+            reason = self.missing_reason(exc, category)
+        elif isinstance(exc, NotInForce):
+            reason = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+        elif step is not None and step.kind == "when":
+            reason = f"Could not decide the category: {_problem(exc)}."
+        else:
+            where = f" at {step.label} ({step.span})" if step is not None else ""
+            reason = f"Could not compute the credit{where}: {_problem(exc)}."
+        return Outcome(number, "rejected", ZERO, (reason,))
 
-    def missing_reason(self, missing: Missing, category: CompiledCategory) -> str:
+    def missing_reason(self, missing: Missing, category: CompiledCategory | None) -> str:
+        rules = f"the rules for {category.title}" if category is not None else "the rules"
         if missing.kind == "table row":
-            return f"No entry for {missing.what} in the {category.title} rules."
+            return f"No entry for {missing.what} in {rules}."
         attribute = self.spec.attributes.get(missing.what) or self.model.credential_attributes.get(missing.what)
         described = f" ({attribute.description})" if attribute and attribute.description != missing.what else ""
-        return f"The activity has no {missing.what}{described}, which the rules for {category.title} need."
-
-    def compute_reason(self, exc: Exception, category: CompiledCategory, activity: dict[str, Any],
-                       context: dict[str, Any]) -> str:
-        """Say what failed and where: re-run the traced variant to find the last rule reached."""
-        where = ""
-        steps: list[tuple[int, Any]] = []
-        for effective, _fast, traced in category.versions:
-            if effective.covers(activity["date"]):
-                with contextlib.suppress(Exception):  # the same failure again: only the steps reached matter
-                    traced(activity, context, steps)
-        if steps:
-            last = self.spec.steps[steps[-1][0]]
-            following = [s for s in self.spec.steps if s.span.line > last.span.line]
-            step = following[0] if following else last
-            where = f" at {step.label} ({step.span})"
-        problem = {"DivisionByZero": "division by zero", "DivisionUndefined": "division by zero",
-                   "Overflow": "a number too large", "InvalidOperation": "an invalid operation"}.get(
-            type(exc).__name__, str(exc))
-        return f"Could not compute the credit{where}: {problem}."
+        return f"The activity has no {missing.what}{described}, which {rules} need."
 
     def trace_lines(self, steps: Sequence[tuple[int, Any]]) -> list[TraceLine]:
         lines = []
@@ -208,8 +175,11 @@ class Scorer:
             step = self.spec.steps[index]
             shown = format_number(value) if isinstance(value, Decimal) else (
                 ("passed" if value else "failed") if step.kind == "check" else str(value))
-            lines.append(TraceLine(f"{step.kind} {step.label}" if step.kind != step.label else step.label,
-                                   step.span, shown))
+            if step.kind == "when":
+                rule = f"when of {step.label}"
+            else:
+                rule = f"{step.kind} {step.label}" if step.kind != step.label else step.label
+            lines.append(TraceLine(rule, step.span, shown))
         return lines
 
     # ---- one credential ------------------------------------------------------------------------------------------
@@ -272,9 +242,7 @@ class Scorer:
         activities: list[ActivityResult] = []
         append = activities.append
         seen: dict[Any, int] = {}
-        dispatchers = None if self.explain else self.spec.dispatchers
-        ids = [category.id for category in self.spec.by_number]
-        templates, places = self.templates, self.places
+        score = self.score_activity
         for position, record in enumerate(records):
             item, problems = coerce(record)
             if item is not None:
@@ -296,63 +264,14 @@ class Scorer:
                     before.append(outside)
                 append(outside)
                 continue
-            dispatch = dispatchers.get(item["type"]) if dispatchers is not None else None
-            found = None
-            if dispatch is not None:
-                try:
-                    found = dispatch(item, context)
-                except (Missing, NotInForce, *_COMPUTE_ERRORS):
-                    found = None
-            number, outcome = found if found is not None else (0, None)
-            if outcome is None or (outcome[1].is_signed() and outcome[1] < ZERO):
-                append(self._result(position, item, self.route(item, context)))
-                continue
-            status, credits, reasons = outcome
-            append(ActivityResult(position, item["id"], item["type"], day, ids[number], status, credits, reasons,
-                                  templates, places, False, None))
+            append(score(position, item, context))
         return activities
-
-    def outcome(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
-        """Score one typed activity inside the cycle: the short path when it can, else the full one."""
-        routes = None if self.explain else self.fast_routes.get(item["type"])
-        found = self.fast_outcome(position, item, context, routes) if routes is not None else None
-        return found if found is not None else self._result(position, item, self.route(item, context))
-
-    def fast_outcome(self, position: int, item: dict[str, Any], context: dict[str, Any],
-                     routes: tuple[tuple[CompiledCategory, Any, Any], ...]) -> ActivityResult | None:
-        """The common case: no trace, one undated version, nothing goes wrong. None sends the activity down the
-        full path (`route`), which explains every other outcome."""
-        for category, when, fast in routes:
-            if when is not None:
-                try:
-                    if not when(item, context):
-                        continue
-                except Missing:
-                    continue
-                except _COMPUTE_ERRORS:
-                    return None
-            if fast is None:
-                return None
-            try:
-                status, credits, reasons = fast(item, context)
-            except (Missing, NotInForce, *_COMPUTE_ERRORS):
-                return None
-            if credits < ZERO:
-                return None
-            return ActivityResult(position, item["id"], item["type"], item["date"], category.id, status, credits,
-                                  reasons, self.templates, self.places, False, None)
-        return None
 
     def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date) -> ActivityResult:
         """An activity dated outside the cycle: rejected, saying which cycle it was judged in."""
         reason = (f"Completed {item['date'].isoformat()}, outside this cycle "
                   f"({start.isoformat()} to {end.isoformat()}).")
         return self.rejected_record(position, record, [reason], typed=item)
-
-    def _result(self, position: int, item: dict[str, Any], outcome: Outcome) -> ActivityResult:
-        category, status, credits, reasons, trace = outcome
-        return ActivityResult(position, item["id"], item["type"], item["date"], category, status, credits, reasons,
-                              self.templates, self.places, trace=trace)
 
     def rejected_record(self, position: int, record: Any, reasons: list[Reason], malformed: bool = False,
                         typed: dict[str, Any] | None = None) -> ActivityResult:
@@ -421,15 +340,15 @@ class Scorer:
         results = []
         judged = context["cycle_end"]
         for minimum in self.spec.minimums:
-            version = next((v for v in minimum.versions if v[0].covers(judged)), None)
+            version = minimum.version_on(judged)
             if version is None:
                 raise NotInForce(f"minimum '{minimum.id}'", judged)
-            _effective, at_least, counts = version
             counted = ZERO
-            for category, up_to in counts:
-                earned = sums.get(category, ZERO)
+            for counted_category in version.counts:
+                earned = sums.get(counted_category.category, ZERO)
+                up_to = counted_category.up_to
                 counted += min(earned, up_to(context)) if up_to else earned
-            needed = at_least(context)
+            needed = version.at_least(context)
             results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
         return results
 
@@ -466,7 +385,7 @@ class Scorer:
             start, end = earlier["cycle_start"], earlier["cycle_end"]
             past = CredentialResult(spec.id, "", "", self.places, None, None, certified_on)
             past.carried_in = carried
-            past.activities = [self.outcome(position, item, earlier) for position, item in enumerate(typed)
+            past.activities = [self.score_activity(position, item, earlier) for position, item in enumerate(typed)
                                if isinstance(item, dict) and start <= item["date"] <= end]
             self.totals(past, earlier)
             surplus = past.earned + carried - (past.required or ZERO)
@@ -486,13 +405,6 @@ class Scorer:
             result.fee = (model.fee.amount, model.fee.currency, model.fee.per)
         if model.audit_rate is not None:
             result.audit = (model.audit_rate, audit_draw(seed, model.id, member, start) < self.audit_threshold)
-
-
-def _single_version(category: CompiledCategory) -> Callable[..., Any] | None:
-    """The fast scoring function of a category with one version in force at all times, else None."""
-    if len(category.versions) == 1 and not category.versions[0][0].dated:
-        return category.versions[0][1]
-    return None
 
 
 def audit_selected(seed: int, spec_id: str, member: str | None, cycle_start: date, rate: Decimal) -> bool:
@@ -515,3 +427,12 @@ def _text_or_none(value: Any) -> str | None:
 
 
 ScorerFactory = Callable[[CompiledSpec], Scorer]
+
+
+_PROBLEMS = {"DivisionByZero": "division by zero", "DivisionUndefined": "division by zero",
+             "Overflow": "a number too large", "InvalidOperation": "an invalid operation"}
+
+
+def _problem(exc: Exception) -> str:
+    """What went wrong computing a rule, in words (the decimal module's own messages are for programmers)."""
+    return _PROBLEMS.get(type(exc).__name__, str(exc))

@@ -1,0 +1,315 @@
+"""Back end: a clean compile state → the spec's generated module → a `CompiledSpec` the scorer runs.
+
+Input: the `CompileState` of a spec without errors (checked expressions and templates by document path, lets,
+parameter and table values) and its record checkers. Output: the compiled spec — per activity type the generated
+function that routes and scores it (fast and traced), categories by number, cycle rules as generated functions,
+reason templates, trace steps — and the generated `Program` with its line map.
+
+The work is in three passes: plan (what each function must do, with every template and trace step numbered), write
+(the function assembler turns plans into lines, each attributed to its rule), and compile (one module per spec,
+whose only globals are the runtime's helpers and this spec's constants).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from ceruleng.backend import functions, names
+from ceruleng.backend.expressions import ConstantPool
+from ceruleng.backend.functions import ModuleCode
+from ceruleng.backend.plans import (
+    BoundPlan,
+    CategoryPlan,
+    CheckPlan,
+    CheckVersion,
+    LetPlan,
+    RoundingPlan,
+    RoutePlan,
+    TemplatePlan,
+    TypePlan,
+    VersionPlan,
+)
+from ceruleng.backend.writer import CodeWriter
+from ceruleng.compiled import (
+    ActivityScorer,
+    CompiledAlternative,
+    CompiledCategory,
+    CompiledMinimum,
+    CompiledSpec,
+    CountedCategory,
+    MinimumVersion,
+    Step,
+)
+from ceruleng.compiler.expressions import CREDITS
+from ceruleng.compiler.state import CompileState
+from ceruleng.expr import ast
+from ceruleng.expr.checker import Binding, Checked
+from ceruleng.expr.types import NUMBER
+from ceruleng.fields import Coercer
+from ceruleng.model import Category, Check, ExprText
+from ceruleng.runtime import RUNTIME
+from ceruleng.source import Span
+from ceruleng.templates import VALUE_FORMAT, Template, build, credits_formatter
+
+
+def generate(state: CompileState, coerce: Coercer, coerce_credential: Coercer) -> CompiledSpec:
+    """The compiled spec of a clean compile state."""
+    return _Builder(state).build(coerce, coerce_credential)
+
+
+def _grouped(rules: list[Any]) -> list[list[Any]]:
+    """Rules sharing an id are versions of one rule; groups keep the order of first appearance."""
+    groups: dict[str, list[Any]] = {}
+    for rule in rules:
+        groups.setdefault(rule.id, []).append(rule)
+    return list(groups.values())
+
+
+class _Builder:
+    def __init__(self, state: CompileState) -> None:
+        self.state = state
+        self.model = state.model
+        self.templates: list[Template] = []
+        self.steps: list[Step] = []
+        self.pool = ConstantPool()
+        digest = hashlib.sha256(self.model.document.source.text.encode()).hexdigest()[:12]
+        self.writer = CodeWriter(f"<ceruleng spec {self.model.path} {digest}>")
+        self.lets: dict[Binding, LetPlan] = {}
+        self.global_lets = self._let_plans(self.model.lets)
+
+    # ---- numbering ---------------------------------------------------------------------------------------------
+
+    def add_template(self, template: Template) -> int:
+        self.templates.append(template)
+        return len(self.templates) - 1
+
+    def add_step(self, kind: str, label: str, span: Span, path: tuple[Any, ...] = (),
+                 checked: Checked | None = None) -> int:
+        read = frozenset(b.name for b in checked.names()) if checked is not None else frozenset()
+        self.steps.append(Step(kind, label, span, path, read))
+        return len(self.steps) - 1
+
+    def template(self, text: ExprText) -> TemplatePlan:
+        checked = self.state.templates[text.path]
+        formatters = [
+            credits_formatter(self.model.places)
+            if isinstance(item.node, ast.Name) and item.node.name == "credits"
+            else VALUE_FORMAT
+            for item in checked.placeholders
+        ]
+        return TemplatePlan(self.add_template(build(checked.parts, formatters)), checked.placeholders)
+
+    def fixed(self, before: str, after: str) -> int:
+        """A template the engine itself writes: text, one value, text."""
+        return self.add_template(Template((before, 0, after), (VALUE_FORMAT,)))
+
+    def checked(self, text: ExprText) -> Checked:
+        return self.state.checked[text.path]
+
+    # ---- plans -------------------------------------------------------------------------------------------------
+
+    def _let_plans(self, lets: tuple[tuple[str, ExprText], ...]) -> dict[Binding, LetPlan]:
+        plans = {}
+        for name, text in lets:
+            binding = self.state.lets[text.path]
+            checked = self.checked(text)
+            plan = LetPlan(binding, checked, self.add_step("let", name, text.span, text.path, checked))
+            plans[binding] = self.lets[binding] = plan
+        return plans
+
+    def check_plan(self, versions: list[Check]) -> CheckPlan:
+        first = versions[0]
+        not_in_force = self.fixed(f"No version of the rule '{first.id}' is in force on ", ".")
+        return CheckPlan(first.id, tuple(
+            CheckVersion(rule.effective, self.checked(rule.require), rule.otherwise, self.template(rule.reason),
+                         self.add_step("check", rule.title or rule.id, rule.require.span, rule.path,
+                                       self.checked(rule.require)))
+            for rule in versions
+        ), not_in_force)
+
+    def checks_for(self, category: Category) -> list[CheckPlan]:
+        applicable = [rule for rule in self.model.checks
+                      if (rule.applies_to is None or category.id in rule.applies_to)
+                      and category.id not in rule.excluded]
+        return [self.check_plan(group) for group in (*_grouped(applicable), *_grouped(list(category.checks)))]
+
+    def version_plan(self, category: Category) -> VersionPlan:
+        lets = {**self.global_lets, **self._let_plans(category.lets)}
+        plan = VersionPlan(category.effective, category.span, category.outcome,
+                           self.template(category.reason) if category.reason else None,
+                           self.checks_for(category), lets)
+        if category.outcome is not None or category.credit is None:
+            return plan
+        plan.credit = self.checked(category.credit)
+        plan.credit_step = self.add_step("credit", "credit", category.credit.span, category.path, plan.credit)
+        if category.rounding is not None:
+            rounding = category.rounding
+            increment = self.checked(rounding.increment)
+            plan.rounding = RoundingPlan(increment, rounding.mode, self.add_step(
+                "round", rounding.mode, rounding.increment.span, rounding.path, increment))
+        for attribute, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
+            if bound is not None:
+                credits = self.checked(bound.credits)
+                setattr(plan, attribute, BoundPlan(credits, self.template(bound.reason), self.add_step(
+                    attribute, attribute, bound.credits.span, bound.path, credits)))
+        plan.explain = self.template(category.explain) if category.explain else self._default_explain(category)
+        return plan
+
+    def _default_explain(self, category: Category) -> TemplatePlan:
+        template = Template((f"{category.title}: ", 0, f" {self.model.unit_name}."),
+                            (credits_formatter(self.model.places),))
+        credits = Checked(ast.Name(category.span, "credits"), NUMBER)
+        credits.bindings[id(credits.node)] = CREDITS
+        return TemplatePlan(self.add_template(template), (credits,))
+
+    def category_plans(self) -> list[tuple[CategoryPlan, list[Category]]]:
+        plans = []
+        for index, versions in enumerate(_grouped(list(self.model.categories))):
+            first = versions[0]
+            plan = CategoryPlan(index, first.id, first.title, first.span,
+                                [self.version_plan(category) for category in versions],
+                                self.fixed(f"No version of the rules for {first.title} is in force on ", "."),
+                                self.fixed("The credit formula gave a negative amount (", ")."))
+            plans.append((plan, versions))
+        return plans
+
+    def type_plans(self, categories: list[tuple[CategoryPlan, list[Category]]],
+                   module: ModuleCode) -> list[TypePlan]:
+        """Per activity type, the categories that take it, in spec order, each with its `when`."""
+        plans = []
+        for number, type_name in enumerate(self.model.activity_types):
+            plan = TypePlan(type_name, number)
+            for category, versions in categories:
+                first = versions[0]
+                if type_name not in first.types:
+                    continue
+                when = self.checked(first.when) if first.when else None
+                # no document path: testing a category's `when` on the way to another does not exercise it
+                step = self.add_step("when", first.id, first.span, (), when) if when is not None else None
+                plan.routes.append(RoutePlan(category.index, when, step))
+            if plan.routes:
+                plan.unmatched = functions.constant_outcome(
+                    module, ("unmatched", type_name), None, "rejected",
+                    f"No category of {self.model.title} accepts this {type_name} (none of their conditions holds).")
+                plans.append(plan)
+        return plans
+
+    # ---- write, compile, assemble ------------------------------------------------------------------------------
+
+    def build(self, coerce: Coercer, coerce_credential: Coercer) -> CompiledSpec:
+        model = self.model
+        units = {"unit": repr(model.unit_name)}
+        if model.contact_hours is not None:
+            units["hours_per_unit"] = self.pool.number(model.contact_hours)
+        module = ModuleCode(self.writer, self.pool, self.state.parameters, units, self.lets, self.steps)
+        for name, values in self.state.parameters.items():
+            if values.constant:
+                self.pool.put(names.parameter_constant(name), values.versions[0][1])
+            else:
+                functions.write_parameter_lookup(module, values)
+        for name, rows in self.state.tables.items():
+            self.pool.put(names.table(name), rows)
+        categories = self.category_plans()
+        types = self.type_plans(categories, module)
+        for category_plan, _versions in categories:
+            for traced in (False, True):
+                functions.write_category(module, category_plan, traced)
+        scorers = {type_plan.name: self.scorer_functions(module, type_plan) for type_plan in types}
+        cycle = self.cycle_functions(module, categories)
+        module.write_pending()
+        program = self.writer.compile({**RUNTIME, **self.pool.values})
+        namespace = program.namespace
+        get: Callable[[str | None], Any] = lambda name: namespace[name] if name else None  # noqa: E731
+        compiled = CompiledSpec(model=model, attributes=self.state.attributes, coerce=coerce,
+                                coerce_credential=coerce_credential, program=program)
+        compiled.scorers = {type_name: ActivityScorer(namespace[fast], namespace[traced])
+                            for type_name, (fast, traced) in scorers.items()}
+        for plan, versions in categories:
+            first = versions[0]
+            category = CompiledCategory(first.id, first.title, plan.index, first.types, first.span,
+                                        get(cycle.get(f"cap{plan.index}")), first.cap.span if first.cap else None)
+            compiled.by_number.append(category)
+            compiled.categories[category.id] = category
+        compiled.deadline = get(cycle.get("deadline"))
+        compiled.requirement = get(cycle.get("requirement"))
+        compiled.carry_max = get(cycle.get("carry_max"))
+        carry = model.requirement.carry_over if model.requirement else None
+        node = self.checked(carry).node if carry is not None else None
+        compiled.carry_none = isinstance(node, ast.Number) and node.value == 0
+        compiled.minimums = self.minimums(get, cycle)
+        if model.requirement is not None:
+            compiled.alternatives = [CompiledAlternative(a.id, a.title, namespace[cycle[f"alternative{i}"]], a.span)
+                                     for i, a in enumerate(model.requirement.alternatives)]
+        for index, template in enumerate(self.templates):
+            template.compute = namespace.get(names.template_values(index))
+        compiled.templates = self.templates
+        compiled.steps = self.steps
+        return compiled
+
+    def scorer_functions(self, module: ModuleCode, plan: TypePlan) -> tuple[str, str]:
+        """The functions that score one activity type: its router, or, when the first category that takes the type
+        takes all of it, that category's own functions (no routing to do)."""
+        first = plan.routes[0]
+        if first.when is None:
+            return names.category_function(first.category, False), names.category_function(first.category, True)
+        return (functions.write_scoring(module, plan, self.global_lets, traced=False),
+                functions.write_scoring(module, plan, self.global_lets, traced=True))
+
+    def cycle_functions(self, module: ModuleCode,
+                        categories: list[tuple[CategoryPlan, list[Category]]]) -> dict[str, str]:
+        """Every cycle rule as a function of the context `x`, by label."""
+        written: dict[str, str] = {}
+        model = self.model
+
+        def write(label: str, text: ExprText | None, params: str = names.CONTEXT) -> None:
+            if text is not None:
+                written[label] = functions.write_cycle_function(module, label, params, self.checked(text),
+                                                                text.span)
+
+        for plan, versions in categories:
+            write(f"cap{plan.index}", versions[0].cap)
+        if model.cycle is not None:
+            write("deadline", model.cycle.deadline)
+        requirement = model.requirement
+        if requirement is None:
+            return written
+        write("requirement", requirement.credits)
+        write("carry_max", requirement.carry_over)
+        for index, group in enumerate(_grouped(list(requirement.minimums))):
+            for number, minimum in enumerate(group):
+                write(f"minimum{index}_{number}", minimum.at_least)
+                for k, counted in enumerate(minimum.counts):
+                    write(f"minimum{index}_{number}_{k}", counted.up_to)
+        for index, alternative in enumerate(requirement.alternatives):
+            write(f"alternative{index}", alternative.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
+        return written
+
+    def minimums(self, get: Callable[[str | None], Any], cycle: dict[str, str]) -> list[CompiledMinimum]:
+        requirement = self.model.requirement
+        if requirement is None:
+            return []
+        found = []
+        for index, group in enumerate(_grouped(list(requirement.minimums))):
+            versions = tuple(
+                MinimumVersion(minimum.effective, get(cycle[f"minimum{index}_{number}"]), tuple(
+                    CountedCategory(counted.category, get(cycle.get(f"minimum{index}_{number}_{k}")))
+                    for k, counted in enumerate(minimum.counts)))
+                for number, minimum in enumerate(group)
+            )
+            found.append(CompiledMinimum(group[0].id, group[0].title, versions, group[0].span))
+        return found
+
+
+def compile_expression(checked: Checked, filename: str = "<ceruleng expression>") -> Callable[..., Any]:
+    """One checked expression of activity attributes as a function `f(activity, context)` — the same emitter and
+    runtime as a spec's module, for the expression reference's examples and tests."""
+    writer = CodeWriter(filename)
+    pool = ConstantPool()
+    module = ModuleCode(writer, pool, {}, {}, {}, [])
+    body = functions.Body(module, {}, traced=False)
+    body.out.line(f"return {body.expression(checked)}")
+    module.function(f"expression({names.ACTIVITY}, {names.CONTEXT})", body)
+    function: Callable[..., Any] = writer.compile({**RUNTIME, **pool.values}).namespace["expression"]
+    return function

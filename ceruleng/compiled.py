@@ -1,0 +1,182 @@
+"""The compiled spec: what the back end produces from a checked spec and the scorer runs.
+
+Input: built once per spec by `ceruleng.backend.module`. Output: plain records the scorer reads — per activity type
+the generated function that routes and scores it (and its traced twin), the categories by number, the cycle rules
+as generated functions, reason templates, trace steps, the record checkers, and the generated `Program` (its source
+and line map, for `--show-python` and for naming the rule behind a failure). Holds no code that writes code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from ceruleng.errors import Diagnostic
+from ceruleng.fields import Coercer
+from ceruleng.model import Attribute, Effective, SpecModel
+from ceruleng.runtime import Outcome
+from ceruleng.source import Span
+from ceruleng.templates import Template
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The spec rule a generated line translates: where it is written, what it is, and whose it is."""
+
+    span: Span
+    what: str
+    """A few words for people: "credit of category X", "when of category Y", "record check of an attribute"."""
+    step: int | None = None
+    """The trace step this line computes, when it computes one."""
+    category: int | None = None
+    """The category (by number) whose function this line belongs to, when it belongs to one."""
+
+
+@dataclass
+class Program:
+    """A compiled generated module: its source, where each line came from, and its namespace."""
+
+    filename: str
+    source: str
+    origins: list[Origin | None]
+    namespace: dict[str, Any]
+
+    def origin_at(self, line: int) -> Origin | None:
+        """The origin of 1-based generated line `line`."""
+        return self.origins[line - 1] if 1 <= line <= len(self.origins) else None
+
+    def origins_of(self, error: BaseException) -> list[Origin]:
+        """The rules the generated frames of `error`'s traceback were running, outermost first (empty when the error
+        did not pass through this module)."""
+        found: list[Origin] = []
+        tb: TracebackType | None = error.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self.filename:
+                origin = self.origin_at(tb.tb_lineno)
+                if origin is not None:
+                    found.append(origin)
+            tb = tb.tb_next
+        return found
+
+    def annotated(self) -> str:
+        """The module with the spec position of each part written above it, for `ceruleng check --show-python`."""
+        out: list[str] = []
+        previous: Origin | None = None
+        for text, origin in zip(self.source.splitlines(), self.origins, strict=False):
+            changed = previous is None or (origin is not None and (origin.span, origin.what) != (previous.span,
+                                                                                                previous.what))
+            if origin is not None and changed:
+                indent = text[: len(text) - len(text.lstrip())]
+                out.append(f"{indent}# {origin.span}: {origin.what}")
+            previous = origin
+            out.append(text)
+        return "\n".join(out) + "\n"
+
+
+Context = dict[str, Any]
+"""What generated functions read of a credential: certified_on, credential attributes, cycle_start, cycle_end."""
+
+
+class ActivityScorer(NamedTuple):
+    """The generated functions for one activity type: route to the first matching category and score it."""
+
+    fast: Callable[[dict[str, Any], Context], Outcome]
+    traced: Callable[[dict[str, Any], Context, list[tuple[int, Any]]], Outcome]
+    """The same rules, appending (step number, value) for every rule applied to the list it is given."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule application a trace can report: what kind, a label, where the rule is written (its span and its
+    document path), and the declared names its expression reads (for traceability of parameters and tables)."""
+
+    kind: str
+    label: str
+    span: Span
+    path: tuple[Any, ...] = ()
+    names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CompiledCategory:
+    id: str
+    title: str
+    index: int
+    types: tuple[str, ...]
+    span: Span
+    cap: Callable[[Context], Decimal] | None = None
+    cap_span: Span | None = None
+
+
+@dataclass(frozen=True)
+class CountedCategory:
+    """A category a minimum adds, limited by `up_to` when given."""
+
+    category: str
+    up_to: Callable[[Context], Decimal] | None
+
+
+@dataclass(frozen=True)
+class MinimumVersion:
+    effective: Effective
+    at_least: Callable[[Context], Decimal]
+    counts: tuple[CountedCategory, ...]
+
+
+@dataclass(frozen=True)
+class CompiledMinimum:
+    id: str
+    title: str
+    versions: tuple[MinimumVersion, ...]
+    span: Span
+
+    def version_on(self, day: Any) -> MinimumVersion | None:
+        return next((version for version in self.versions if version.effective.covers(day)), None)
+
+
+@dataclass(frozen=True)
+class CompiledAlternative:
+    id: str
+    title: str
+    met: Callable[[Context, list[dict[str, Any]]], bool]
+    span: Span
+
+
+@dataclass
+class CompiledSpec:
+    """Everything the scorer needs to score records against one spec; built once, reused for every record."""
+
+    model: SpecModel
+    attributes: dict[str, Attribute]
+    coerce: Coercer
+    """Checks and types an activity record (see `ceruleng.backend.records`)."""
+    coerce_credential: Coercer
+    """Checks and types a credential's own attributes."""
+    scorers: dict[str, ActivityScorer] = field(default_factory=dict)
+    by_number: list[CompiledCategory] = field(default_factory=list)
+    """Categories by the number an `Outcome` names."""
+    categories: dict[str, CompiledCategory] = field(default_factory=dict)
+    """Categories by id, in spec order."""
+    deadline: Callable[[Context], Any] | None = None
+    requirement: Callable[[Context], Decimal] | None = None
+    carry_max: Callable[[Context], Decimal] | None = None
+    carry_none: bool = False
+    """The spec says nothing carries over (carry_over.max is 0): no earlier cycle is ever scored."""
+    minimums: list[CompiledMinimum] = field(default_factory=list)
+    alternatives: list[CompiledAlternative] = field(default_factory=list)
+    templates: list[Template] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    program: Program | None = None
+    """The generated module: its source, and the spec position of every line."""
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+    def origins_of(self, error: BaseException) -> list[Origin]:
+        """The rules the generated code was running when `error` was raised, outermost first."""
+        return self.program.origins_of(error) if self.program is not None else []
