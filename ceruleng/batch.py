@@ -36,10 +36,11 @@ IN_FLIGHT_PER_WORKER = 4
 
 def score_inputs(specs: Mapping[str, CompiledSpec], rules: tuple[str, ...], paths: tuple[str, ...],
                  input_format: str | None, as_of: date, explain: bool, seed: int, jobs: int,
-                 writer: Writer, progress: Any = None) -> bool:
-    """Score every input into `writer`; returns whether any input was malformed."""
+                 writer: Writer, progress: Any = None, contain: bool = True) -> bool:
+    """Score every input into `writer`; returns whether any input was malformed. (Members a bug cut short are
+    counted in `writer.summary.internal`; `contain=False` lets such a bug propagate instead.)"""
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
-    evaluator = Evaluator(specs, as_of, explain, seed)
+    evaluator = Evaluator(specs, as_of, explain, seed, contain=contain)
     malformed = False
     for path in paths:
         parallel = workers > 1 and path != "-" and detect_format(path, input_format) == "jsonl"

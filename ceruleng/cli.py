@@ -115,8 +115,10 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Also print, per spec, each source citation, the keys that encode it and the examples that "
                    "pin it, flagging rules no example exercises.")
 @click.option("--no-cache", is_flag=True, help="Check every file again, ignoring the cache of earlier checks.")
+@click.option("--show-python", is_flag=True,
+              help="Print the Python each spec compiles to, each part headed by the spec line it comes from.")
 def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, coverage: bool,
-          no_cache: bool) -> None:
+          no_cache: bool, show_python: bool) -> None:
     """Check spec files (or folders of them; default rules/) like a compiler: every problem, with its position.
 
     Exit 0 when there are no errors (warnings allowed), 1 when there are errors, 2 for usage or I/O errors.
@@ -129,6 +131,8 @@ def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, co
     files = spec_files(paths or ("rules",))
     if not files:
         _fail(f"no spec files (.yaml, .yml) found in {', '.join(paths or ('rules',))}")
+    if show_python:
+        _show_python(files)
     reports = check_paths(files, use_cache=not no_cache)
     render = render_json if output_format == "json" else render_text
     # With --coverage, stdout is the Markdown report alone (docs/coverage.md is written from it); text diagnostics
@@ -145,30 +149,40 @@ def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, co
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
+def _show_python(files: list[str]) -> NoReturn:
+    """`check --show-python`: the generated module of each clean spec on stdout; diagnostics on stderr."""
+    from ceruleng.engine import check_file
+    from ceruleng.report.diagnostics import FileDiagnostics, render_text
+
+    failed = False
+    for path in files:
+        checked = check_file(path)
+        if checked.spec is None or checked.spec.program is None:
+            failed = True
+            click.echo(render_text([FileDiagnostics(path, checked.source, checked.diagnostics)]), err=True, nl=False)
+            continue
+        click.echo(f"# ---- {path}: the Python this spec compiles to (ceruleng {__version__})")
+        click.echo(checked.spec.program.annotated())
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+
+
 # ---- eval --------------------------------------------------------------------------------------------------------
 
 
 def _specs_or_exit(rules: tuple[str, ...]) -> Any:
     """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2."""
-    from ceruleng.engine import check_file
-    from ceruleng.files import spec_files
+    from ceruleng.engine import load_specs
+    from ceruleng.errors import SpecError
     from ceruleng.report.diagnostics import FileDiagnostics, render_text
 
-    checked = [check_file(path) for path in spec_files(rules)]
-    if not checked:
-        _fail(f"no spec files (.yaml, .yml) found in {', '.join(rules)}")
-    broken = [c for c in checked if c.errors]
-    if broken:
-        click.echo(render_text([FileDiagnostics(c.path, c.source, c.diagnostics) for c in broken], 20), err=True,
-                   nl=False)
+    try:
+        return load_specs(rules)
+    except SpecError as exc:
+        paths = list(dict.fromkeys(d.span.path for d in exc.diagnostics))
+        files = [FileDiagnostics(path, exc.sources.get(path), [d for d in exc.diagnostics if d.span.path == path])
+                 for path in paths]
+        click.echo(render_text(files, 20), err=True, nl=False)
         _fail("the specs have errors; fix them first (ceruleng check shows them all)")
-    specs: dict[str, Any] = {}
-    for item in checked:
-        assert item.spec is not None
-        if item.spec.id in specs:
-            _fail(f"{item.path}: spec id '{item.spec.id}' is also used by {specs[item.spec.id].model.path}")
-        specs[item.spec.id] = item.spec
-    return specs
 
 
 @contextmanager
@@ -260,8 +274,10 @@ class _Progress:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for reproducible audit selection.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Score JSON Lines batches on N processes (0: all cores); output stays in input order.")
-def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_format: str, explain: bool,
-                 as_of: str | None, output: str | None, input_format: str | None, seed: int, jobs: int) -> None:
+@click.pass_context
+def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[str, ...], output_format: str,
+                 explain: bool, as_of: str | None, output: str | None, input_format: str | None, seed: int,
+                 jobs: int) -> None:
     """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
 
     Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
@@ -278,10 +294,15 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
     progress = _Progress()
     with _output(output) as stream:
         writer = WRITERS[output_format](stream, day, __version__)
+        debug = bool(ctx.obj and ctx.obj.get("debug"))
         malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
-                                 progress)
+                                 progress, contain=not debug)
         writer.close()
     progress.done()
+    if writer.summary.internal:
+        _fail(f"{writer.summary.internal} member{'s' if writer.summary.internal != 1 else ''} hit an internal error "
+              "(a bug in ceruleng: each result says where; please report it); every other member was scored",
+              EXIT_INTERNAL)
     sys.exit(EXIT_PROBLEMS if malformed else EXIT_OK)
 
 

@@ -117,18 +117,28 @@ def load_spec(path: str | Path) -> CompiledSpec:
     """Load, validate and compile one spec. Raises SpecError (with every diagnostic) or InputError."""
     checked = check_text(read_text(str(path)), str(path))
     if checked.spec is None:
-        raise SpecError(checked.diagnostics)
+        raise SpecError(checked.diagnostics, {checked.path: checked.source} if checked.source else None)
     return checked.spec
 
 
 def load_specs(paths: Iterable[str]) -> dict[str, CompiledSpec]:
-    """Every spec under `paths`, by id. Raises SpecError for the first file with errors, InputError for I/O."""
+    """Every spec under `paths`, by id. Raises SpecError with the diagnostics of every file that has errors,
+    InputError when a path is missing or names no spec file, or when two specs share an id."""
+    paths = list(paths)
+    files = spec_files(paths)
+    if not files:
+        raise InputError(f"no spec files (.yaml, .yml) found in {', '.join(paths)}")
+    checked = [check_file(path) for path in files]
+    broken = [item for item in checked if item.spec is None]
+    if broken:
+        raise SpecError([d for item in broken for d in item.diagnostics],
+                        {item.path: item.source for item in broken if item.source is not None})
     specs: dict[str, CompiledSpec] = {}
-    for path in spec_files(paths):
-        spec = load_spec(path)
-        if spec.id in specs:
-            raise InputError(f"{path}: spec id '{spec.id}' is also used by {specs[spec.id].model.path}")
-        specs[spec.id] = spec
+    for item in checked:
+        assert item.spec is not None
+        if item.spec.id in specs:
+            raise InputError(f"{item.path}: spec id '{item.spec.id}' is also used by {specs[item.spec.id].model.path}")
+        specs[item.spec.id] = item.spec
     return specs
 
 
@@ -141,6 +151,9 @@ class Evaluator:
     explain: bool = False
     seed: int = 0
     scorers: dict[str, Scorer] = field(default_factory=dict)
+    contain: bool = True
+    """Report an error ceruleng did not foresee (a bug) in the result of the member it hit and go on; False lets it
+    propagate (`ceruleng --debug`, to see the traceback)."""
 
     def scorer(self, spec: CompiledSpec) -> Scorer:
         from ceruleng.scoring.scorer import Scorer
@@ -160,7 +173,14 @@ class Evaluator:
         with decimal.localcontext(CONTEXT):
             if problem is not None:
                 return _unreadable(document, file, line, problem)
-            return self._member(document, file, line)
+            try:
+                return self._member(document, file, line)
+            except Exception as exc:  # the containment boundary: a bug costs this member alone its result
+                if not self.contain:
+                    raise
+                result = _unreadable(document, file, line, f"internal error in ceruleng: {_where(exc, None)}")
+                result.internal = True
+                return result
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
         from ceruleng.scoring.results import MemberResult
@@ -205,7 +225,19 @@ class Evaluator:
         from ceruleng.scoring.scorer import read_credential
 
         credential = read_credential(spec, entry)
-        return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
+        try:
+            return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
+        except Exception as exc:  # the containment boundary: a bug costs this credential alone its result
+            if not self.contain:
+                raise
+            failed = _unscored(member, activities, "Not scored: an internal error in ceruleng stopped scoring this "
+                               "credential (please report it).")
+            failed.spec, failed.title, failed.unit, failed.places = spec.id, spec.model.title, spec.model.unit_name, \
+                spec.model.places
+            failed.name, failed.certified_on = credential.name, credential.certified_on
+            failed.error = f"internal error in ceruleng: {_where(exc, spec)}"
+            failed.internal = True
+            return failed
 
     def members(self, inputs: Iterable[Any]) -> Iterator[MemberResult]:
         """Results for `MemberInput`s, in order."""
@@ -223,6 +255,21 @@ def _unreadable(document: Any, file: str | None, line: int | None, problem: str)
         result.activity_count = len(activities)
         result.credentials.append(_unscored(result.member, activities, f"Not scored: {problem}."))
     return result
+
+
+def _where(exc: Exception, spec: CompiledSpec | None) -> str:
+    """What failed and where, for a person reading the result: the spec rule being applied (from the generated
+    program's line map) or the place in ceruleng, then the error itself."""
+    origins = spec.origins_of(exc) if spec is not None else []
+    if origins:
+        place = f"while applying {origins[-1].what} at {origins[-1].span}"
+    else:
+        import traceback
+
+        frames = traceback.extract_tb(exc.__traceback__)
+        frame = frames[-1] if frames else None
+        place = f"at {Path(frame.filename).name}:{frame.lineno} ({frame.name})" if frame else "in ceruleng"
+    return f"{type(exc).__name__} {place}: {exc}"
 
 
 def _member_problems(document: dict[str, Any]) -> list[str]:

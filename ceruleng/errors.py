@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ceruleng.source import Span
+from ceruleng.source import SourceText, Span
 
 
 class Severity(StrEnum):
@@ -55,10 +55,12 @@ class CerulengError(Exception):
 
 
 class SpecError(CerulengError):
-    """A spec could not be loaded: carries every diagnostic found, errors and warnings alike."""
+    """Specs could not be loaded: carries every diagnostic of the broken files, errors and warnings alike, and their
+    texts (by path) so a report can quote the offending lines."""
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, SourceText] | None = None) -> None:
         self.diagnostics = sorted_diagnostics(diagnostics)
+        self.sources = sources or {}
         first = next((d for d in self.diagnostics if d.is_error), None)
         summary = f"{first.span}: error[{first.code}]: {first.message}" if first else "spec has errors"
         super().__init__(summary)

@@ -42,6 +42,7 @@ from ceruleng.expr.checker import Binding, Checked, always_read, present_when
 from ceruleng.model import Effective
 from ceruleng.runtime import Outcome
 from ceruleng.source import Span
+from ceruleng.templates import Template
 from ceruleng.values import ZERO
 
 EMPTY_WHEN_ABSENT = frozenset({"segments"})
@@ -61,6 +62,7 @@ class ModuleCode:
     lets: dict[Binding, LetPlan]
     """Every let of the spec, by binding (for the functions of lets needed only on some paths)."""
     steps: list[Step]
+    templates: list[Template]
     captures: dict[int, tuple[str, ...]] = field(default_factory=dict)
     """Per template, the locals its values function takes (written once, shared by fast and traced functions)."""
     lazy: dict[tuple[Binding, bool], str] = field(default_factory=dict)
@@ -71,10 +73,11 @@ class ModuleCode:
         label = found.label if found.kind == found.label else f"{found.kind} {found.label}"
         return Origin(found.span, label, step, category)
 
-    def function(self, header: str, body: Body) -> None:
-        """Write `def header:`, the preamble loading the attributes the body reads, then the body."""
+    def function(self, header: str, body: Body, origin: Origin | None = None) -> None:
+        """Write `def header:` (attributed to `origin`), the preamble loading the attributes the body reads, then
+        the body."""
         writer = self.writer
-        with writer.origin(None), writer.block(f"def {header}:"):
+        with writer.origin(origin), writer.block(f"def {header}:"), writer.origin(None):
             for name in sorted(body.attributes):
                 empty = " or ()" if name in EMPTY_WHEN_ABSENT else ""
                 writer.line(f"{names.attribute(name)} = {names.ACTIVITY}.get({name!r}){empty}")
@@ -239,6 +242,9 @@ class Body:
         self.computed, self.present = computed, present
 
     def reasons(self, plan: TemplatePlan) -> str:
+        if not plan.placeholders:  # a fixed sentence: a constant, nothing to capture or render
+            sentence = self.module.templates[plan.index].render(())
+            return f"({self.module.pool.add('s', sentence, lambda: sentence)},)"
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
     def outcome(self, status: str, credits: str, reasons: str) -> str:
@@ -277,7 +283,7 @@ def write_scoring(module: ModuleCode, plan: TypePlan, global_lets: Mapping[Bindi
                 body.out.line(call)
     else:
         body.out.line(f"return {plan.unmatched}")
-    module.function(f"{name}({call_args})", body)
+    module.function(f"{name}({call_args})", body, Origin(plan.span, f"activity type {plan.name}"))
     return name
 
 
@@ -301,7 +307,7 @@ def write_category(module: ModuleCode, plan: CategoryPlan, traced: bool) -> str:
             date = names.attribute("date")
             body.out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.not_in_force}, ({date},)),)')}")
     params = f"{names.ACTIVITY}, {names.CONTEXT}{', ' + names.TRACE if traced else ''}"
-    module.function(f"{name}({params})", body)
+    module.function(f"{name}({params})", body, Origin(plan.span, f"category {plan.id}", None, plan.index))
     return name
 
 

@@ -180,7 +180,7 @@ class _Builder:
         """Per activity type, the categories that take it, in spec order, each with its `when`."""
         plans = []
         for number, type_name in enumerate(self.model.activity_types):
-            plan = TypePlan(type_name, number)
+            plan = TypePlan(type_name, number, self.model.document.key_span(("activity_types", type_name)))
             for category, versions in categories:
                 first = versions[0]
                 if type_name not in first.types:
@@ -203,7 +203,8 @@ class _Builder:
         units = {"unit": repr(model.unit_name)}
         if model.contact_hours is not None:
             units["hours_per_unit"] = self.pool.number(model.contact_hours)
-        module = ModuleCode(self.writer, self.pool, self.state.parameters, units, self.lets, self.steps)
+        module = ModuleCode(self.writer, self.pool, self.state.parameters, units, self.lets, self.steps,
+                            self.templates)
         for name, values in self.state.parameters.items():
             if values.constant:
                 self.pool.put(names.parameter_constant(name), values.versions[0][1])
@@ -307,7 +308,7 @@ def compile_expression(checked: Checked, filename: str = "<ceruleng expression>"
     runtime as a spec's module, for the expression reference's examples and tests."""
     writer = CodeWriter(filename)
     pool = ConstantPool()
-    module = ModuleCode(writer, pool, {}, {}, {}, [])
+    module = ModuleCode(writer, pool, {}, {}, {}, [], [])
     body = functions.Body(module, {}, traced=False)
     body.out.line(f"return {body.expression(checked)}")
     module.function(f"expression({names.ACTIVITY}, {names.CONTEXT})", body)

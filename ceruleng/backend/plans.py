@@ -108,5 +108,6 @@ class TypePlan:
 
     name: str
     number: int
+    span: Span
     routes: list[RoutePlan] = field(default_factory=list)
     unmatched: str = ""

@@ -30,6 +30,8 @@ class RunSummary:
                                                               "pending": 0})
     malformed: int = 0
     unreadable: int = 0
+    internal: int = 0
+    """Members a bug in ceruleng cut short (each reported in its result; the run then exits 3)."""
 
     def merge(self, other: RunSummary) -> None:
         self.members += other.members
@@ -38,9 +40,11 @@ class RunSummary:
             self.statuses[status] = self.statuses.get(status, 0) + count
         self.malformed += other.malformed
         self.unreadable += other.unreadable
+        self.internal += other.internal
 
     def add(self, result: MemberResult) -> None:
         self.members += 1
+        self.internal += result.internal_errors > 0
         if result.error is not None and not result.credentials:
             self.unreadable += 1
         for credential in result.credentials:

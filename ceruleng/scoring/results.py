@@ -139,6 +139,8 @@ class CredentialResult:
     activities: list[ActivityResult] = field(default_factory=list)
     error: str | None = None
     trace: list[TraceLine] | None = None
+    internal: bool = False
+    """Scoring stopped on an error ceruleng did not foresee (a bug): `error` says where; the run exits 3."""
 
     @property
     def categories(self) -> dict[str, CategoryTotal]:
@@ -246,6 +248,13 @@ class MemberResult:
     credentials: list[CredentialResult] = field(default_factory=list)
     error: str | None = None
     activity_count: int = 0
+    internal: bool = False
+    """Reading or scoring this member stopped on an error ceruleng did not foresee (a bug)."""
+
+    @property
+    def internal_errors(self) -> int:
+        """How many parts of this member's result a bug cut short (0 on every sound run)."""
+        return int(self.internal) + sum(1 for credential in self.credentials if credential.internal)
 
     @property
     def malformed(self) -> bool:
