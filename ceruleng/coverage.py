@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ceruleng.compiled import CompiledSpec
-from ceruleng.model import Citation, SpecModel
+from ceruleng.model import Citation, Expectation, SpecModel
 from ceruleng.testing import ExampleRun, run_examples
 
 Path = tuple[Any, ...]
@@ -62,10 +62,8 @@ def _exercised(spec: CompiledSpec, run: ExampleRun) -> _Exercised:
         for credential in run.result.credentials:
             if credential.spec == spec.id:
                 _from_result(spec, credential, found)
-    expect = run.example.data.get("expect")
-    for expected in expect if isinstance(expect, list) else [expect]:
-        if isinstance(expected, dict):
-            _from_expectations(spec.model, expected, found)
+    for expected in run.example.expectations:
+        _from_expectations(spec.model, expected, found)
     return found
 
 
@@ -90,17 +88,18 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
                 found.names.update(step.names)
 
 
-def _from_expectations(model: SpecModel, expected: dict[str, Any], found: _Exercised) -> None:
+def _from_expectations(model: SpecModel, expected: Expectation, found: _Exercised) -> None:
     """Cycle-level rules an example pins by expecting what they decide."""
+    given = {*expected.totals, *(("cycle",) if expected.cycle else ())}
     for key, path in _EXPECTATION_RULES.items():
-        if key in expected:
+        if key in given:
             found.paths.add(path)
     requirement = model.requirement
     if requirement is None:
         return
-    wanted = set(expected.get("minimums") or {})
+    wanted = set(expected.minimums)
     found.paths.update(("requirement", "minimums", i) for i, m in enumerate(requirement.minimums) if m.id in wanted)
-    if "met_by" in expected:
+    if "met_by" in expected.totals:
         found.paths.update(("requirement", "alternatives", i) for i in range(len(requirement.alternatives)))
 
 

@@ -215,13 +215,73 @@ class Fee:
     per: str
 
 
+ACTIVITY_EXPECTATIONS = ("category", "status", "credits", "reason", "malformed")
+"""What an expectation may say of one activity."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expected result of an example (for one credential), as written, with where each part is written."""
+
+    path: Path
+    credential: str | int | None
+    """Which credential's result this is (its name or position); None: the spec's own, in order."""
+    activity: dict[str, Any]
+    """What the example's single activity must show (category, status, credits, reason, malformed)."""
+    activities: dict[str, dict[str, Any]]
+    """What each activity, by id, must show."""
+    cycle: dict[str, Any]
+    totals: dict[str, Any]
+    """Cycle results: required, earned, carried_in, remaining, met, met_by, deadline, fee, audit_selected."""
+    categories: dict[str, Any]
+    minimums: dict[str, Any]
+
+    def expects_malformed(self, record_id: str | None, single: bool) -> bool:
+        return bool((self.activity.get("malformed") and single)
+                    or (self.activities.get(record_id or "") or {}).get("malformed"))
+
+    def named_categories(self) -> list[tuple[Path, Any]]:
+        """Every category this expectation names, with where it is named."""
+        named = [((*self.path, "category"), self.activity.get("category"))]
+        named += [((*self.path, "activities", key, "category"), value.get("category"))
+                  for key, value in self.activities.items()]
+        named += [((*self.path, "categories", key), key) for key in self.categories]
+        return [(path, category) for path, category in named if category is not None]
+
+
+@dataclass(frozen=True)
+class ExampleRecord:
+    """One activity of an example, as written (a single `activity` gets the id A1 when it has none)."""
+
+    path: Path
+    record: Any
+
+    @property
+    def id(self) -> str | None:
+        return str(self.record.get("id")) if isinstance(self.record, dict) else None
+
+
 @dataclass(frozen=True)
 class Example:
+    """A worked example: a small member log and what scoring it must give (read once, here)."""
+
     name: str
-    data: dict[str, Any]
     index: int
     path: Path
     span: Span
+    records: tuple[ExampleRecord, ...]
+    single: bool
+    """Written as one `activity` (its expectations about "the activity" concern that one)."""
+    shaped: bool
+    """It has an `activity` or `activities` (an example with neither is reported by `check`)."""
+    certified_on: str | None
+    credential: dict[str, Any]
+    credentials: tuple[dict[str, Any], ...] | None
+    as_of: str | None
+    expectations: tuple[Expectation, ...]
+
+    def expects_malformed(self, record: ExampleRecord) -> bool:
+        return any(expected.expects_malformed(record.id, self.single) for expected in self.expectations)
 
 
 @dataclass(frozen=True)
@@ -413,6 +473,50 @@ class _Reader:
                        self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
 
 
+def _example(data: dict[str, Any], index: int, document: LoadedDocument) -> Example:
+    at: Path = ("examples", index)
+    if "activity" in data:
+        written = data["activity"]
+        record = {**written, "id": "A1"} if isinstance(written, dict) and "id" not in written else written
+        records: tuple[ExampleRecord, ...] = (ExampleRecord((*at, "activity"), record),)
+    else:
+        records = tuple(ExampleRecord((*at, "activities", i), item)
+                        for i, item in enumerate(data.get("activities") or ()))
+    expect = data.get("expect")
+    several = isinstance(expect, list)
+    results = expect if isinstance(expect, list) else [expect]
+    expectations = tuple(_expectation(result, (*at, "expect", number) if several else (*at, "expect"))
+                         for number, result in enumerate(results) if isinstance(result, dict))
+    credentials = data.get("credentials")
+    return Example(
+        name=str(data["name"]), index=index, path=at, span=document.span(at), records=records,
+        single="activity" in data, shaped="activity" in data or "activities" in data,
+        certified_on=None if data.get("certified_on") is None else str(data["certified_on"]),
+        credential=dict(data.get("credential") or {}),
+        credentials=tuple(dict(entry) for entry in credentials) if isinstance(credentials, list) else None,
+        as_of=None if data.get("as_of") is None else str(data["as_of"]),
+        expectations=expectations,
+    )
+
+
+_TOTAL_EXPECTATIONS = ("required", "earned", "carried_in", "remaining", "met", "met_by", "deadline", "fee",
+                       "audit_selected")
+
+
+def _expectation(data: dict[str, Any], path: Path) -> Expectation:
+    activities = data.get("activities") or {}
+    return Expectation(
+        path=path,
+        credential=data.get("credential"),
+        activity={key: data[key] for key in ACTIVITY_EXPECTATIONS if key in data},
+        activities={str(key): dict(value) for key, value in activities.items() if isinstance(value, dict)},
+        cycle=dict(data.get("cycle") or {}),
+        totals={key: data[key] for key in _TOTAL_EXPECTATIONS if key in data},
+        categories=dict(data.get("categories") or {}),
+        minimums=dict(data.get("minimums") or {}),
+    )
+
+
 def _text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
@@ -502,8 +606,7 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
                    for name, value in (data.get("let") or {}).items()),
         checks=tuple(read.check(item, ("checks", i)) for i, item in enumerate(data.get("checks") or ())),
         categories=tuple(read.category(item, ("categories", i)) for i, item in enumerate(data["categories"])),
-        examples=tuple(Example(str(item["name"]), item, i, ("examples", i), document.span(("examples", i)))
-                       for i, item in enumerate(data.get("examples") or ())),
+        examples=tuple(_example(item, i, document) for i, item in enumerate(data.get("examples") or ())),
     )
     model.citations = read.citations
     return model, read.diagnostics

@@ -8,16 +8,15 @@ schemas/spec.schema.json.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ceruleng.compiled import CompiledSpec
-from ceruleng.compiler.examples import example_activities
 from ceruleng.engine import Evaluator
-from ceruleng.model import Example
+from ceruleng.model import Example, Expectation
 from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.source import Span
 from ceruleng.values import DateReader, format_credits, parse_iso_date
@@ -43,19 +42,15 @@ class ExampleRun:
 
 def member_document(spec: CompiledSpec, example: Example) -> tuple[dict[str, Any], date]:
     """The member document an example describes, and the day to score it on."""
-    data = example.data
-    records = [record for _path, record in example_activities(example)]
-    if "activity" in data and isinstance(records[0], dict) and "id" not in records[0]:
-        records = [{**records[0], "id": "A1"}]
+    records = [record.record for record in example.records]
     reader = DateReader(spec.model.date_formats)
     dates = sorted(day for day in (_date(reader, r.get("date")) for r in records if isinstance(r, dict)) if day)
-    if "credentials" in data:
-        credentials = [{"spec": spec.id, **entry} for entry in data["credentials"]]
+    if example.credentials is not None:
+        credentials = [{"spec": spec.id, **entry} for entry in example.credentials]
     else:
         first = dates[0].isoformat() if dates else "2000-01-01"
-        credentials = [{"spec": spec.id, "certified_on": str(data.get("certified_on", first)),
-                        **(data.get("credential") or {})}]
-    as_of = parse_iso_date(str(data["as_of"])) if "as_of" in data else (dates[-1] if dates else date.today())
+        credentials = [{"spec": spec.id, "certified_on": example.certified_on or first, **example.credential}]
+    as_of = parse_iso_date(example.as_of) if example.as_of is not None else (dates[-1] if dates else date.today())
     return {"member": example.name, "credentials": credentials, "activities": records}, as_of
 
 
@@ -78,21 +73,18 @@ def run_example(specs: Mapping[str, CompiledSpec], spec: CompiledSpec, example: 
     document, as_of = member_document(spec, example)
     result = Evaluator(specs, as_of, explain=True, seed=0).member(document)
     run = ExampleRun(spec, example, result=result)
-    expect = example.data["expect"]
-    expectations = expect if isinstance(expect, list) else [expect]
-    base = (*example.path, "expect")
-    for number, expected in enumerate(expectations):
-        path = (*base, number) if isinstance(expect, list) else base
+    for number, expected in enumerate(example.expectations):
         credential = _pick(result, spec, expected, number)
         if credential is None:
-            run.failures.append(Failure(spec.model.document.span(path), "no result for the expected credential"))
+            run.failures.append(Failure(spec.model.document.span(expected.path),
+                                        "no result for the expected credential"))
             continue
-        run.failures.extend(_compare(spec, example, credential, expected, path))
+        run.failures.extend(_compare(spec, credential, expected))
     return run
 
 
-def _pick(result: MemberResult, spec: CompiledSpec, expected: dict[str, Any], number: int) -> CredentialResult | None:
-    which = expected.get("credential")
+def _pick(result: MemberResult, spec: CompiledSpec, expected: Expectation, number: int) -> CredentialResult | None:
+    which = expected.credential
     if isinstance(which, int):
         return result.credentials[which] if which < len(result.credentials) else None
     if isinstance(which, str):
@@ -101,93 +93,95 @@ def _pick(result: MemberResult, spec: CompiledSpec, expected: dict[str, Any], nu
     return own[number] if number < len(own) else (own[0] if own else None)
 
 
-_ACTIVITY_KEYS = ("category", "status", "credits", "reason", "malformed")
-_TOTAL_KEYS = ("required", "earned", "carried_in", "remaining")
+Fail = Callable[[tuple[Any, ...], str], Failure]
 
 
-def _compare(spec: CompiledSpec, example: Example, credential: CredentialResult, expected: dict[str, Any],
-             path: tuple[Any, ...]) -> Iterator[Failure]:
+def _compare(spec: CompiledSpec, credential: CredentialResult, expected: Expectation) -> Iterator[Failure]:
     document = spec.model.document
 
     def fail(key_path: tuple[Any, ...], message: str) -> Failure:
         return Failure(document.span(key_path), message)
 
-    yield from _compare_activities(credential, expected, path, fail)
-    yield from _compare_totals(credential, expected, path, fail)
-    yield from _compare_cycle(credential, expected, path, fail)
-    yield from _compare_parts(credential, expected, path, fail)
+    path = expected.path
+    yield from _compare_activities(credential, expected, fail)
+    yield from _compare_totals(credential, expected.totals, path, fail)
+    yield from _compare_cycle(credential, expected, fail)
+    yield from _compare_parts(credential, expected, fail)
 
 
-def _compare_activities(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
-                        fail: Any) -> Iterator[Failure]:
-    if any(key in expected for key in _ACTIVITY_KEYS):
+def _compare_activities(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    path = expected.path
+    if expected.activity:
         if not credential.activities:
             yield fail(path, "the example has no activity result to compare")
         else:
-            yield from _compare_activity(credential.activities[0], expected, path, fail, credential.places)
-    for activity_id, wanted in (expected.get("activities") or {}).items():
-        found = next((a for a in credential.activities if a.id == str(activity_id)), None)
+            yield from _compare_activity(credential.activities[0], expected.activity, path, fail, credential.places)
+    for activity_id, wanted in expected.activities.items():
+        found = next((a for a in credential.activities if a.id == activity_id), None)
         if found is None:
             yield fail((*path, "activities", activity_id), f"no activity with id '{activity_id}' in the result")
         else:
             yield from _compare_activity(found, wanted, (*path, "activities", activity_id), fail, credential.places)
 
 
-def _compare_totals(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
-                    fail: Any) -> Iterator[Failure]:
-    for key in _TOTAL_KEYS:
-        if key in expected:
+_NUMBER_TOTALS = ("required", "earned", "carried_in", "remaining")
+
+
+def _compare_totals(credential: CredentialResult, totals: dict[str, Any], path: tuple[Any, ...],
+                    fail: Fail) -> Iterator[Failure]:
+    for key in _NUMBER_TOTALS:
+        if key in totals:
             actual = getattr(credential, key)
-            if not _same_number(expected[key], actual):
-                yield fail((*path, key), f"{key}: expected {_shown(expected[key])}, got "
+            if not _same_number(totals[key], actual):
+                yield fail((*path, key), f"{key}: expected {_shown(totals[key])}, got "
                            f"{_credits(actual, credential.places)}")
     for key in ("met", "met_by"):
-        if key in expected and expected[key] != getattr(credential, key):
-            yield fail((*path, key), f"{key}: expected {expected[key]}, got {getattr(credential, key)}")
+        if key in totals and totals[key] != getattr(credential, key):
+            yield fail((*path, key), f"{key}: expected {totals[key]}, got {getattr(credential, key)}")
+    if "fee" in totals and not _same_number(totals["fee"], credential.fee[0] if credential.fee else None):
+        yield fail((*path, "fee"), f"fee: expected {_shown(totals['fee'])}, got {credential.fee}")
+    if "audit_selected" in totals:
+        actual_audit = credential.audit[1] if credential.audit else None
+        if actual_audit != totals["audit_selected"]:
+            yield fail((*path, "audit_selected"), f"audit_selected: expected {totals['audit_selected']}, got "
+                       f"{actual_audit}")
 
 
-def _compare_parts(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
-                   fail: Any) -> Iterator[Failure]:
-    """Categories, minimums, fee and audit."""
+def _compare_parts(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    """Categories and minimums."""
+    path = expected.path
     categories = credential.categories
-    for category, wanted in (expected.get("categories") or {}).items():
+    for category, wanted in expected.categories.items():
         total = categories.get(category)
         actual = total.earned if total else None
         if not _same_number(wanted, actual):
             yield fail((*path, "categories", category), f"category {category}: expected {_shown(wanted)}, got "
                        f"{_credits(actual, credential.places)}")
-    for minimum_id, wanted in (expected.get("minimums") or {}).items():
+    for minimum_id, wanted in expected.minimums.items():
         found = next((m for m in credential.minimums if m.id == minimum_id), None)
         if found is None or found.met != wanted:
             actual_met = found.met if found else "no such minimum"
             yield fail((*path, "minimums", minimum_id), f"minimum {minimum_id}: expected met={wanted}, got "
                        f"{actual_met}")
-    if "fee" in expected and not _same_number(expected["fee"], credential.fee[0] if credential.fee else None):
-        yield fail((*path, "fee"), f"fee: expected {_shown(expected['fee'])}, got {credential.fee}")
-    if "audit_selected" in expected:
-        actual_audit = credential.audit[1] if credential.audit else None
-        if actual_audit != expected["audit_selected"]:
-            yield fail((*path, "audit_selected"), f"audit_selected: expected {expected['audit_selected']}, got "
-                       f"{actual_audit}")
 
 
-def _compare_cycle(credential: CredentialResult, expected: dict[str, Any], path: tuple[Any, ...],
-                   fail: Any) -> Iterator[Failure]:
-    cycle = expected.get("cycle")
-    if cycle:
+def _compare_cycle(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    path = expected.path
+    if expected.cycle:
         actual = {"start": credential.cycle[0].isoformat(), "end": credential.cycle[1].isoformat()} \
             if credential.cycle else None
-        for key, value in cycle.items():
+        for key, value in expected.cycle.items():
             if actual is None or actual[key] != str(value):
                 yield fail((*path, "cycle", key), f"cycle {key}: expected {value}, got "
                            f"{actual[key] if actual else 'no cycle'}")
-    if "deadline" in expected:
+    if "deadline" in expected.totals:
+        wanted = expected.totals["deadline"]
         actual_deadline = credential.deadline.isoformat() if credential.deadline else None
-        if actual_deadline != str(expected["deadline"]):
-            yield fail((*path, "deadline"), f"deadline: expected {expected['deadline']}, got {actual_deadline}")
+        if actual_deadline != str(wanted):
+            yield fail((*path, "deadline"), f"deadline: expected {wanted}, got {actual_deadline}")
 
 
-def _compare_activity(activity: ActivityResult, wanted: dict[str, Any], path: tuple[Any, ...], fail: Any,
+def _compare_activity(activity: ActivityResult, wanted: dict[str, Any], path: tuple[Any, ...], fail: Fail,
                       places: int) -> Iterator[Failure]:
     reasons = " ".join(activity.reasons)
     context = f" (status {activity.status}, {_credits(activity.credits, places)}; reasons: {reasons or '-'})"
