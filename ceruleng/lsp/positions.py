@@ -102,3 +102,34 @@ def word_range(lines: Lines, position: Position, pattern: re.Pattern[str] = _WOR
         if match.start() > position.character:
             break
     return None
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def to_client(lines: Lines, position: Position, encoding: str = "utf-16") -> tuple[int, int]:
+    """A position as (line, column in the client's code units): UTF-16 unless the client chose another encoding."""
+    position = lines.clamp(position)
+    return position.line, _units(lines.line(position.line)[: position.character], encoding)
+
+
+def from_client(lines: Lines, line: int, units: int, encoding: str = "utf-16") -> Position:
+    """A client's (line, column in its code units) as a code-point position; a column inside a character (half of
+    a surrogate pair) or past the line's end lands on the nearest character boundary at or before it."""
+    if line < 0:
+        return Position(0, 0)
+    if line >= len(lines):
+        return lines.clamp(Position(line, 0))
+    text = lines.line(line)
+    count = 0
+    for index, char in enumerate(text):
+        width = _units(char, encoding)
+        if count + width > units:
+            return Position(line, index)
+        count += width
+    return Position(line, len(text))
