@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -37,7 +37,7 @@ DEBOUNCE_SECONDS = 0.15
 
 logger = logging.getLogger("ceruleng.lsp")
 
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 _COMPLETION_KINDS = {
     "function": types.CompletionItemKind.Function, "variable": types.CompletionItemKind.Variable,
@@ -133,19 +133,19 @@ def _internal_error() -> Problem:
                    "ceruleng could not check this text (a bug: please report it, with the text)", None, None)
 
 
-def _guarded(default: Callable[[], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def _guarded(default: Callable[[], Any]) -> Callable[[F], F]:
     """A feature that fails answers `default()` (and logs why) instead of an error the editor shows as a popup."""
 
-    def decorate(handler: Callable[..., T]) -> Callable[..., T]:
+    def decorate(handler: F) -> F:
         @wraps(handler)
-        def guarded(server: SpecServer, params: Any) -> T:
+        def guarded(server: SpecServer, params: Any) -> Any:
             try:
                 return handler(server, params)
             except Exception:
                 logger.exception("%s failed", handler.__name__)
                 return default()
 
-        return guarded
+        return cast(F, guarded)
 
     return decorate
 
