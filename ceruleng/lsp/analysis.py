@@ -31,6 +31,8 @@ from ceruleng.yamlsrc import LoadedDocument, Path
 _SUGGESTION = re.compile(r"did you mean '([^']+)'\?")
 _KEY_LINE = re.compile(r"^(?P<indent>\s*(?:-\s+)*)(?P<key>[^\s:#'\"][^:#]*?):(?:\s+|$)(?P<value>.*)$")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORD_WORDS = frozenset({"and", "or", "not", "in", "if", "then", "else"})
+"""Words a "(" may follow that are not calls (`x in (...)` is not a call of `in`)."""
 
 
 @dataclass(frozen=True)
@@ -330,15 +332,14 @@ def enclosing_call(text: str, offset: int) -> tuple[str, int, str] | None:
             stack[-1][1] += 1
             if stack[-1][2] < 0:
                 stack[-1][2] = index
-    if quote or not stack or not stack[-1][3]:
+    if quote:
         return None
-    opening, commas, first_comma, _ = stack[-1]
-    before = text[:opening].rstrip()
-    name = re.search(r"[A-Za-z_][A-Za-z0-9_]*$", before)
-    if name is None:
-        return None
-    first = text[opening + 1 : first_comma if first_comma >= 0 else offset]
-    return name[0], commas, first
+    for opening, commas, first_comma, is_call in reversed(stack):  # list brackets and plain parentheses are skipped
+        name = re.search(r"[A-Za-z_][A-Za-z0-9_]*$", text[:opening].rstrip()) if is_call else None
+        if name is not None and name[0] not in _KEYWORD_WORDS:
+            first = text[opening + 1 : first_comma if first_comma >= 0 else offset]
+            return name[0], commas, first
+    return None
 
 
 def in_string(text: str, offset: int) -> bool:
