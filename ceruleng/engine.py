@@ -103,13 +103,17 @@ class Analysis:
     """The checked placeholders of every reason template, by the template's document path."""
 
 
-def analyze_text(text: str, path: str) -> Analysis:
+def analyze_text(text: str, path: str, scopes: bool = True) -> Analysis:
     """`check_text` for the diagnostics, then the stages that declare names and check expressions again on a state
-    this function keeps, so an editor can complete, hover and jump with the compiler's own scopes and positions."""
+    this function keeps, so an editor can complete, hover and jump with the compiler's own scopes and positions.
+
+    `scopes=False` stops after the diagnostics: what an editor needs soonest after a keystroke."""
     from ceruleng.compiler import STAGES
     from ceruleng.compiler.state import CompileState
 
     checked = check_text(text, path, generate=False)
+    if not scopes:
+        return Analysis(checked, None, None)
     document, _ = load_yaml(text, path)
     if document is None or not isinstance(document.data, dict):
         return Analysis(checked, document, None)

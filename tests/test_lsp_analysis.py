@@ -155,7 +155,8 @@ def test_scopes_follow_the_compiler() -> None:
     explain = _names(text, "graded {grade} earns", len("graded {g"))
     assert {"credits", "own", "grade"} <= explain
     alternative = _replace(text, "  carry_over:\n", "  alternatives:\n    - id: alt\n      title: t\n"
-                                                    "      met_when: true\n      source: {doc: pace, quote: not in the text}\n"
+                                                    "      met_when: true\n"
+                                                    "      source: {doc: pace, quote: not in the text}\n"
                                                     "  carry_over:\n")
     met = _names(alternative, "met_when: true", len("met_when: "))
     assert "activities" in met and "minutes" not in met

@@ -232,12 +232,7 @@ def analyse(text: str, path: str, previous: SpecAnalysis | None = None) -> SpecA
     """Analyse one version of a spec; `previous` lends its names when this version does not compile."""
     result = analyze_text(text, path)
     lines = Lines(text)
-    problems = [
-        Problem(span_range(d.span, lines), d.severity, d.code, d.message, d.hint,
-                _suggestion(d.hint))
-        for d in sorted_diagnostics(result.checked.diagnostics)
-    ]
-    analysis = SpecAnalysis(text, path, result, lines, problems)
+    analysis = SpecAnalysis(text, path, result, lines, _problems(result, lines))
     if result.global_scope is not None:
         analysis.names = result
     elif previous is not None and previous.names is not None:
@@ -245,6 +240,17 @@ def analyse(text: str, path: str, previous: SpecAnalysis | None = None) -> SpecA
     else:
         analysis.declared = declared_names(analysis.data)
     return analysis
+
+
+def diagnose(text: str, path: str) -> tuple[Lines, list[Problem]]:
+    """Only `check`'s diagnostics, as editor ranges: the quickest answer to an edit (no scopes for the features)."""
+    lines = Lines(text)
+    return lines, _problems(analyze_text(text, path, scopes=False), lines)
+
+
+def _problems(result: Analysis, lines: Lines) -> list[Problem]:
+    return [Problem(span_range(d.span, lines), d.severity, d.code, d.message, d.hint, _suggestion(d.hint))
+            for d in sorted_diagnostics(result.checked.diagnostics)]
 
 
 def _suggestion(hint: str | None) -> str | None:

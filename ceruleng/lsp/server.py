@@ -8,7 +8,9 @@ positions between code points and the client's units (UTF-16 unless the client c
 Why a debounce: an editor sends a change per keystroke; checking each would queue work the next keystroke makes
 stale. A change waits `DEBOUNCE_SECONDS` for the next one; the last change of a burst always gets checked, and
 diagnostics are published only for the version the editor holds now (an analysis overtaken by an edit is dropped).
-Checking runs on one worker thread so the server keeps answering (completion, hover) while it runs.
+Checking runs on one worker thread so the server keeps answering (completion, hover) while it runs, and publishing
+needs only `check`'s diagnostics; the scopes the other features read are analysed when a feature first asks for
+them in a version (`SpecServer.analysis`), off the path from keystroke to diagnostics.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from pygls.workspace import TextDocument
 from ceruleng import __version__
 from ceruleng.errors import Severity
 from ceruleng.lsp import features
-from ceruleng.lsp.analysis import Problem, SpecAnalysis, analyse
+from ceruleng.lsp.analysis import Problem, SpecAnalysis, analyse, diagnose
 from ceruleng.lsp.positions import Lines, Position, Range, from_client, to_client
 
-DEBOUNCE_SECONDS = 0.15
-"""How long a change waits for the next keystroke before it is checked."""
+DEBOUNCE_SECONDS = 0.1
+"""How long a change waits for the next keystroke before it is checked: long enough to skip the keystrokes of a
+word typed in one go, short enough that the wait plus a check of a long spec stays well under 300 ms."""
 
 logger = logging.getLogger("ceruleng.lsp")
 
@@ -91,18 +94,16 @@ class SpecServer(LanguageServer):
             return
         document = self.workspace.get_text_document(uri)
         version, text = document.version, document.source
-        previous = self.analyses.get(uri)
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self.checker, analyse, text, document.path or uri, previous)
+            lines, problems = await loop.run_in_executor(self.checker, diagnose, text, document.path or uri)
         except Exception:  # a bug in the checker must not take the editor's server down with it
             logger.exception("checking %s failed", uri)
             self.send(uri, version, [_internal_error()], Lines(text))
             return
         if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != version:
             return  # overtaken: the newer version's own check will publish
-        self.analyses[uri] = result
-        self.send(uri, version, result.problems, result.lines)
+        self.send(uri, version, problems, lines)
 
     def send(self, uri: str, version: int | None, problems: list[Problem], lines: Lines) -> None:
         diagnostics = [self.diagnostic(problem, lines) for problem in problems]
