@@ -176,3 +176,28 @@ def test_hover_on_a_function_shows_its_documented_example() -> None:
     found = hover(analysis, Position(number, lines[number].index("floor") + 1))
     assert found is not None
     assert "floor(90 / 60) → 1" in found[0]
+
+
+def test_windows_line_endings_change_no_position() -> None:
+    broken = TEXT.replace("floor(learning_minutes / 60)", "rond(learning_minutes / 60)")
+    unix = analyse(broken, str(SPEC))
+    windows = analyse(broken.replace("\n", "\r\n"), str(SPEC))
+    assert [(p.code, p.range) for p in windows.problems] == [(p.code, p.range) for p in unix.problems]
+    line = next(n for n, text in enumerate(broken.split("\n")) if "rond(" in text)
+    cursor = Position(line, broken.split("\n")[line].index("rond(") + len("rond(lear"))
+    assert {"learning_minutes", "round"} <= {item.label for item in completions(windows, cursor)}
+
+
+def test_a_block_scalar_expression_maps_every_line() -> None:
+    text = _replace(TEXT, "    credit: full_hours / hours_per_unit\n    explain: \"Partial hours do not count: "
+                          "{learning_minutes} minutes earn {plural(full_hours, 'full hour')}, {credits} CEU.\"\n"
+                          "    source:\n      - doc: pace\n        quote: Lorman",
+                    "    credit: |\n      full_hours\n        / hours_per_unit\n    explain: \"Partial hours do not "
+                    "count: {learning_minutes} minutes earn {plural(full_hours, 'full hour')}, {credits} CEU.\"\n"
+                    "    source:\n      - doc: pace\n        quote: Lorman")
+    analysis = analyse(text, str(SPEC))
+    lines = text.split("\n")
+    line = lines.index("        / hours_per_unit")
+    found = hover(analysis, Position(line, len("        / hours")))
+    assert found is not None and found[0].startswith("**hours_per_unit** — unit, number")
+    assert found[1] == Range(Position(line, 10), Position(line, 24))

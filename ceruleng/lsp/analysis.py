@@ -288,20 +288,24 @@ def declared_names(data: dict[str, Any]) -> dict[str, Binding]:
 
 
 def _offset_in_scalar(document: LoadedDocument, path: Path, value: str, position: Position) -> int | None:
-    """The offset in `value` that `position` stands at, by inverting the loader's own `span_in_scalar`."""
-    if len(value) > 20_000:
-        return None
+    """The offset in `value` that `position` stands at, by inverting the loader's own `span_in_scalar` (which
+    places offsets in order, so a binary search finds it)."""
     target = (position.line + 1, position.character + 1)
-    previous = None
-    for offset in range(len(value) + 1):
+
+    def at(offset: int) -> tuple[int, int]:
         span = document.span_in_scalar(path, offset)
-        here = (span.line, span.column)
-        if here == target:
-            return offset
-        if previous == here:  # the loader cannot place characters inside this scalar (escapes, folding)
-            return None
-        previous = here
-    return None
+        return span.line, span.column
+
+    if value and at(0) == at(len(value)):  # the loader cannot place characters inside (escapes, folded lines)
+        return None
+    low, high = 0, len(value)
+    while low < high:
+        middle = (low + high) // 2
+        if at(middle) < target:
+            low = middle + 1
+        else:
+            high = middle
+    return low if at(low) == target else None
 
 
 def _placeholder(text: str, offset: int) -> Placeholder | None:
