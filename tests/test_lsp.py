@@ -161,6 +161,12 @@ def test_hover_shows_signatures_declarations_and_cited_sentences(opened: LspClie
     assert "ASAP live and on-demand webinars" in category
     assert "ASAP live AND on-demand webinars earn .1 credits for each webinar" in category
 
+    line, column = locate("  pace_modules:", len("  pace"))
+    declared = opened.request("textDocument/hover", at(URI, line, column))["contents"]["value"]
+    assert declared.startswith("**pace_modules** — parameter")
+    assert "The four PACE proficiency modules; a training topic must be one of them." in declared
+    assert "content must be related to the four PACE proficiency modules" in declared
+
     line, column = locate("floor(learning_minutes / 60)", len("floor(lea"))
     let = opened.request("textDocument/hover", at(URI, line, column))["contents"]["value"]
     assert let.startswith("**learning_minutes** — let, number")
@@ -290,7 +296,8 @@ def test_diagnostics_are_exactly_what_check_reports_for_every_check_case(client:
 
 
 _NOISE = ["(", ")", "[", "]", "{", "}", ":", " ", "\n", "  ", "- ", '"', "'", "#", "\t", "😀", "é", "rond(", ".",
-          "\r\n", "*", "&a", "!!python/object", "<<: ", "if ", "sum(", "- id: x\n", "\\", ">=", "0.1"]
+          "\r\n", "*", "&a", "!!python/object", "<<: ", "if ", "sum(", "- id: x\n", "\\", ">=", "0.1",
+          "\u2028", "\x85", "\ufeff", "\x00", "{{", "*" * 300]
 
 
 def test_the_server_survives_random_edits(client: LspClient) -> None:

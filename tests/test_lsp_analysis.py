@@ -14,7 +14,7 @@ import pytest
 from ceruleng.engine import check_text
 from ceruleng.errors import sorted_diagnostics
 from ceruleng.lsp.analysis import analyse, enclosing_call, indent_path
-from ceruleng.lsp.features import completions, hover
+from ceruleng.lsp.features import completions, hover, quick_fixes
 from ceruleng.lsp.positions import Lines, Position, Range, from_client, span_range, to_client
 from ceruleng.lsp.schemapath import schema_at
 from ceruleng.source import Span
@@ -201,3 +201,17 @@ def test_a_block_scalar_expression_maps_every_line() -> None:
     found = hover(analysis, Position(line, len("        / hours")))
     assert found is not None and found[0].startswith("**hours_per_unit** — unit, number")
     assert found[1] == Range(Position(line, 10), Position(line, 24))
+
+
+def test_a_misspelt_rounding_mode_gets_a_quick_fix() -> None:
+    path = ROOT / "rules" / "aca.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("      mode: down\n") == 1
+    analysis = analyse(text.replace("      mode: down\n", "      mode: dwn\n"), str(path))
+    [problem] = [p for p in analysis.problems if p.code == "schema-enum"]
+    line = text.split("\n").index("      mode: down")
+    [fix] = quick_fixes(analysis, problem.range)
+    assert (fix.new_text, fix.range) == ("down", Range(Position(line, 12), Position(line, 15)))
+    quoted = analyse(text.replace("      mode: down\n", '      mode: "dwn"\n'), str(path))
+    [fix] = quick_fixes(quoted, quoted.problems[0].range)
+    assert fix.range == Range(Position(line, 13), Position(line, 16))  # inside the quotes
