@@ -20,6 +20,7 @@ from typing import Any
 from ceruleng.engine import Analysis, analyze_text
 from ceruleng.errors import Severity, sorted_diagnostics
 from ceruleng.expr import ast
+from ceruleng.expr.builtins import FUNCTIONS
 from ceruleng.expr.checker import Binding, Checked, Scope
 from ceruleng.expr.types import NUMBER, SCORED_ACTIVITY, ListType, RecordType, Simple
 from ceruleng.fields import STANDARD_ATTRIBUTES
@@ -201,8 +202,6 @@ class SpecAnalysis:
 
     def element_fields(self, expression: Expression) -> dict[str, Binding]:
         """Inside the later arguments of sum/count/any/all/longest_run: `it` and the element's fields."""
-        from ceruleng.expr.builtins import FUNCTIONS
-
         call = enclosing_call(expression.text, expression.offset)
         if call is None:
             return {}

@@ -17,7 +17,15 @@ from typing import Any
 from ceruleng.expr.builtins import FUNCTIONS
 from ceruleng.expr.checker import Binding
 from ceruleng.expr.types import ListType, RecordType, ScaleType
-from ceruleng.lsp.analysis import Expression, Problem, SpecAnalysis, identifier_at, in_string, indent_path
+from ceruleng.lsp.analysis import (
+    Expression,
+    Problem,
+    SpecAnalysis,
+    enclosing_call,
+    identifier_at,
+    in_string,
+    indent_path,
+)
 from ceruleng.lsp.positions import Position, Range, span_range
 from ceruleng.lsp.schemapath import schema_at
 from ceruleng.source import Span
@@ -114,8 +122,6 @@ def _string_completions(analysis: SpecAnalysis, expression: Expression,
                         scope: dict[str, Binding]) -> list[Completion]:
     """Inside quotes: rounding modes in round()'s third argument, else the values of the scales (and the one_of
     lists) of the names the expression uses."""
-    from ceruleng.lsp.analysis import enclosing_call
-
     call = enclosing_call(expression.text, expression.offset)
     if call is not None and call[0] == "round" and call[1] == 2:
         return [Completion(mode, "value", "rounding mode") for mode in ROUNDING_MODES]
