@@ -346,5 +346,26 @@ def schema(name: str) -> None:
     click.echo(schema_text(name), nl=False)
 
 
+
+# ---- lsp ---------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+def lsp() -> None:
+    """Serve spec files to an editor: a Language Server Protocol server on stdin/stdout.
+
+    Editors start it themselves; configure the command `ceruleng lsp` for YAML spec files (rules/*.yaml). It
+    reports what `ceruleng check` reports as you type, with quick fixes for "did you mean"; completes names,
+    functions, keys and values; shows hover help; goes to definitions; and outlines categories, parameters and
+    tables. Needs the lsp extra: pip install 'ceruleng[lsp]'. Setup for VS Code and Neovim: docs/editors.md.
+    """
+    try:
+        from ceruleng.lsp.server import run
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise
+        _fail(f"the language server needs the lsp extra ({exc.name} is missing): pip install 'ceruleng[lsp]'")
+    sys.exit(run())
+
 if __name__ == "__main__":  # pragma: no cover
     main()

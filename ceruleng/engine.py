@@ -26,11 +26,13 @@ from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
 if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start
+    from ceruleng.expr.checker import Binding, Checked, Scope
+    from ceruleng.model import SpecModel
     from ceruleng.scoring.results import CredentialResult, MemberResult
     from ceruleng.scoring.scorer import Scorer
 
-__all__ = ["CheckedFile", "Evaluator", "check_file", "check_text", "evaluate", "load_spec", "load_specs",
-           "read_text", "spec_files"]
+__all__ = ["Analysis", "CheckedFile", "Evaluator", "analyze_text", "check_file", "check_text", "evaluate",
+           "load_spec", "load_specs", "read_text", "spec_files"]
 
 
 @dataclass
@@ -91,6 +93,54 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
             spec.warnings = [d for d in state.diagnostics if not d.is_error]
     diagnostics.extend(state.diagnostics)
     return CheckedFile(path, source, diagnostics, spec, dependencies, state)
+
+
+@dataclass
+class Analysis:
+    """What an editor needs of one spec text (`ceruleng lsp`): `check`'s diagnostics, plus the compiler's view of the
+    names — the loaded document, the model and the scopes expressions are checked in. Parts a broken text does not
+    reach are None or empty."""
+
+    checked: CheckedFile
+    """Exactly what `ceruleng check` reports for this text."""
+    document: LoadedDocument | None
+    model: SpecModel | None
+    activity_scope: Scope | None = None
+    global_scope: Scope | None = None
+    """The activity scope plus the spec's top-level lets."""
+    cycle_scope: Scope | None = None
+    lets: dict[tuple[Any, ...], Binding] = field(default_factory=dict)
+    """Every let's binding, by its document path (top-level and category lets)."""
+    expressions: dict[tuple[Any, ...], Checked] = field(default_factory=dict)
+    """Every expression that parsed, checked, by its document path."""
+    placeholders: dict[tuple[Any, ...], list[Checked]] = field(default_factory=dict)
+    """The checked placeholders of every reason template, by the template's document path."""
+
+
+def analyze_text(text: str, path: str, scopes: bool = True) -> Analysis:
+    """`check_text` for the diagnostics, then the stages that declare names and check expressions again on a state
+    this function keeps, so an editor can complete, hover and jump with the compiler's own scopes and positions.
+
+    `scopes=False` stops after the diagnostics: what an editor needs soonest after a keystroke."""
+    from ceruleng.compiler import STAGES
+    from ceruleng.compiler.state import CompileState
+
+    checked = check_text(text, path, generate=False)
+    if not scopes:
+        return Analysis(checked, None, None)
+    document, _ = load_yaml(text, path)
+    if document is None or not isinstance(document.data, dict):
+        return Analysis(checked, document, None)
+    _, checkable = validate_document(document, "spec")
+    if checkable is None:
+        return Analysis(checked, document, None)
+    model, _ = build_model(document if checkable is document.data else replace(document, data=checkable))
+    state = CompileState(model)
+    for _name, stage, needs_clean in STAGES:
+        if not needs_clean:  # names, references and expressions; nothing here generates or runs code
+            stage(state)
+    return Analysis(checked, document, model, state.activity_scope, state.global_scope, state.cycle_scope,
+                    state.lets, state.checked, {path: checked for path, (_, checked) in state.templates.items()})
 
 
 def _dependencies(document: LoadedDocument, path: str) -> list[str]:

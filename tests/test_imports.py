@@ -18,7 +18,7 @@ LAYERS = [
     {"backend"},
     {"scoring"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage", "checkcache"},
+    {"batch", "report", "testing", "coverage", "checkcache", "lsp"},
     {"cli", "__main__", "__init__"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""
