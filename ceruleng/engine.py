@@ -118,29 +118,18 @@ class Analysis:
 
 
 def analyze_text(text: str, path: str, scopes: bool = True) -> Analysis:
-    """`check_text` for the diagnostics, then the stages that declare names and check expressions again on a state
-    this function keeps, so an editor can complete, hover and jump with the compiler's own scopes and positions.
+    """`check_text`'s diagnostics and the compiler's own view of the names it checked, so an editor can complete,
+    hover and jump with the compiler's scopes and positions (one run of the front end serves both).
 
-    `scopes=False` stops after the diagnostics: what an editor needs soonest after a keystroke."""
-    from ceruleng.compiler import STAGES
-    from ceruleng.compiler.state import CompileState
-
+    `scopes=False` returns the diagnostics alone: what an editor needs soonest after a keystroke."""
     checked = check_text(text, path, generate=False)
-    if not scopes:
-        return Analysis(checked, None, None)
-    document, _ = load_yaml(text, path)
-    if document is None or not isinstance(document.data, dict):
+    state = checked.state
+    if not scopes or state is None:
+        document, _ = load_yaml(text, path) if scopes else (None, [])
         return Analysis(checked, document, None)
-    _, checkable = validate_document(document, "spec")
-    if checkable is None:
-        return Analysis(checked, document, None)
-    model, _ = build_model(document if checkable is document.data else replace(document, data=checkable))
-    state = CompileState(model)
-    for _name, stage, needs_clean in STAGES:
-        if not needs_clean:  # names, references and expressions; nothing here generates or runs code
-            stage(state)
-    return Analysis(checked, document, model, state.activity_scope, state.global_scope, state.cycle_scope,
-                    state.lets, state.checked, {path: checked for path, (_, checked) in state.templates.items()})
+    return Analysis(checked, state.model.document, state.model, state.activity_scope, state.global_scope,
+                    state.cycle_scope, state.lets, state.checked,
+                    {path: list(template.placeholders) for path, template in state.templates.items()})
 
 
 def _dependencies(document: LoadedDocument, path: str) -> list[str]:
