@@ -1,7 +1,8 @@
 """Results of scoring: plain records the scorer fills and reporters read.
 
-Input: built by `scoring.scorer`. Output: `MemberResult` → `CredentialResult` → `ActivityResult`, and `to_json()`
-dictionaries matching `schemas/result.schema.json` (decimals as strings at the spec's precision, dates ISO).
+Input: built by `scoring.scorer`. Output: `MemberResult` → `CredentialResult` → `ActivityResult`, and their JSON
+matching `schemas/result.schema.json` (decimals as strings at the spec's precision, dates ISO): written in one
+place, `json_text()`; `to_json()` is that text read back.
 Reason sentences are rendered from templates only when read, so a batch that only needs totals never formats them.
 """
 
@@ -58,23 +59,13 @@ class ActivityResult:
         return self.status in ("awarded", "capped")
 
     def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "id": self.id,
-            "index": self.index,
-            "type": self.type,
-            "date": self.date.isoformat() if self.date else None,
-            "category": self.category,
-            "status": self.status,
-            "credits": format_credits(self.credits, self.places),
-            "reasons": self.reasons,
-            "malformed": self.malformed,
-        }
-        if self.trace is not None:
-            result["trace"] = [line.to_json() for line in self.trace]
-        return result
+        """The JSON structure, read back from the one JSON writer (`json_text`), so they cannot disagree."""
+        value: dict[str, Any] = json.loads(self.json_text())
+        return value
 
     def json_text(self) -> str:
-        """`json.dumps(self.to_json(), ensure_ascii=False)`, built directly: reports write millions of these."""
+        """The activity as JSON text — the one JSON writer of results — built directly: reports write millions of these.
+        It is exactly what `json.dumps(..., ensure_ascii=False)` would write (a test holds it to that)."""
         text = (f'{{"id": {_text(self.id)}, "index": {self.index}, "type": {_text(self.type)}, '
                 f'"date": {_DATE(self.date)}, "category": {_text(self.category)}, "status": "{self.status}", '
                 f'"credits": "{format_credits(self.credits, self.places)}", '
@@ -152,42 +143,12 @@ class CredentialResult:
         return None if value is None else format_credits(value, self.places)
 
     def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "spec": self.spec,
-            "title": self.title,
-            "member": self.member,
-            "credential": self.name,
-            "certified_on": self.certified_on.isoformat() if self.certified_on else None,
-            "unit": self.unit,
-            "cycle": {"start": self.cycle[0].isoformat(), "end": self.cycle[1].isoformat()} if self.cycle else None,
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-            "required": self.credits(self.required),
-            "earned": self.credits(self.earned),
-            "carried_in": self.credits(self.carried_in),
-            "remaining": self.credits(self.remaining),
-            "met": self.met,
-            "met_by": self.met_by,
-            "categories": {
-                key: {"title": total.title, "earned": self.credits(total.earned), "cap": self.credits(total.cap)}
-                for key, total in self.categories.items()
-            },
-            "minimums": [
-                {"id": m.id, "title": m.title, "at_least": self.credits(m.at_least),
-                 "counted": self.credits(m.counted), "met": m.met}
-                for m in self.minimums
-            ],
-            "fee": {"amount": format_credits(self.fee[0], 2), "currency": self.fee[1], "per": self.fee[2]}
-            if self.fee else None,
-            "audit": {"rate": format_value(self.audit[0]), "selected": self.audit[1]} if self.audit else None,
-            "error": self.error,
-            "activities": [activity.to_json() for activity in self.activities],
-        }
-        if self.trace is not None:
-            result["trace"] = [line.to_json() for line in self.trace]
-        return result
+        """The JSON structure, read back from the one JSON writer (`json_text`), so they cannot disagree."""
+        value: dict[str, Any] = json.loads(self.json_text())
+        return value
 
     def json_text(self) -> str:
-        """`json.dumps(self.to_json(), ensure_ascii=False)`, built directly: a batch writes one per member."""
+        """The credential result as JSON text, built directly (as `json.dumps(..., ensure_ascii=False)` writes it)."""
         show = self.credits
         cycle = (f'{{"start": "{self.cycle[0].isoformat()}", "end": "{self.cycle[1].isoformat()}"}}'
                  if self.cycle else "null")
@@ -265,15 +226,12 @@ class MemberResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "member": self.member,
-            "input": {"file": self.file, "line": self.line},
-            "error": self.error,
-            "results": [credential.to_json() for credential in self.credentials],
-        }
+        """The JSON structure, read back from the one JSON writer (`json_text`), so they cannot disagree."""
+        value: dict[str, Any] = json.loads(self.json_text())
+        return value
 
     def json_text(self) -> str:
-        """`json.dumps(self.to_json(), ensure_ascii=False)`, fast."""
+        """The member result as JSON text, built directly (as `json.dumps(..., ensure_ascii=False)` writes it)."""
         results = ", ".join(credential.json_text() for credential in self.credentials)
         return (f'{{"member": {_text(self.member)}, "input": {{"file": {_text(self.file)}, '
                 f'"line": {"null" if self.line is None else self.line}}}, "error": {_text(self.error)}, '
