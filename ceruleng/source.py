@@ -24,12 +24,6 @@ class Span:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
 
-    def shifted(self, line_offset: int, column: int) -> Span:
-        """A span inside this one: `line_offset` lines down, at `column` (absolute when line_offset > 0)."""
-        if line_offset == 0:
-            return Span(self.path, self.line, self.column + column - 1)
-        return Span(self.path, self.line + line_offset, column)
-
     def sort_key(self) -> tuple[str, int, int]:
         return (self.path, self.line, self.column)
 

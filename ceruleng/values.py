@@ -39,7 +39,6 @@ CONTEXT = Context(
 _SNAP = Context(prec=26, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
 
 ZERO = Decimal(0)
-ONE = Decimal(1)
 SIXTY = Decimal(60)
 
 ROUNDING_MODES = {

@@ -27,8 +27,6 @@ from ceruleng.source import SourceText, Span
 
 try:  # the C parser is ~3x faster; the pure-Python one is a correct fallback
     from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # not re-exported in the stubs
-
-    HAS_C_PARSER = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -41,8 +39,6 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
             Scanner.__init__(self)
             Parser.__init__(self)
             Composer.__init__(self)
-
-    HAS_C_PARSER = False
 
 Path = tuple[str | int, ...]
 

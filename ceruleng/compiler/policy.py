@@ -122,7 +122,7 @@ def check_quotes(state: CompileState) -> None:
 
 
 @cache
-def _normalised_file(path: str, mtime: int, size: int) -> str | None:
+def _normalised_file(path: str, _mtime: int, _size: int) -> str | None:
     """A source text, normalised for quote matching; remembered per version of the file (mtime and size)."""
     try:
         return _normalise(Path(path).read_text(encoding="utf-8", errors="replace"))

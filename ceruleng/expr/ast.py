@@ -207,11 +207,8 @@ class Or(Binary):
     symbol = "or"
 
 
-ARITHMETIC = (Add, Sub, Mul, Div)
 ORDERING = (Lt, Le, Gt, Ge)
-EQUALITY = (Eq, Ne)
 MEMBERSHIP = (In, NotIn)
-LOGICAL = (And, Or)
 
 
 def children(node: Expr) -> Iterator[Expr]:
@@ -244,12 +241,3 @@ def depth(node: Expr) -> int:
         stack.extend((child, level + 1) for child in children(current))
     return deepest
 
-
-def names_used(node: Expr) -> Iterator[Name]:
-    """Every Name node in the tree (depth-first, source order)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, Name):
-            yield current
-        stack.extend(reversed(list(children(current))))

@@ -213,11 +213,6 @@ def _lookup(call: CallTypes) -> Type:
     return table.value
 
 
-def element_type(list_type: Type | None) -> Type | None:
-    """The element type of a list, or None when `list_type` is not a list."""
-    return list_type.element if isinstance(list_type, ListType) else None
-
-
 def _aggregate(result: Type | None, value_arg: bool, condition_args: Sequence[int]) -> Callable[[CallTypes], Type]:
     """Type rule for sum/count/any/all/longest_run; scoped arguments arrive already typed (element scope)."""
 

@@ -88,10 +88,6 @@ class Checked:
     """The nesting depth of each scoped aggregate call (sum, count, ...), which names its loop variable."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not any(d.is_error for d in self.diagnostics)
-
     def names(self) -> Iterator[Binding]:
         """Bindings of the names the expression reads (each once; an element's field is not the attribute)."""
         seen: set[Binding] = set()

@@ -92,18 +92,6 @@ def span_range(span: Span, lines: Lines) -> Range:
     return Range(start, Position(start.line, start.character + width))
 
 
-def word_range(lines: Lines, position: Position, pattern: re.Pattern[str] = _WORD) -> Range | None:
-    """The range of the word (by `pattern`) that touches `position`, or None."""
-    position = lines.clamp(position)
-    text = lines.line(position.line)
-    for match in pattern.finditer(text):
-        if match.start() <= position.character <= match.end():
-            return Range(Position(position.line, match.start()), Position(position.line, match.end()))
-        if match.start() > position.character:
-            break
-    return None
-
-
 def _units(text: str, encoding: str) -> int:
     if encoding == "utf-8":
         return len(text.encode("utf-8", "surrogatepass"))

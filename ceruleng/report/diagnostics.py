@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from ceruleng.errors import Diagnostic, sorted_diagnostics
 from ceruleng.source import SourceText
 
-TAB_WIDTH = 1
-
 
 @dataclass(frozen=True)
 class FileDiagnostics:

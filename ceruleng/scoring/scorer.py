@@ -15,7 +15,7 @@ an expression: rules are already Python.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -98,7 +98,7 @@ class Scorer:
         self._cycles: dict[tuple[date, date], tuple[int, date, date]] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
-        """Draws below this select a member for audit (see `audit_selected`)."""
+        """Draws below this select a member for audit (see `audit_draw`)."""
         self.titles = CategoryTitles({key: category.title for key, category in spec.categories.items()})
         self.caps = [(key, category.cap) for key, category in spec.categories.items() if category.cap]
 
@@ -407,15 +407,6 @@ class Scorer:
             result.audit = (model.audit_rate, audit_draw(seed, model.id, member, start) < self.audit_threshold)
 
 
-def audit_selected(seed: int, spec_id: str, member: str | None, cycle_start: date, rate: Decimal) -> bool:
-    """Reproducible random selection: the same seed, spec, member and cycle always give the same answer.
-
-    The draw is the first 8 bytes of SHA-256 of those four values, read as a number in [0, 2**64); the member is
-    selected when it falls below rate × 2**64 — so exactly `rate` of all possible draws select.
-    """
-    return audit_draw(seed, spec_id, member, cycle_start) < int(rate * 2**64)
-
-
 def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
     """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
     digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
@@ -425,8 +416,6 @@ def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
-
-ScorerFactory = Callable[[CompiledSpec], Scorer]
 
 
 _PROBLEMS = {"DivisionByZero": "division by zero", "DivisionUndefined": "division by zero",
