@@ -94,3 +94,13 @@ def _reference_examples() -> list[tuple[str, str]]:
 def test_the_function_reference_examples_give_what_they_say(text: str, value: str) -> None:
     result = _run(text)
     assert (str(result).lower() if isinstance(result, bool) else format_value(result)) == value
+
+
+def test_every_function_has_a_python_form() -> None:
+    """A function the checker accepts is one the back end can write (or writes itself: has, default, aggregates)."""
+    from ceruleng.backend.expressions import CALLS, Emitter
+    from ceruleng.expr.builtins import FUNCTIONS
+
+    written_by_emitter = {name.removeprefix("call_") for name in dir(Emitter) if name.startswith("call_")}
+    assert set(CALLS) | written_by_emitter == set(FUNCTIONS)
+    assert not set(CALLS) & written_by_emitter
