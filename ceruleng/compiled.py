@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, NamedTuple
 
 from ceruleng.errors import Diagnostic
 from ceruleng.fields import Coercer
-from ceruleng.model import Attribute, Effective, SpecModel
+from ceruleng.model import Attribute, Duration, Effective, SpecModel
 from ceruleng.runtime import Outcome
 from ceruleng.source import Span
 from ceruleng.templates import Template
@@ -100,6 +101,43 @@ class Step:
     names: frozenset[str] = frozenset()
 
 
+DateRule = Callable[[Context], date]
+"""A generated function giving a date from a credential context (a period's start or end, a window's end)."""
+EntryTest = Callable[[dict[str, Any], Context], bool]
+"""A generated condition on one entry of credit (`select`), with the period's context."""
+
+
+@dataclass(frozen=True)
+class CompiledWindow:
+    """Which days a rule counts, for the period in the context: `start`/`end` default to the period's own; with
+    `length`, the window is that long and ends on `end`; `every` cuts it into consecutive parts."""
+
+    start: DateRule | None = None
+    end: DateRule | None = None
+    length: Duration | None = None
+    every: Duration | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class CompiledLayout:
+    """How periods are laid out for a credential (see `ceruleng.scoring.periods`)."""
+
+    start: DateRule | None
+    """The first period's start (None: certified_on)."""
+    length: Duration | None
+    end: DateRule | None
+    """A period's end from its start (`x["cycle_start"]`, `x["cycle_number"]`), instead of `length`."""
+    first_start: DateRule | None
+    first_length: Duration | None
+    first_end: DateRule | None
+    look_back: Duration | None
+    grace: Duration | None
+    grace_counts: str
+    deadline: DateRule | None
+    span: Span
+
+
 @dataclass(frozen=True)
 class CompiledCategory:
     id: str
@@ -109,6 +147,8 @@ class CompiledCategory:
     span: Span
     cap: Callable[[Context], Decimal] | None = None
     cap_span: Span | None = None
+    cap_every: Duration | None = None
+    """The cap applies in each part of this length of the period."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +164,9 @@ class MinimumVersion:
     effective: Effective
     at_least: Callable[[Context], Decimal]
     counts: tuple[CountedCategory, ...]
+    """The categories that count (empty: all of them, or what `select` chooses)."""
+    select: EntryTest | None = None
+    window: CompiledWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +203,10 @@ class CompiledSpec:
     """Categories by the number an `Outcome` names."""
     categories: dict[str, CompiledCategory] = field(default_factory=dict)
     """Categories by id, in spec order."""
+    layout: CompiledLayout | None = None
     deadline: Callable[[Context], Any] | None = None
     requirement: Callable[[Context], Decimal] | None = None
+    requirement_window: CompiledWindow | None = None
     carry_max: Callable[[Context], Decimal] | None = None
     carry_none: bool = False
     """The spec says nothing carries over (carry_over.max is 0): no earlier cycle is ever scored."""

@@ -90,7 +90,7 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
 
 def _from_expectations(model: SpecModel, expected: Expectation, found: _Exercised) -> None:
     """Cycle-level rules an example pins by expecting what they decide."""
-    given = {*expected.totals, *(("cycle",) if expected.cycle else ())}
+    given = {*expected.totals, *(("cycle",) if expected.cycle or expected.period else ())}
     for key, path in _EXPECTATION_RULES.items():
         if key in given:
             found.paths.add(path)

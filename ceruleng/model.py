@@ -101,6 +101,7 @@ class Category:
     minimum: Bound | None
     maximum: Bound | None
     cap: ExprText | None
+    cap_every: Duration | None
     explain: ExprText | None
     effective: Effective
     sources: tuple[Citation, ...]
@@ -121,6 +122,10 @@ class Minimum:
     title: str
     at_least: ExprText
     counts: tuple[Counted, ...]
+    """The categories that count (empty: every category, or what `select` chooses)."""
+    select: ExprText | None
+    window: Window | None
+    every: Duration | None
     effective: Effective
     sources: tuple[Citation, ...]
     path: Path
@@ -140,6 +145,7 @@ class Alternative:
 @dataclass(frozen=True)
 class Requirement:
     credits: ExprText
+    window: Window | None
     carry_over: ExprText | None
     minimums: tuple[Minimum, ...]
     alternatives: tuple[Alternative, ...]
@@ -148,8 +154,65 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Duration:
+    """A length of time as a spec writes it: so many years, months or days."""
+
+    amount: int
+    unit: str
+    """"years", "months" or "days"."""
+    span: Span
+
+    @property
+    def months(self) -> int | None:
+        """The length in months (None for a length in days)."""
+        return {"years": 12, "months": 1}.get(self.unit, 0) * self.amount or None
+
+    def describe(self) -> str:
+        word = self.unit if self.amount != 1 else self.unit[:-1]
+        return f"{self.amount} {word}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which days a rule counts, relative to the period it judges: from `start` (or `length` before `end`) to `end`;
+    a missing part is the period's own."""
+
+    start: ExprText | None
+    end: ExprText | None
+    length: Duration | None
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class FirstPeriod:
+    start: ExprText | None
+    length: Duration | None
+    end: ExprText | None
+    look_back: Duration | None
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Grace:
+    length: Duration
+    counts: str
+    """"when-needed" or "always"."""
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
 class Cycle:
-    months: int
+    """How periods are laid out: the first starts on `start` (default certified_on) and each lasts `length` or ends
+    on `end` (an expression of its start); `first` may differ; `grace` and `first.look_back` widen what counts."""
+
+    start: ExprText | None
+    length: Duration | None
+    end: ExprText | None
+    first: FirstPeriod | None
+    grace: Grace | None
     deadline: ExprText | None
     sources: tuple[Citation, ...]
     path: Path
@@ -235,6 +298,9 @@ class Expectation:
     """Cycle results: required, earned, carried_in, remaining, met, met_by, deadline, fee, audit_selected."""
     categories: dict[str, Any]
     minimums: dict[str, Any]
+    period: dict[str, Any]
+    requirement_window: dict[str, Any]
+    minimum_parts: dict[str, list[dict[str, Any]]]
 
     def expects_malformed(self, record_id: str | None, single: bool) -> bool:
         return bool((self.activity.get("malformed") and single)
@@ -419,12 +485,69 @@ class _Reader:
                               (*at, "round")) if rounding else None,
             minimum=self.bound(data, "minimum", at),
             maximum=self.bound(data, "maximum", at),
-            cap=self.expr(data["cap"], "per_cycle", (*at, "cap")) if data.get("cap") else None,
+            cap=self.cap(data, at),
+            cap_every=self.duration(data["cap"], "every", (*at, "cap")) if data.get("cap") else None,
             explain=self.expr(data, "explain", at),
             effective=self.effective(data, at),
             sources=self.sources(data, at) + (self.sources(data["cap"], (*at, "cap")) if data.get("cap") else ()),
             path=at,
             span=self.document.key_span((*at, "id")),
+        )
+
+    def cap(self, data: dict[str, Any], at: Path) -> ExprText | None:
+        raw = data.get("cap")
+        if not raw:
+            return None
+        key = "at_most" if "at_most" in raw else "per_cycle"
+        found = self.expr(raw, key, (*at, "cap"))
+        if found is None:
+            self.diagnostics.append(Diagnostic("schema-missing-key", "a cap needs per_cycle or at_most (its amount)",
+                                               self.document.key_span((*at, "cap"))))
+        return found
+
+    def duration(self, data: dict[str, Any], key: str, at: Path) -> Duration | None:
+        raw = data.get(key)
+        if not isinstance(raw, dict) or not raw:
+            return None
+        unit, amount = next(iter(raw.items()))
+        return Duration(int(amount), str(unit), self.span((*at, key)))
+
+    def window(self, data: dict[str, Any], key: str, at: Path) -> Window | None:
+        raw = data.get(key)
+        if not isinstance(raw, dict):
+            return None
+        here = (*at, key)
+        if "start" in raw and "length" in raw:
+            self.diagnostics.append(Diagnostic("window-conflict", "a window has a start or a length, not both",
+                                               self.document.key_span((*here, "length")),
+                                               hint="keep start for a fixed first day, length for a rolling window"))
+        return Window(self.expr(raw, "start", here), self.expr(raw, "end", here), self.duration(raw, "length", here),
+                      here, self.document.key_span(here))
+
+    def cycle(self, raw: dict[str, Any]) -> Cycle:
+        at: Path = ("cycle",)
+        first = raw.get("first")
+        grace = raw.get("grace")
+        if "length" not in raw and "end" not in raw:
+            self.diagnostics.append(Diagnostic("schema-missing-key", "a cycle needs a length or an end",
+                                               self.document.key_span(at),
+                                               hint="length: {years: 2}, or end: an expression of cycle.start"))
+        return Cycle(
+            start=self.expr(raw, "start", at),
+            length=self.duration(raw, "length", at),
+            end=self.expr(raw, "end", at),
+            first=FirstPeriod(self.expr(first, "start", (*at, "first")), self.duration(first, "length", (*at, "first")),
+                              self.expr(first, "end", (*at, "first")),
+                              self.duration(first, "look_back", (*at, "first")), (*at, "first"),
+                              self.document.key_span((*at, "first"))) if isinstance(first, dict) else None,
+            grace=Grace(self.duration(grace, "length", (*at, "grace")) or Duration(0, "days", self.span(at)),
+                        str(grace.get("counts", "when-needed")), (*at, "grace"),
+                        self.document.key_span((*at, "grace"))) if isinstance(grace, dict) else None,
+            deadline=self.expr(raw, "deadline", at),
+            sources=self.sources(raw, at) + (self.sources(first, (*at, "first")) if isinstance(first, dict) else ())
+            + (self.sources(grace, (*at, "grace")) if isinstance(grace, dict) else ()),
+            path=at,
+            span=self.document.key_span(at),
         )
 
     def bound(self, data: dict[str, Any], key: str, at: Path) -> Bound | None:
@@ -467,9 +590,10 @@ class _Reader:
         counts = tuple(
             Counted(str(item["category"]), self.expr(item, "up_to", (*at, "counts", i)),
                     self.span((*at, "counts", i, "category")))
-            for i, item in enumerate(data["counts"])
+            for i, item in enumerate(data.get("counts") or ())
         )
         return Minimum(str(data["id"]), str(data["title"]), self.required_expr(data, "at_least", at), counts,
+                       self.expr(data, "select", at), self.window(data, "window", at), self.duration(data, "every", at),
                        self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
 
 
@@ -514,6 +638,9 @@ def _expectation(data: dict[str, Any], path: Path) -> Expectation:
         totals={key: data[key] for key in _TOTAL_EXPECTATIONS if key in data},
         categories=dict(data.get("categories") or {}),
         minimums=dict(data.get("minimums") or {}),
+        period=dict(data.get("period") or {}),
+        requirement_window=dict(data.get("requirement_window") or {}),
+        minimum_parts={str(key): list(value) for key, value in (data.get("minimum_parts") or {}).items()},
     )
 
 
@@ -536,13 +663,7 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
                        document.key_span(("sources", key)))
         for key, value in data.get("sources", {}).items()
     }
-    cycle = None
-    if "cycle" in data:
-        raw = data["cycle"]
-        length = raw["length"]
-        months = int(length.get("years", 0)) * 12 + int(length.get("months", 0))
-        cycle = Cycle(months, read.expr(raw, "deadline", ("cycle",)), read.sources(raw, ("cycle",)), ("cycle",),
-                      document.key_span(("cycle",)))
+    cycle = read.cycle(data["cycle"]) if "cycle" in data else None
     requirement = None
     if "requirement" in data:
         raw = data["requirement"]
@@ -550,6 +671,7 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
         carry = raw.get("carry_over")
         requirement = Requirement(
             credits=read.required_expr(raw, "credits", at),
+            window=read.window(raw, "window", at),
             carry_over=read.expr(carry, "max", (*at, "carry_over")) if carry else None,
             minimums=tuple(read.minimum(item, (*at, "minimums", i)) for i, item in enumerate(raw.get("minimums", ()))),
             alternatives=tuple(

@@ -157,6 +157,23 @@ def _compare_parts(credential: CredentialResult, expected: Expectation, fail: Fa
         if not _same_number(wanted, actual):
             yield fail((*path, "categories", category), f"category {category}: expected {_shown(wanted)}, got "
                        f"{_credits(actual, credential.places)}")
+    for minimum_id, wanted_parts in expected.minimum_parts.items():
+        found_minimum = next((m for m in credential.minimums if m.id == minimum_id), None)
+        got_parts = found_minimum.parts if found_minimum else []
+        where = (*path, "minimum_parts", minimum_id)
+        if len(got_parts) != len(wanted_parts):
+            yield fail(where, f"minimum {minimum_id}: expected {len(wanted_parts)} parts, got {len(got_parts)}")
+            continue
+        for number, (wanted_part, part) in enumerate(zip(wanted_parts, got_parts, strict=True)):
+            actual_part = {"start": part.start.isoformat(), "end": part.end.isoformat(), "met": part.met}
+            for key, value in wanted_part.items():
+                if key == "counted":
+                    if not _same_number(value, part.counted):
+                        yield fail((*where, number, key), f"minimum {minimum_id} part {number + 1}: counted "
+                                   f"expected {_shown(value)}, got {_credits(part.counted, credential.places)}")
+                elif str(actual_part[key]) != str(value) and actual_part[key] != value:
+                    yield fail((*where, number, key), f"minimum {minimum_id} part {number + 1}: {key} expected "
+                               f"{value}, got {actual_part[key]}")
     for minimum_id, wanted in expected.minimums.items():
         found = next((m for m in credential.minimums if m.id == minimum_id), None)
         if found is None or found.met != wanted:
@@ -174,6 +191,18 @@ def _compare_cycle(credential: CredentialResult, expected: Expectation, fail: Fa
             if actual is None or actual[key] != str(value):
                 yield fail((*path, "cycle", key), f"cycle {key}: expected {value}, got "
                            f"{actual[key] if actual else 'no cycle'}")
+    actual_period = credential.period
+    for key, value in expected.period.items():
+        got = getattr(actual_period, key, None) if actual_period is not None else None
+        shown = got.isoformat() if isinstance(got, date) else got
+        if str(shown) != str(value):
+            yield fail((*path, "period", key), f"period {key}: expected {value}, got {shown}")
+    window = credential.window or credential.cycle
+    for key, value in expected.requirement_window.items():
+        got_day = window[0 if key == "start" else 1].isoformat() if window else None
+        if got_day != str(value):
+            yield fail((*path, "requirement_window", key), f"requirement window {key}: expected {value}, got "
+                       f"{got_day}")
     if "deadline" in expected.totals:
         wanted = expected.totals["deadline"]
         actual_deadline = credential.deadline.isoformat() if credential.deadline else None

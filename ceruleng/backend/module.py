@@ -36,8 +36,10 @@ from ceruleng.compiled import (
     ActivityScorer,
     CompiledAlternative,
     CompiledCategory,
+    CompiledLayout,
     CompiledMinimum,
     CompiledSpec,
+    CompiledWindow,
     CountedCategory,
     MinimumVersion,
     Step,
@@ -48,7 +50,7 @@ from ceruleng.expr import ast
 from ceruleng.expr.checker import Binding, Checked
 from ceruleng.expr.types import NUMBER
 from ceruleng.fields import Coercer
-from ceruleng.model import Category, Check, ExprText
+from ceruleng.model import Category, Check, Duration, ExprText, Window
 from ceruleng.runtime import RUNTIME
 from ceruleng.source import Span
 from ceruleng.templates import VALUE_FORMAT, Template, build, credits_formatter
@@ -230,11 +232,15 @@ class _Builder:
         for plan, versions in categories:
             first = versions[0]
             category = CompiledCategory(first.id, first.title, plan.index, first.types, first.span,
-                                        get(cycle.get(f"cap{plan.index}")), first.cap.span if first.cap else None)
+                                        get(cycle.get(f"cap{plan.index}")), first.cap.span if first.cap else None,
+                                        first.cap_every)
             compiled.by_number.append(category)
             compiled.categories[category.id] = category
         compiled.deadline = get(cycle.get("deadline"))
+        compiled.layout = self.layout(get, cycle)
         compiled.requirement = get(cycle.get("requirement"))
+        if model.requirement is not None and model.requirement.window is not None:
+            compiled.requirement_window = _window(get, cycle, "requirement", model.requirement.window, None)
         compiled.carry_max = get(cycle.get("carry_max"))
         carry = model.requirement.carry_over if model.requirement else None
         node = self.checked(carry).node if carry is not None else None
@@ -271,21 +277,47 @@ class _Builder:
 
         for plan, versions in categories:
             write(f"cap{plan.index}", versions[0].cap)
-        if model.cycle is not None:
-            write("deadline", model.cycle.deadline)
+        cycle = model.cycle
+        if cycle is not None:
+            write("deadline", cycle.deadline)
+            write("layout_start", cycle.start)
+            write("layout_end", cycle.end)
+            if cycle.first is not None:
+                write("first_start", cycle.first.start)
+                write("first_end", cycle.first.end)
         requirement = model.requirement
         if requirement is None:
             return written
         write("requirement", requirement.credits)
+        if requirement.window is not None:
+            write("requirement_window_start", requirement.window.start)
+            write("requirement_window_end", requirement.window.end)
         write("carry_max", requirement.carry_over)
         for index, group in enumerate(_grouped(list(requirement.minimums))):
             for number, minimum in enumerate(group):
                 write(f"minimum{index}_{number}", minimum.at_least)
                 for k, counted in enumerate(minimum.counts):
                     write(f"minimum{index}_{number}_{k}", counted.up_to)
+                write(f"minimum{index}_{number}_select", minimum.select, f"{names.ENTRY}, {names.CONTEXT}")
+                if minimum.window is not None:
+                    write(f"minimum{index}_{number}_window_start", minimum.window.start)
+                    write(f"minimum{index}_{number}_window_end", minimum.window.end)
         for index, alternative in enumerate(requirement.alternatives):
             write(f"alternative{index}", alternative.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
         return written
+
+    def layout(self, get: Callable[[str | None], Any], cycle: dict[str, str]) -> CompiledLayout | None:
+        model_cycle = self.model.cycle
+        if model_cycle is None:
+            return None
+        first = model_cycle.first
+        grace = model_cycle.grace
+        return CompiledLayout(
+            start=get(cycle.get("layout_start")), length=model_cycle.length, end=get(cycle.get("layout_end")),
+            first_start=get(cycle.get("first_start")), first_length=first.length if first else None,
+            first_end=get(cycle.get("first_end")), look_back=first.look_back if first else None,
+            grace=grace.length if grace else None, grace_counts=grace.counts if grace else "when-needed",
+            deadline=get(cycle.get("deadline")), span=model_cycle.span)
 
     def minimums(self, get: Callable[[str | None], Any], cycle: dict[str, str]) -> list[CompiledMinimum]:
         requirement = self.model.requirement
@@ -296,7 +328,9 @@ class _Builder:
             versions = tuple(
                 MinimumVersion(minimum.effective, get(cycle[f"minimum{index}_{number}"]), tuple(
                     CountedCategory(counted.category, get(cycle.get(f"minimum{index}_{number}_{k}")))
-                    for k, counted in enumerate(minimum.counts)))
+                    for k, counted in enumerate(minimum.counts)),
+                    get(cycle.get(f"minimum{index}_{number}_select")),
+                    _window(get, cycle, f"minimum{index}_{number}", minimum.window, minimum.every))
                 for number, minimum in enumerate(group)
             )
             found.append(CompiledMinimum(group[0].id, group[0].title, versions, group[0].span))
@@ -314,3 +348,13 @@ def compile_expression(checked: Checked, filename: str = "<ceruleng expression>"
     module.function(f"expression({names.ACTIVITY}, {names.CONTEXT})", body)
     function: Callable[..., Any] = writer.compile({**RUNTIME, **pool.values}).namespace["expression"]
     return function
+
+
+def _window(get: Callable[[str | None], Any], cycle: dict[str, str], label: str, window: Window | None,
+            every: Duration | None) -> CompiledWindow | None:
+    if window is None and every is None:
+        return None
+    return CompiledWindow(
+        get(cycle.get(f"{label}_window_start")) if window else None,
+        get(cycle.get(f"{label}_window_end")) if window else None,
+        window.length if window else None, every, window.span if window else None)

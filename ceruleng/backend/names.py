@@ -26,12 +26,14 @@ BOUND = "limit"
 """A per-activity bound's value, inside a category function."""
 ACTIVITIES = "acts"
 """This cycle's scored activities, a parameter of alternatives."""
+ENTRY = "e"
+"""An entry of credit (category, type, date, credits, tags), a parameter of the functions that select entries."""
 MATCHED = "m"
 """Whether a category's `when` holds, inside a scoring function."""
 OUTCOME = "_Outcome"
 """The runtime's outcome type, as generated code names it."""
 
-CYCLE_FIELDS = {"start": "cycle_start", "end": "cycle_end"}
+CYCLE_FIELDS = {"start": "cycle_start", "end": "cycle_end", "number": "cycle_number"}
 """The cycle record's fields, as keys of the credential context."""
 
 
@@ -118,6 +120,10 @@ def read(binding: Binding) -> str:
         return CONTEXT
     if kind == "table":
         return table(binding.name)
+    if kind == "total":
+        return f"{CONTEXT}[{binding.name!r}]"
+    if kind == "entry":
+        return f"{ENTRY}.get({binding.name!r})" if binding.optional else f"{ENTRY}[{binding.name!r}]"
     raise AssertionError(f"a {kind} binding is read through the constant pool or a lookup function")
 
 
@@ -127,5 +133,10 @@ def cycle_field(field: str) -> str:
 
 
 def judged_day(binding: Binding) -> str:
-    """The day a dated rule read by `binding` is judged on: the activity's date, or the cycle's end."""
-    return attribute("date") if binding.owner == "activity" else cycle_field("end")
+    """The day a dated rule read by `binding` is judged on: the activity's date, the cycle's end, or (for the rules
+    that lay periods out, before any period is known) the day the credential was achieved."""
+    if binding.owner == "activity":
+        return attribute("date")
+    if binding.owner == "credential":
+        return f"{CONTEXT}['certified_on']"
+    return cycle_field("end")

@@ -18,7 +18,20 @@ from ceruleng.compiler.references import check_versions
 from ceruleng.compiler.state import CompileState, ParameterValues
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.checker import Binding, Scope
-from ceruleng.expr.types import BOOLEAN, CYCLE, DATE, NUMBER, SEGMENT, TEXT, ListType, ScaleType, TableType, Type
+from ceruleng.expr.types import (
+    BOOLEAN,
+    CYCLE,
+    DATE,
+    NUMBER,
+    PERIOD_START,
+    SEGMENT,
+    TEXT,
+    ListType,
+    RecordType,
+    ScaleType,
+    TableType,
+    Type,
+)
 from ceruleng.fields import STANDARD_ATTRIBUTES
 from ceruleng.model import Attribute, Parameter, Table
 from ceruleng.source import Span
@@ -76,6 +89,40 @@ def declare_names(state: CompileState) -> None:
     state.activity_scope = Scope(_judged(binding, "activity") for binding, _ in bindings.values())
     state.cycle_scope = Scope(_judged(binding, "cycle") for binding, _ in bindings.values()
                               if binding.kind != "attribute")
+    state.layout_scope = Scope(_judged(binding, "credential") for binding, _ in bindings.values()
+                               if binding.kind not in ("attribute", "cycle"))
+    if model.cycle is not None:
+        state.period_scope = state.layout_scope.with_bindings([
+            Binding("cycle", PERIOD_START, "cycle", description="the period whose end is being computed")])
+    _ledger_scopes(state)
+
+
+ENTRY_FIELDS: tuple[tuple[str, Type, str], ...] = (
+    ("category", TEXT, "the category the credit was awarded in"),
+    ("type", TEXT, "the activity's type"),
+    ("date", DATE, "the activity's date"),
+    ("credits", NUMBER, "the credit this entry counts"),
+    ("carried", BOOLEAN, "whether the credit was carried in from the previous period"),
+)
+"""What every entry of credit says about itself (tags the spec declares come after)."""
+
+
+def _ledger_scopes(state: CompileState) -> None:
+    """Scopes of the rules that read credit already awarded: a condition on one entry (`select`), a limit's amount
+    (which may read the requirement), and the period's totals (minimums, carry-over, alternatives)."""
+    fields = [(name, field_type) for name, field_type, _ in ENTRY_FIELDS]
+    state.entry_type = RecordType("entry", tuple(fields))
+    state.entry_scope = state.cycle_scope.with_bindings(
+        Binding(name, field_type, "entry", description=description) for name, field_type, description in ENTRY_FIELDS)
+    requirement = Binding("requirement", NUMBER, "total", description="the credits this period requires")
+    state.limit_scope = state.cycle_scope.with_bindings([requirement])
+    state.totals_scope = state.cycle_scope.with_bindings([
+        requirement,
+        Binding("earned", NUMBER, "total", description="the credit this period counts (after every cap)"),
+        Binding("carried_in", NUMBER, "total", description="the credit carried into this period"),
+        Binding("entries", ListType(state.entry_type), "total",
+                description="this period's entries of credit, each with its category, type, date, credits and tags"),
+    ])
 
 
 def _judged(binding: Binding, day: str) -> Binding:

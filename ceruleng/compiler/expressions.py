@@ -15,7 +15,7 @@ from __future__ import annotations
 from ceruleng.compiler.state import CompileState
 from ceruleng.expr.checker import Binding, Scope, always_read
 from ceruleng.expr.types import ANY, BOOLEAN, DATE, NUMBER, SCORED_ACTIVITY, ListType
-from ceruleng.model import Category, Check, ExprText
+from ceruleng.model import Category, Check, Cycle, ExprText, Window
 
 CREDITS = Binding("credits", NUMBER, "credits", description="the credit this activity earns")
 
@@ -70,7 +70,7 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
     if category.explain is not None:
         state.template(category.explain, with_credits)
     if category.cap is not None:
-        state.expression(category.cap, cycle_scope, NUMBER, "the cap")
+        state.expression(category.cap, state.limit_scope, NUMBER, "the cap")
 
 
 def check_expressions(state: CompileState) -> None:
@@ -84,11 +84,37 @@ def check_expressions(state: CompileState) -> None:
     _cycle_rules(state)
 
 
+def _layout(state: CompileState, cycle: Cycle) -> None:
+    """The rules that lay periods out: the first start from credential data, each end from its period's start."""
+    for text, scope, what in ((cycle.start, state.layout_scope, "the first period's start"),
+                              (cycle.end, state.period_scope, "a period's end"),
+                              (cycle.deadline, state.cycle_scope, "the deadline")):
+        if text is not None:
+            state.expression(text, scope, DATE, what)
+    first = cycle.first
+    if first is not None:
+        if first.start is not None:
+            state.expression(first.start, state.layout_scope, DATE, "the first period's start")
+        if first.end is not None:
+            state.expression(first.end, state.period_scope, DATE, "the first period's end")
+        if first.end is not None and first.length is not None:
+            state.error("window-conflict", "the first period has an end or a length, not both",
+                        state.model.document.key_span((*first.path, "length")))
+
+
+def _window(state: CompileState, window: Window | None) -> None:
+    if window is None:
+        return
+    for text, what in ((window.start, "the window's start"), (window.end, "the window's end")):
+        if text is not None:
+            state.expression(text, state.cycle_scope, DATE, what)
+
+
 def _cycle_rules(state: CompileState) -> None:
     model = state.model
     cycle_scope = state.cycle_scope
-    if model.cycle is not None and model.cycle.deadline is not None:
-        state.expression(model.cycle.deadline, cycle_scope, DATE, "the deadline")
+    if model.cycle is not None:
+        _layout(state, model.cycle)
     for category in model.categories:
         if category.cap is not None and model.cycle is None:
             state.error("cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
@@ -100,14 +126,18 @@ def _cycle_rules(state: CompileState) -> None:
                     model.document.key_span(("requirement",)), "add cycle: {length: {years: 2}, source: ...}")
         return
     state.expression(requirement.credits, cycle_scope, NUMBER, "the requirement")
+    _window(state, requirement.window)
     if requirement.carry_over is not None:
-        state.expression(requirement.carry_over, cycle_scope, NUMBER, "the carry-over limit")
+        state.expression(requirement.carry_over, state.totals_scope, NUMBER, "the carry-over limit")
     for minimum in requirement.minimums:
-        state.expression(minimum.at_least, cycle_scope, NUMBER, "the minimum")
+        state.expression(minimum.at_least, state.totals_scope, NUMBER, "the minimum")
+        if minimum.select is not None:
+            state.expression(minimum.select, state.entry_scope, BOOLEAN, "the condition under 'select'")
+        _window(state, minimum.window)
         for counted in minimum.counts:
             if counted.up_to is not None:
                 state.expression(counted.up_to, cycle_scope, NUMBER, "the limit under 'up_to'")
-    scored = cycle_scope.with_bindings([
+    scored = state.totals_scope.with_bindings([
         Binding("activities", ListType(SCORED_ACTIVITY), "activities", description="this cycle's scored activities"),
     ])
     for alternative in requirement.alternatives:

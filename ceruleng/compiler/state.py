@@ -14,7 +14,7 @@ from typing import Any
 from ceruleng.errors import Diagnostic, ExpressionError, Severity
 from ceruleng.expr import parser
 from ceruleng.expr.checker import Binding, Checked, Scope, check
-from ceruleng.expr.types import Type
+from ceruleng.expr.types import RecordType, Type
 from ceruleng.model import Attribute, Effective, ExprText, SpecModel
 from ceruleng.source import Span
 from ceruleng.templates import Placeholder, TemplateSyntaxError, split
@@ -53,6 +53,18 @@ class CompileState:
     global_scope: Scope = field(default_factory=Scope)
     """The activity scope plus the spec's top-level lets."""
     cycle_scope: Scope = field(default_factory=Scope)
+    """What cycle rules see: credential data, the period (`cycle`), constants; no activity attributes."""
+    layout_scope: Scope = field(default_factory=Scope)
+    """What the rule laying out the first period's start sees: credential data and constants, no period yet."""
+    period_scope: Scope = field(default_factory=Scope)
+    """What a period's end is computed from: the layout scope plus the period's start and number."""
+    entry_scope: Scope = field(default_factory=Scope)
+    """What a condition on one entry of credit sees (`select`): the entry's fields and tags, and the cycle scope."""
+    limit_scope: Scope = field(default_factory=Scope)
+    """What a cap's amount sees: the cycle scope and the period's requirement (not its totals, which caps decide)."""
+    totals_scope: Scope = field(default_factory=Scope)
+    """What minimums, carry-over and alternatives see: the cycle scope, the requirement and the period's totals."""
+    entry_type: RecordType = field(default_factory=lambda: RecordType("entry", ()))
     lets: dict[Path, Binding] = field(default_factory=dict)
     """Each let's binding, by the document path of its expression."""
     checked: dict[Path, Checked] = field(default_factory=dict)

@@ -123,7 +123,10 @@ def unify(left: Type, right: Type) -> Type | None:
 
 
 SEGMENT = RecordType("segment", (("kind", TEXT), ("minutes", NUMBER)))
-CYCLE = RecordType("cycle", (("start", DATE), ("end", DATE)))
+CYCLE = RecordType("cycle", (("start", DATE), ("end", DATE), ("number", NUMBER)))
+"""The period a rule judges: its first and last day, and its number (the first period is 1)."""
+PERIOD_START = RecordType("cycle", (("start", DATE), ("number", NUMBER)))
+"""The period whose end is being computed (`cycle.end: ...`): its end is not known yet."""
 SCORED_ACTIVITY = RecordType(
     "scored activity",
     (("id", TEXT), ("type", TEXT), ("category", TEXT), ("status", TEXT), ("credits", NUMBER), ("date", DATE)),

@@ -96,12 +96,43 @@ class CategoryTotal:
 
 
 @dataclass
+class MinimumPart:
+    """One part of a minimum judged `every` so long: its days, what it needs and what it counted."""
+
+    start: date
+    end: date
+    at_least: Decimal
+    counted: Decimal
+
+    @property
+    def met(self) -> bool:
+        return self.counted >= self.at_least
+
+
+@dataclass
 class MinimumResult:
     id: str
     title: str
     at_least: Decimal
     counted: Decimal
     met: bool
+    window: tuple[date, date] | None = None
+    """The days it counted, when it has a window of its own (None: the period)."""
+    parts: list[MinimumPart] = field(default_factory=list)
+    """Each part, when it is judged in parts (`every`)."""
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    """The period a result is about: its number, days, deadline, grace, and where the scoring day stands."""
+
+    number: int
+    start: date
+    end: date
+    deadline: date
+    grace_end: date | None
+    status: str
+    """"open", "in grace", "closed" or "not started" (as of the day scored)."""
 
 
 @dataclass
@@ -115,6 +146,9 @@ class CredentialResult:
     certified_on: date | None
     cycle: tuple[date, date] | None = None
     deadline: date | None = None
+    period: PeriodInfo | None = None
+    window: tuple[date, date] | None = None
+    """The days the requirement counted, when it has a window of its own (a rolling one)."""
     required: Decimal | None = None
     earned: Decimal = ZERO
     carried_in: Decimal = ZERO
@@ -162,8 +196,17 @@ class CredentialResult:
         )
         minimums = ", ".join(
             f'{{"id": {_encode(m.id)}, "title": {_encode(m.title)}, "at_least": "{show(m.at_least)}", '
-            f'"counted": "{show(m.counted)}", "met": {_flag(m.met)}}}' for m in self.minimums
+            f'"counted": "{show(m.counted)}", "met": {_flag(m.met)}, "window": {_days(m.window)}, "parts": ['
+            + ", ".join(f'{{"start": "{part.start.isoformat()}", "end": "{part.end.isoformat()}", '
+                        f'"at_least": "{show(part.at_least)}", "counted": "{show(part.counted)}", '
+                        f'"met": {_flag(part.met)}}}' for part in m.parts)
+            + "]}" for m in self.minimums
         )
+        period = self.period
+        period_text = (f'{{"number": {period.number}, "start": "{period.start.isoformat()}", '
+                       f'"end": "{period.end.isoformat()}", "deadline": "{period.deadline.isoformat()}", '
+                       f'"grace_end": {_DATE(period.grace_end)}, "status": "{period.status}"}}'
+                       if period is not None else "null")
         fee = (f'{{"amount": "{format_credits(self.fee[0], 2)}", "currency": {_encode(self.fee[1])}, '
                f'"per": {_encode(self.fee[2])}}}' if self.fee else "null")
         audit = (f'{{"rate": {_encode(format_value(self.audit[0]))}, "selected": {_flag(self.audit[1])}}}'
@@ -172,6 +215,7 @@ class CredentialResult:
         text = (f'{{"spec": {_text(self.spec)}, "title": {_encode(self.title)}, "member": {_text(self.member)}, '
                 f'"credential": {_text(self.name)}, "certified_on": {_DATE(self.certified_on)}, '
                 f'"unit": {_encode(self.unit)}, "cycle": {cycle}, "deadline": {_DATE(self.deadline)}, '
+                f'"period": {period_text}, "requirement_window": {_days(self.window)}, '
                 f'"required": {_quoted(show(self.required))}, "earned": "{show(self.earned)}", '
                 f'"carried_in": "{show(self.carried_in)}", "remaining": {_quoted(show(self.remaining))}, '
                 f'"met": {_flag(self.met)}, "met_by": {_text(self.met_by)}, "categories": {{{categories}}}, '
@@ -191,6 +235,10 @@ class CategoryTitles(dict[str, str]):
         if self._prefixes is None:
             self._prefixes = [(key, f'{_encode(key)}: {{"title": {_encode(title)}, ') for key, title in self.items()]
         return self._prefixes
+
+
+def _days(days: tuple[date, date] | None) -> str:
+    return "null" if days is None else f'{{"start": "{days[0].isoformat()}", "end": "{days[1].isoformat()}"}}'
 
 
 def _quoted(value: str | None) -> str:

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiled import CompiledCategory, CompiledSpec
+from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
-from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, MinimumResult, TraceLine
-from ceruleng.values import ZERO, add_months, format_credits, format_number, parse_iso_date
+from ceruleng.scoring.ledger import Entry, Ledger, window_of
+from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
+from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, PeriodInfo, TraceLine
+from ceruleng.values import ZERO, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
 _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
@@ -68,23 +70,6 @@ def read_credential(spec: CompiledSpec, raw: dict[str, Any]) -> Credential:
     return Credential(certified_on, attributes, str(name) if name is not None else None, problems)
 
 
-def cycle_containing(spec: CompiledSpec, certified_on: date, day: date) -> tuple[int, date, date]:
-    """(index, start, end) of the cycle containing `day`; cycles count from certified_on (index 0)."""
-    assert spec.model.cycle is not None
-    months = spec.model.cycle.months
-    if day < certified_on:
-        index = 0
-    else:
-        index = ((day.year - certified_on.year) * 12 + day.month - certified_on.month) // months
-        while index > 0 and add_months(certified_on, index * months) > day:
-            index -= 1
-        while add_months(certified_on, (index + 1) * months) <= day:
-            index += 1
-    start = add_months(certified_on, index * months)
-    end = add_months(certified_on, (index + 1) * months) - timedelta(days=1)
-    return index, start, end
-
-
 class Scorer:
     """Scores activities against one spec; holds nothing per member, so one Scorer serves a whole batch."""
 
@@ -95,21 +80,32 @@ class Scorer:
         self.places = spec.model.places
         self.templates = spec.templates
         self.ids = [category.id for category in spec.by_number]
-        self._cycles: dict[tuple[date, date], tuple[int, date, date]] = {}
+        self._layouts: dict[Any, Periods] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
         """Draws below this select a member for audit (see `audit_draw`)."""
         self.titles = CategoryTitles({key: category.title for key, category in spec.categories.items()})
-        self.caps = [(key, category.cap) for key, category in spec.categories.items() if category.cap]
+        self.ledger = Ledger(spec, self.titles)
+        layout = spec.layout
+        self.carries = spec.carry_max is not None and not spec.carry_none
+        self.reaches_back = self.carries or self.ledger.windowed or (layout is not None and (
+            layout.grace is not None or layout.look_back is not None))
+        """Whether a period's result can depend on activities outside it (carry-over, grace, look-back, windows)."""
 
-    def cycle(self, certified_on: date, as_of: date) -> tuple[int, date, date]:
-        """The cycle containing `as_of`, remembered: many members of a batch share certification dates."""
-        key = (certified_on, as_of)
-        found = self._cycles.get(key)
+    def periods(self, base: dict[str, Any]) -> Periods:
+        """The credential's periods, remembered: many members of a batch share certification dates."""
+        layout = self.spec.layout
+        assert layout is not None
+        try:
+            key: Any = tuple(sorted(base.items()))
+            hash(key)
+        except TypeError:  # a list attribute: not worth remembering
+            return Periods(layout, base)
+        found = self._layouts.get(key)
         if found is None:
-            if len(self._cycles) > 10_000:
-                self._cycles.clear()
-            found = self._cycles[key] = cycle_containing(self.spec, certified_on, as_of)
+            if len(self._layouts) > 10_000:
+                self._layouts.clear()
+            found = self._layouts[key] = Periods(layout, base)
         return found
 
     # ---- one activity --------------------------------------------------------------------------------------------
@@ -185,8 +181,11 @@ class Scorer:
     # ---- one credential ------------------------------------------------------------------------------------------
 
     def credential_result(self, member: str | None, credential: Credential, records: Sequence[Any],
-                          as_of: date, seed: int = 0) -> CredentialResult:
-        """Every record of the member scored for this credential, in input order, then the cycle's totals."""
+                          as_of: date, seed: int = 0, choice: str | date = "due") -> CredentialResult:
+        """Every record of the member scored for this credential, in input order, then the period's totals.
+
+        The period reported is the one due as of `as_of` (or `choice`: previous, current, next, or the one
+        containing a date)."""
         model = self.model
         result = CredentialResult(model.id, model.title, model.unit_name, self.places, member, credential.name,
                                   credential.certified_on)
@@ -196,53 +195,49 @@ class Scorer:
             result.activities = [self.rejected_record(i, r, [f"The credential is malformed: {result.error}."],
                                                       malformed=True) for i, r in enumerate(records)]
             return result
-        context: dict[str, Any] = {**credential.attributes, "certified_on": certified_on}
-        index, start, end = 0, None, None
-        if model.cycle is not None:
-            try:
-                index, start, end = self.cycle(certified_on, as_of)
-                context["cycle_start"], context["cycle_end"] = start, end
-                result.cycle = (start, end)
-                result.deadline = self.spec.deadline(context) if self.spec.deadline else end + timedelta(days=1)
-            except (Missing, *_COMPUTE_ERRORS):
-                # Only near the end of the calendar (year 9999): the cycle's end or deadline cannot be a date.
-                result.cycle = result.deadline = None
-                result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
-                                f"{certified_on.isoformat()} ends after the last date the calendar holds")
-                reason = f"Not scored: {result.error}."
-                result.activities = [self.rejected_record(i, r, [reason], malformed=True)
-                                     for i, r in enumerate(records)]
-                return result
-        carries = self.spec.carry_max is not None and not self.spec.carry_none
-        typed: list[dict[str, Any]] | None = [] if carries and index > 0 else None
-        before: list[ActivityResult] = []
-        result.activities = self.score_records(records, context, start, end, typed, before)
-        if typed:
-            carried, scored_earlier = self.carry_in(credential, typed, index, context)
-            result.carried_in = carried
-            if scored_earlier:
-                for activity in before:
-                    activity.raw_reasons = [*activity.raw_reasons, "It counted toward an earlier cycle, whose "
-                                            "surplus carries over as the spec allows."]
-        self.totals(result, context)
-        if start is not None:
-            self.fee_and_audit(result, member, start, seed)
+        base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on}
+        if model.cycle is None:
+            result.activities = self.score_records(records, base, None)
+            self.ledger.totals(result, base, _entries(result.activities, 0))
+            return result
+        try:
+            periods = self.periods(base)
+            period = reported(periods, as_of, choice)
+        except (LayoutError, *_RULE_ERRORS) as exc:
+            return self.unlaid(result, records, certified_on, as_of, exc)
+        context = period.context(base)
+        result.cycle = (period.start, period.end)
+        result.deadline = period.deadline
+        result.period = PeriodInfo(period.number, period.start, period.end, period.deadline, period.grace_end,
+                                   period.status(as_of))
+        if self.reaches_back:
+            self.book(result, records, periods, period, base)
+        else:
+            result.activities = self.score_records(records, context, period)
+            self.ledger.totals(result, context, _entries(result.activities, period.number))
+        self.fee_and_audit(result, member, period.start, seed)
         return result
 
-    def score_records(self, records: Sequence[Any], context: dict[str, Any], start: date | None,
-                      end: date | None, typed: list[dict[str, Any]] | None,
-                      before: list[ActivityResult]) -> list[ActivityResult]:
-        """One pass over the records: check and type each, keep it in the cycle window, score it.
+    def unlaid(self, result: CredentialResult, records: Sequence[Any], certified_on: date, as_of: date,
+               exc: Exception) -> CredentialResult:
+        """A credential whose periods cannot be laid out: every activity listed, none scored, and why."""
+        if isinstance(exc, LayoutError):
+            result.error = f"the periods of this credential cannot be laid out: {exc}"
+        elif isinstance(exc, Missing | NotInForce):
+            result.error = f"the periods of this credential cannot be laid out: {self.failure(exc).reasons[0]}"
+        else:  # only near the end of the calendar (year 9999): a period's end or deadline cannot be a date
+            result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
+                            f"{certified_on.isoformat()} ends after the last date the calendar holds")
+        reason = f"Not scored: {result.error}."
+        result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
+        return result
 
-        `typed` collects the typed records (for carry-over), `before` the results of records dated before the
-        cycle. Ids must be unique: a repeated id makes the later record malformed.
-        """
+    def typed_records(self, records: Sequence[Any]) -> list[tuple[int, Any, dict[str, Any] | None, list[str]]]:
+        """Each record checked and typed: (position, raw, typed or None, problems). A repeated id makes the later
+        record malformed."""
         coerce = self.spec.coerce
-        assert coerce is not None
-        activities: list[ActivityResult] = []
-        append = activities.append
         seen: dict[Any, int] = {}
-        score = self.score_activity
+        typed = []
         for position, record in enumerate(records):
             item, problems = coerce(record)
             if item is not None:
@@ -251,21 +246,150 @@ class Scorer:
                 if first != position:
                     problems = [*problems, f"id: '{identifier}' is used by an earlier activity "
                                 f"(position {first + 1}); ids must be unique"]
+            typed.append((position, record, item, problems))
+        return typed
+
+    def score_records(self, records: Sequence[Any], context: dict[str, Any],
+                      period: Period | None) -> list[ActivityResult]:
+        """One pass over the records: check and type each, keep it in the period, score it (the simple path: no
+        rule of the spec looks outside the period)."""
+        activities: list[ActivityResult] = []
+        append = activities.append
+        score = self.score_activity
+        for position, record, item, problems in self.typed_records(records):
             if problems or item is None:
                 append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
                                             malformed=True, typed=item))
-                continue
-            if typed is not None:
-                typed.append(item)
-            day = item["date"]
-            if start is not None and end is not None and not start <= day <= end:
-                outside = self.outside(position, record, item, start, end)
-                if day < start:
-                    before.append(outside)
-                append(outside)
-                continue
-            append(score(position, item, context))
+            elif period is not None and not period.start <= item["date"] <= period.end:
+                append(self.outside(position, record, item, period.start, period.end))
+            else:
+                append(score(position, item, context))
         return activities
+
+    def book(self, result: CredentialResult, records: Sequence[Any], periods: Periods, period: Period,
+             base: dict[str, Any]) -> None:
+        """The general path: periods accounted in order from the earliest one the reported period depends on —
+        each its own activities (and, with a look-back, earlier ones; with a grace, those of the next period's
+        first days it still needs), carrying its surplus to the next — so the reported one sees exactly the
+        credit that counts toward it."""
+        typed = self.typed_records(records)
+        home: dict[int, int | None] = {}
+        for position, _record, item, problems in typed:
+            if item is not None and not problems:
+                home[position] = self.home(periods, item["date"])
+        first = period.number
+        earliest = min((number for number in home.values() if number is not None), default=first)
+        if self.ledger.windowed:
+            reach = min(window_of(window, period.context(base))[0] for window in self.windows())
+            first = min(first, periods.containing(reach).number)
+        if self.carries or (self.spec.layout is not None and self.spec.layout.grace is not None):
+            first = min(first, earliest)
+        first = max(first, 1)
+        claimed: dict[int, int] = {}
+        """Activities a period took from the next one's first days, in its grace: position → that period."""
+        history: list[Entry] = []
+        carried = ZERO
+        scored: dict[tuple[int, int], ActivityResult] = {}
+        books: dict[int, tuple[CredentialResult, list[Entry]]] = {}
+        for number in range(first, period.number + 1):
+            current = periods.at(number)
+            context = current.context(base)
+            book = result if number == period.number else CredentialResult(
+                self.spec.id, "", "", self.places, None, None, base["certified_on"])
+            book.carried_in = carried
+            own = [(position, item) for position, _r, item, problems in typed
+                   if item is not None and not problems and home[position] == number and position not in claimed]
+            entries = [self._entry(scored, position, item, context, current, number) for position, item in own]
+            book.activities = [entry.activity for entry in entries]
+            live = [entry for entry in entries if entry.activity.counts]
+            self.ledger.totals(book, context, live, history)
+            self.grace(book, context, current, typed, home, claimed, scored, live, history, number)
+            books[number] = (book, live)
+            history.extend(live)
+            if self.carries and number < period.number and self.spec.carry_max is not None:
+                surplus = book.earned + carried - (book.required or ZERO)
+                carried = max(ZERO, min(surplus, self.spec.carry_max({**context, "requirement": book.required or ZERO,
+                                                                        "earned": book.earned,
+                                                                        "carried_in": carried,
+                                                                        "entries": []}), book.earned))
+        own_results = {entry.activity.index: entry.activity for entry in books[period.number][1]}
+        own_results.update({a.index: a for a in books[period.number][0].activities})
+        listed: list[ActivityResult] = []
+        for position, record, item, problems in typed:
+            if problems or item is None:
+                listed.append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
+                                                   malformed=True, typed=item))
+            elif position in own_results:
+                listed.append(own_results[position])
+            else:
+                listed.append(self.elsewhere(position, record, item, period, home[position], claimed.get(position),
+                                             first))
+        result.activities = listed
+
+    def windows(self) -> list[CompiledWindow | None]:
+        """Every window a rule of the spec counts (None: the period's own)."""
+        return [self.spec.requirement_window] + [version.window for minimum in self.spec.minimums
+                                                 for version in minimum.versions]
+
+    def home(self, periods: Periods, day: date) -> int | None:
+        """The period an activity dated `day` counts toward by its date (a look-back counts for the first)."""
+        first = periods.first()
+        if day < first.start:
+            if first.look_back_start is not None and day >= first.look_back_start:
+                return 1
+            return None
+        return periods.containing(day).number
+
+    def _entry(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
+               context: dict[str, Any], period: Period, number: int) -> Entry:
+        activity = scored.get((position, number))
+        if activity is None:
+            activity = scored[(position, number)] = self.score_activity(position, item, context)
+            if item["date"] < period.start:
+                activity.raw_reasons = [*activity.raw_reasons, "Completed before the first period, in its look-back: "
+                                        "it counts toward the first period."]
+        counts_on = min(max(item["date"], period.start), period.end)
+        return Entry(activity, counts_on, number)
+
+    def grace(self, book: CredentialResult, context: dict[str, Any], period: Period, typed: list[Any],
+              home: dict[int, int | None], claimed: dict[int, int], scored: dict[tuple[int, int], ActivityResult],
+              live: list[Entry], history: list[Entry], number: int) -> None:
+        """Take activities dated in the period's grace (the next period's first days) while it is still short —
+        or all of them, when the spec says they always count — so each counts once, toward one period."""
+        layout = self.spec.layout
+        if layout is None or layout.grace is None or period.grace_end is None:
+            return
+        always = layout.grace_counts == "always"
+        candidates = sorted(((position, item) for position, _r, item, problems in typed
+                             if item is not None and not problems and home[position] == number + 1
+                             and item["date"] <= period.grace_end and position not in claimed),
+                            key=lambda pair: (pair[1]["date"], pair[1]["id"] or ""))
+        for position, item in candidates:
+            if not always and (book.met or book.required is None):
+                return
+            entry = self._entry(scored, position, item, context, period, number)
+            if not entry.activity.counts:
+                continue
+            claimed[position] = number
+            entry.activity.raw_reasons = [*entry.activity.raw_reasons, f"Completed after this period ended "
+                                          f"({period.end.isoformat()}), in its grace: it counts toward this period, "
+                                          "not the next."]
+            live.append(entry)
+            book.activities = [*book.activities, entry.activity]
+            self.ledger.totals(book, context, live, history)
+
+    def elsewhere(self, position: int, record: Any, item: dict[str, Any], period: Period, home: int | None,
+                  taken_by: int | None, first_scored: int) -> ActivityResult:
+        """An activity that does not count toward the reported period: rejected, saying where it belongs."""
+        outside = self.outside(position, record, item, period.start, period.end)
+        note = None
+        if taken_by is not None:
+            note = f"It counted toward the period before (period {taken_by}), in that period's grace."
+        elif home is not None and first_scored <= home < period.number and self.carries:
+            note = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
+        if note:
+            outside.raw_reasons = [*outside.raw_reasons, note]
+        return outside
 
     def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date) -> ActivityResult:
         """An activity dated outside the cycle: rejected, saying which cycle it was judged in."""
@@ -283,121 +407,6 @@ class Scorer:
                               _text_or_none(source.get("type")), day, None, "rejected", ZERO, reasons,
                               self.templates, self.places, malformed=malformed,
                               trace=[] if self.explain else None)
-
-    # ---- the cycle -----------------------------------------------------------------------------------------------
-
-    def totals(self, result: CredentialResult, context: dict[str, Any]) -> None:
-        """Caps in date order (then id), category totals, requirement, minimums, alternatives."""
-        spec = self.spec
-        caps = {key: cap(context) for key, cap in self.caps} if self.caps else {}
-        awarded = [a for a in result.activities if a.status == "awarded" and a.category is not None]
-        if caps:
-            awarded.sort(key=lambda a: (a.date or date.min, a.id or ""))
-        sums: dict[str, Decimal] = {}
-        earned = ZERO
-        for activity in awarded:
-            category = activity.category
-            assert category is not None
-            so_far = sums.get(category, ZERO)
-            cap = caps.get(category)
-            if cap is not None and so_far + activity.credits > cap:
-                self.apply_cap(activity, category, so_far, cap)
-            sums[category] = so_far + activity.credits
-            earned += activity.credits
-        result.category_titles = self.titles
-        result.category_sums = sums
-        result.category_caps = caps
-        result.earned = earned
-        if spec.requirement is None:
-            return
-        result.required = spec.requirement(context)
-        held = earned + result.carried_in
-        result.minimums = self.minimums(sums, context) if spec.minimums else []
-        result.met_by = self.alternative(result, context)
-        enough = held >= result.required and all(m.met for m in result.minimums)
-        result.met = enough or result.met_by is not None
-        result.remaining = ZERO if result.met_by else max(ZERO, result.required - held)
-
-    def apply_cap(self, activity: ActivityResult, category: str, so_far: Decimal, cap: Decimal) -> None:
-        allowed = max(ZERO, cap - so_far)
-        cap_text = format_credits(cap, self.places)
-        title = self.titles[category]
-        if allowed == ZERO:
-            note = (f"The cap of {cap_text} {self.model.unit_name} per cycle for {title} was already "
-                    "reached, so this activity adds nothing.")
-        else:
-            note = (f"Cut from {format_credits(activity.credits, self.places)} to "
-                    f"{format_credits(allowed, self.places)} {self.model.unit_name}: {title} counts at "
-                    f"most {cap_text} per cycle.")
-        activity.status = "capped"
-        activity.credits = allowed
-        activity.raw_reasons = [*activity.raw_reasons, note]
-        if activity.trace is not None:
-            activity.trace.append(TraceLine("cap per cycle", self.spec.categories[category].cap_span,
-                                            format_number(allowed)))
-
-    def minimums(self, sums: dict[str, Decimal], context: dict[str, Any]) -> list[MinimumResult]:
-        results = []
-        judged = context["cycle_end"]
-        for minimum in self.spec.minimums:
-            version = minimum.version_on(judged)
-            if version is None:
-                raise NotInForce(f"minimum '{minimum.id}'", judged)
-            counted = ZERO
-            for counted_category in version.counts:
-                earned = sums.get(counted_category.category, ZERO)
-                up_to = counted_category.up_to
-                counted += min(earned, up_to(context)) if up_to else earned
-            needed = version.at_least(context)
-            results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
-        return results
-
-    def alternative(self, result: CredentialResult, context: dict[str, Any]) -> str | None:
-        if not self.spec.alternatives:
-            return None
-        scored = [{"id": a.id, "type": a.type, "category": a.category, "status": a.status, "credits": a.credits,
-                   "date": a.date} for a in result.activities if not a.malformed]
-        for alternative in self.spec.alternatives:
-            if alternative.met(context, scored):
-                return alternative.id
-        return None
-
-    def carry_in(self, credential: Credential, typed: list[Any], index: int,
-                 context: dict[str, Any]) -> tuple[Decimal, bool]:
-        """Credit carried into cycle `index`, chaining from the earliest earlier cycle with activities.
-
-        Returns (credit, whether earlier cycles were scored). When the previous cycle may carry nothing over
-        (`max: 0`), nothing earlier is scored at all.
-        """
-        spec = self.spec
-        certified_on = credential.certified_on
-        if spec.carry_max is None or index == 0 or certified_on is None:
-            return ZERO, False
-        if spec.carry_max(self.cycle_context(context, certified_on, index - 1)) <= ZERO:
-            return ZERO, False
-        dated = [item["date"] for item in typed if isinstance(item, dict)]
-        if not dated or min(dated) >= context["cycle_start"]:
-            return ZERO, False
-        first = cycle_containing(spec, certified_on, min(dated))[0]
-        carried = ZERO
-        for number in range(first, index):
-            earlier = self.cycle_context(context, certified_on, number)
-            start, end = earlier["cycle_start"], earlier["cycle_end"]
-            past = CredentialResult(spec.id, "", "", self.places, None, None, certified_on)
-            past.carried_in = carried
-            past.activities = [self.score_activity(position, item, earlier) for position, item in enumerate(typed)
-                               if isinstance(item, dict) and start <= item["date"] <= end]
-            self.totals(past, earlier)
-            surplus = past.earned + carried - (past.required or ZERO)
-            carried = max(ZERO, min(surplus, spec.carry_max(earlier), past.earned))
-        return carried, True
-
-    def cycle_context(self, context: dict[str, Any], certified_on: date, number: int) -> dict[str, Any]:
-        """The context of cycle `number` (from 0) for the same credential."""
-        months = self.model.cycle.months  # type: ignore[union-attr]
-        start = add_months(certified_on, number * months)
-        end = add_months(certified_on, (number + 1) * months) - timedelta(days=1)
-        return {**context, "cycle_start": start, "cycle_end": end}
 
     def fee_and_audit(self, result: CredentialResult, member: str | None, start: date, seed: int) -> None:
         model = self.model
@@ -425,3 +434,9 @@ _PROBLEMS = {"DivisionByZero": "division by zero", "DivisionUndefined": "divisio
 def _problem(exc: Exception) -> str:
     """What went wrong computing a rule, in words (the decimal module's own messages are for programmers)."""
     return _PROBLEMS.get(type(exc).__name__, str(exc))
+
+
+def _entries(activities: list[ActivityResult], period: int) -> list[Entry]:
+    """The entries of credit of a period's own activities (on the simple path: each counts on its own date)."""
+    return [Entry(activity, activity.date, period) for activity in activities
+            if activity.counts and activity.date is not None and activity.category is not None]
