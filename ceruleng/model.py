@@ -125,7 +125,6 @@ class Minimum:
     """The categories that count (empty: every category, or what `select` chooses)."""
     select: ExprText | None
     window: Window | None
-    every: Duration | None
     effective: Effective
     sources: tuple[Citation, ...]
     path: Path
@@ -180,6 +179,8 @@ class Window:
     start: ExprText | None
     end: ExprText | None
     length: Duration | None
+    every: Duration | None
+    """Judge the rule in each consecutive part of this length of the window."""
     path: Path
     span: Span
 
@@ -522,7 +523,7 @@ class _Reader:
                                                self.document.key_span((*here, "length")),
                                                hint="keep start for a fixed first day, length for a rolling window"))
         return Window(self.expr(raw, "start", here), self.expr(raw, "end", here), self.duration(raw, "length", here),
-                      here, self.document.key_span(here))
+                      self.duration(raw, "every", here), here, self.document.key_span(here))
 
     def cycle(self, raw: dict[str, Any]) -> Cycle:
         at: Path = ("cycle",)
@@ -593,8 +594,8 @@ class _Reader:
             for i, item in enumerate(data.get("counts") or ())
         )
         return Minimum(str(data["id"]), str(data["title"]), self.required_expr(data, "at_least", at), counts,
-                       self.expr(data, "select", at), self.window(data, "window", at), self.duration(data, "every", at),
-                       self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
+                       self.expr(data, "select", at), self.window(data, "window", at), self.effective(data, at),
+                       self.sources(data, at), at, self.document.key_span((*at, "id")))
 
 
 def _example(data: dict[str, Any], index: int, document: LoadedDocument) -> Example:

@@ -77,6 +77,28 @@ def _plural(count: Decimal, word: str, plural: str | None = None) -> str:
     return f"{values.format_number(count)} {word if count == 1 else plural or word + 's'}"
 
 
+def _make_date(year: Decimal, month: Decimal, day: Decimal) -> date:
+    parts = [values.as_whole(value, what) for value, what in ((year, "a year"), (month, "a month"), (day, "a day"))]
+    try:
+        return date(*parts)
+    except ValueError:
+        raise values.ValueProblem(f"there is no date {parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d}") from None
+
+
+def _start_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _end_of_month(day: date) -> date:
+    return values.add_days(values.add_months(day.replace(day=1), 1), -1)
+
+
+def _mod(value: Decimal, divisor: Decimal) -> Decimal:
+    if divisor <= 0:
+        raise values.ValueProblem(f"mod() needs a divisor above zero, got {values.format_number(divisor)}")
+    return value - divisor * values.floor(value / divisor)
+
+
 def _whole(value: Decimal) -> int:
     return values.as_whole(value, "a count of days, months or years")
 
@@ -109,6 +131,10 @@ RUNTIME: dict[str, Any] = {
     "_upper": str.upper,
     "_trim": str.strip,
     "_length": lambda text: Decimal(len(text)),
+    "_make_date": _make_date,
+    "_start_of_month": _start_of_month,
+    "_end_of_month": _end_of_month,
+    "_mod": _mod,
     "_add_days": lambda day, n: values.add_days(day, _whole(n)),
     "_add_months": lambda day, n: values.add_months(day, _whole(n)),
     "_add_years": lambda day, n: values.add_months(day, 12 * _whole(n)),

@@ -242,6 +242,8 @@ def _round(args: Sequence[str], node: ast.Call) -> str:
 
 
 def _date(args: Sequence[str], node: ast.Call) -> str:
+    if len(node.args) == 3:
+        return f"_make_date({args[0]}, {args[1]}, {args[2]})"
     literal = node.args[0]
     parsed = parse_iso_date(literal.value) if isinstance(literal, ast.String) else None
     assert parsed is not None, "the checker accepts only a valid date literal"
@@ -279,6 +281,10 @@ CALLS: dict[str, Call] = {
     "add_years": _helper("_add_years"),
     "days_between": _helper("_days_between"),
     "months_between": _helper("_months_between"),
+    "start_of_month": _helper("_start_of_month"),
+    "end_of_month": _helper("_end_of_month"),
+    "day": lambda a, _n: f"_Decimal({a[0]}.day)",
+    "mod": _helper("_mod"),
     "year": lambda a, _n: f"_Decimal({a[0]}.year)",
     "month": lambda a, _n: f"_Decimal({a[0]}.month)",
 }

@@ -50,7 +50,7 @@ from ceruleng.expr import ast
 from ceruleng.expr.checker import Binding, Checked
 from ceruleng.expr.types import NUMBER
 from ceruleng.fields import Coercer
-from ceruleng.model import Category, Check, Duration, ExprText, Window
+from ceruleng.model import Category, Check, ExprText, Window
 from ceruleng.runtime import RUNTIME
 from ceruleng.source import Span
 from ceruleng.templates import VALUE_FORMAT, Template, build, credits_formatter
@@ -240,7 +240,7 @@ class _Builder:
         compiled.layout = self.layout(get, cycle)
         compiled.requirement = get(cycle.get("requirement"))
         if model.requirement is not None and model.requirement.window is not None:
-            compiled.requirement_window = _window(get, cycle, "requirement", model.requirement.window, None)
+            compiled.requirement_window = _window(get, cycle, "requirement", model.requirement.window)
         compiled.carry_max = get(cycle.get("carry_max"))
         carry = model.requirement.carry_over if model.requirement else None
         node = self.checked(carry).node if carry is not None else None
@@ -330,7 +330,7 @@ class _Builder:
                     CountedCategory(counted.category, get(cycle.get(f"minimum{index}_{number}_{k}")))
                     for k, counted in enumerate(minimum.counts)),
                     get(cycle.get(f"minimum{index}_{number}_select")),
-                    _window(get, cycle, f"minimum{index}_{number}", minimum.window, minimum.every))
+                    _window(get, cycle, f"minimum{index}_{number}", minimum.window))
                 for number, minimum in enumerate(group)
             )
             found.append(CompiledMinimum(group[0].id, group[0].title, versions, group[0].span))
@@ -350,11 +350,9 @@ def compile_expression(checked: Checked, filename: str = "<ceruleng expression>"
     return function
 
 
-def _window(get: Callable[[str | None], Any], cycle: dict[str, str], label: str, window: Window | None,
-            every: Duration | None) -> CompiledWindow | None:
-    if window is None and every is None:
+def _window(get: Callable[[str | None], Any], cycle: dict[str, str], label: str,
+            window: Window | None) -> CompiledWindow | None:
+    if window is None:
         return None
-    return CompiledWindow(
-        get(cycle.get(f"{label}_window_start")) if window else None,
-        get(cycle.get(f"{label}_window_end")) if window else None,
-        window.length if window else None, every, window.span if window else None)
+    return CompiledWindow(get(cycle.get(f"{label}_window_start")), get(cycle.get(f"{label}_window_end")),
+                          window.length, window.every, window.span)

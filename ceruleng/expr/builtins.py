@@ -150,6 +150,14 @@ def _plural(call: CallTypes) -> Type:
 
 
 def _date_literal(call: CallTypes) -> Type:
+    if len(call.node.args) == 3:  # date(year, month, day)
+        for index, what in enumerate(("a year", "a month (1-12)", "a day of the month")):
+            call.need(index, NUMBER, what)
+        return DATE
+    if len(call.node.args) != 1:
+        call.report("expr-arity", "date() takes a date written YYYY-MM-DD, or a year, a month and a day",
+                    call.node, None)
+        return DATE
     text = call.literal_text(0, "a date (YYYY-MM-DD)")
     if text is not None:
         try:
@@ -169,6 +177,11 @@ def _between(call: CallTypes) -> Type:
     call.need(0, DATE, "a date")
     call.need(1, DATE, "a date")
     return NUMBER
+
+
+def _date_to_date(call: CallTypes) -> Type:
+    call.need(0, DATE, "a date")
+    return DATE
 
 
 def _date_part(call: CallTypes) -> Type:
@@ -298,8 +311,19 @@ FUNCTIONS: dict[str, Builtin] = {
                 'default(role, "attendee") → "attendee" when no role is given', 2, 2, _presence),
         Builtin("lookup", "lookup(table, key, fallback)", "The table's value for key, or fallback when it has no row.",
                 'lookup(rates, "unknown", 0) → 0 when rates has no row unknown', 3, 3, _lookup),
-        Builtin("date", "date(text)", "A date written YYYY-MM-DD in quotes, checked when the spec is checked.",
-                'date("2023-07-01")', 1, 1, _date_literal),
+        Builtin("date", "date(text) or date(year, month, day)",
+                "A date written YYYY-MM-DD in quotes (checked when the spec is checked), or made of a year, a month "
+                "and a day (whole numbers; a day the month does not have rejects the activity: see end_of_month).",
+                'date("2023-07-01"); date(2024, 6, 1) → 2024-06-01', 1, 3, _date_literal),
+        Builtin("start_of_month", "start_of_month(date)", "The first day of the date's month.",
+                'start_of_month(date("2024-06-15")) → 2024-06-01', 1, 1, _date_to_date),
+        Builtin("end_of_month", "end_of_month(date)", "The last day of the date's month.",
+                'end_of_month(date("2024-02-10")) → 2024-02-29', 1, 1, _date_to_date),
+        Builtin("day", "day(date)", "The day of the month of a date (1-31).", 'day(date("2025-02-11")) → 11', 1, 1,
+                _date_part),
+        Builtin("mod", "mod(value, divisor)",
+                "The remainder of value divided by divisor (above zero); never negative, so years alternate: "
+                "mod(year, 2) is 0 in even years.", "mod(2025, 2) → 1", 2, 2, _numbers),
         Builtin("add_days", "add_days(date, days)", "The date plus a whole number of days (negative: earlier).",
                 'add_days(date("2025-06-14"), 1) → 2025-06-15', 2, 2, _date_plus),
         Builtin("add_months", "add_months(date, months)",

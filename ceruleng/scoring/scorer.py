@@ -312,8 +312,8 @@ class Scorer:
                                                                         "earned": book.earned,
                                                                         "carried_in": carried,
                                                                         "entries": []}), book.earned))
-        own_results = {entry.activity.index: entry.activity for entry in books[period.number][1]}
-        own_results.update({a.index: a for a in books[period.number][0].activities})
+        own_results = {a.index: a for a in books[period.number][0].activities}
+        own_results.update(self.reaching_back(result, history, period.number))
         listed: list[ActivityResult] = []
         for position, record, item, problems in typed:
             if problems or item is None:
@@ -330,6 +330,22 @@ class Scorer:
         """Every window a rule of the spec counts (None: the period's own)."""
         return [self.spec.requirement_window] + [version.window for minimum in self.spec.minimums
                                                  for version in minimum.versions]
+
+    def reaching_back(self, result: CredentialResult, history: list[Entry], number: int) -> dict[int, ActivityResult]:
+        """With a requirement window reaching back, the activities of earlier periods it counts, listed as counting
+        (with where they came from)."""
+        if result.window is None:
+            return {}
+        start, end = result.window
+        counted = {}
+        for entry in history:
+            if entry.period != number and start <= entry.counts_on <= end:
+                activity = entry.activity
+                activity.raw_reasons = [*activity.raw_reasons, f"Completed in period {entry.period}; it counts "
+                                        f"toward this period's requirement, judged from {start.isoformat()} to "
+                                        f"{end.isoformat()}."]
+                counted[activity.index] = activity
+        return counted
 
     def home(self, periods: Periods, day: date) -> int | None:
         """The period an activity dated `day` counts toward by its date (a look-back counts for the first)."""
