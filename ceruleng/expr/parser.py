@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -24,6 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ceruleng.errors import Diagnostic, ExpressionError
 from ceruleng.expr import ast
 from ceruleng.source import Span
+from ceruleng.values import MAX_PLACES, checked_decimal, format_number
 
 MAX_LENGTH = 2000
 """Longest expression accepted, in characters; policy formulas are a line or two."""
@@ -165,7 +166,26 @@ def parse(text: str, locate: Locate) -> ast.Expr:
             [Diagnostic("expr-too-deep", f"expression nests deeper than {MAX_DEPTH} levels", locate(0),
                         hint="split it into named steps under 'let'")]
         )
+    out_of_range = list(_numbers_out_of_range(node))
+    if out_of_range:
+        raise ExpressionError(out_of_range)
     return node
+
+
+def _numbers_out_of_range(node: ast.Expr) -> Iterator[Diagnostic]:
+    """Number literals outside the range every number obeys (the same bound as spec and record numbers)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Number):
+            try:
+                checked_decimal(current.value)
+            except ValueError as exc:
+                digits = len(current.value.as_tuple().digits)
+                shown = f"a number of {digits:,} digits" if digits > 40 else format_number(current.value)
+                yield Diagnostic("number-out-of-range", f"{shown} {exc}", current.span,
+                                 hint=f"a spec number is below 10**12 and has at most {MAX_PLACES} decimal places")
+        stack.extend(ast.children(current))
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, locate: Locate) -> Diagnostic:
