@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ceruleng.model import Attribute
-from ceruleng.values import ZERO, DateReader, UnencodableText, checked_decimal, format_number
+from ceruleng.surrogates import UnencodableText
+from ceruleng.values import ZERO, DateReader, checked_decimal, format_number
 
 STANDARD_ATTRIBUTES: dict[str, Attribute] = {
     a.name: a

@@ -26,7 +26,8 @@ from typing import IO, Any
 from ceruleng.errors import InputError
 from ceruleng.fields import Unreadable
 from ceruleng.files import decode
-from ceruleng.values import LONE_SURROGATE, UnencodableText, escape_surrogates, int_or_decimal, parse_number_text
+from ceruleng.surrogates import LONE_SURROGATE, UnencodableText, escape_surrogates
+from ceruleng.values import int_or_decimal, parse_number_text
 from ceruleng.yamlsrc import load_yaml
 
 FORMATS = ("yaml", "json", "jsonl", "csv")

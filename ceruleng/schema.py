@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ceruleng.errors import Diagnostic, did_you_mean
-from ceruleng.values import MAX_PLACES, UnencodableText, checked_decimal
+from ceruleng.surrogates import UnencodableText
 
 if TYPE_CHECKING:
     from ceruleng.yamlsrc import LoadedDocument
@@ -248,6 +248,8 @@ def spec_value_problems(data: Any) -> Iterator[SchemaProblem]:
     the range every input number obeys (`number-out-of-range`: 10**12 or more, or more than 12 decimal places —
     1e400, 7e2000000, a 5,000-digit integer), and text holding a lone surrogate (`yaml-encoding`). Found before
     anything computes with them. Iterative: a document nests at most yamlsrc.MAX_DEPTH levels, but needs no stack."""
+    from ceruleng.values import MAX_PLACES, checked_decimal  # local: a cached `check` imports this module too
+
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
     while stack:
         path, value = stack.pop()

@@ -330,33 +330,6 @@ def spec_number(value: object) -> Decimal:
     raise ValueError("is not a number")
 
 
-class UnencodableText:
-    """Text from an input that holds a lone surrogate ("\\udc41" in JSON or YAML): Python accepts it, but it is not
-    Unicode and cannot be written as UTF-8, so readers put this marker in its place. Every field reader refuses it
-    (the record is malformed, the reason shows the text with the surrogate escaped), and no writer ever meets it.
-    """
-
-    __slots__ = ("shown",)
-
-    def __init__(self, text: str) -> None:
-        self.shown = escape_surrogates(text)
-
-    def __str__(self) -> str:
-        return self.shown
-
-    def __repr__(self) -> str:
-        return f"UnencodableText({self.shown!r})"
-
-
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A surrogate code point: in a str it is always unpaired (a pair would have decoded to one character)."""
-
-
-def escape_surrogates(text: str) -> str:
-    """The text with each lone surrogate written as its escape (\\udc41), so it can be encoded."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 __all__ = [
     "CONTEXT",
     "DATE_FORMATS",
@@ -365,6 +338,5 @@ __all__ = [
     "DivisionByZero",
     "InvalidOperation",
     "Overflow",
-    "UnencodableText",
     "ValueProblem",
 ]

@@ -23,7 +23,8 @@ from yaml.resolver import BaseResolver
 
 from ceruleng.errors import Diagnostic
 from ceruleng.source import SourceText, Span
-from ceruleng.values import LONE_SURROGATE, UnencodableText, escape_surrogates, int_or_decimal, parse_number_text
+from ceruleng.surrogates import LONE_SURROGATE, UnencodableText, escape_surrogates
+from ceruleng.values import int_or_decimal, parse_number_text
 
 try:  # the C parser is ~3x faster; the pure-Python one is a correct fallback
     from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # not re-exported in the stubs

@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "ceruleng"
 
 LAYERS = [
-    {"source", "errors", "values", "files"},
+    {"source", "errors", "values", "files", "surrogates"},
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "fields"},
     {"runtime"},
