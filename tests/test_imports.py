@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "ceruleng"
 
 LAYERS = [
-    {"source", "errors", "values", "files", "surrogates"},
+    {"source", "errors", "values", "files", "surrogates", "patterns"},
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "fields"},
     {"runtime"},
