@@ -194,7 +194,8 @@ def _drain(task: Any, writer: Writer, progress: Any, processes: list[Any]) -> bo
 
 def _wait_alive(task: Any, processes: list[Any]) -> None:
     """Wait for a block, watching the workers: a pool whose worker is killed replaces it and loses its block, so
-    waiting alone could hang for ever. A worker that ended stops the run with an InputError (exit 2: the output is incomplete)."""
+    waiting alone could hang for ever. A worker that ended stops the run with an InputError (exit 2: the output
+    is incomplete)."""
     while not task.ready():
         task.wait(0.2)
         for process in processes:

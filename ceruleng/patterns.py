@@ -7,7 +7,7 @@ runs in time linear in the text (RE2, google-re2: no backtracking, so no input c
 
 RE2 bounds the time by the text's length times the compiled program's size; the program is bounded here
 (MAX_PROGRAM_SIZE) and the text by `matches` itself (MAX_MATCH_INPUT in expr.builtins), so one match costs at most
-a few milliseconds whatever the pattern and the text (measured in bench/scaling.py).
+a millisecond whatever the pattern and the text (measured in bench/scaling.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 MAX_PROGRAM_SIZE = 2000
 """Most RE2 instructions a pattern may compile to: `(CEP|CP|CA|CS|CL)[0-9]{5,6}` is 18, `[a-z]{0,20}` six times
-244; `(.*){1000}` (9,003) is refused: its matches would cost 2 s on 100,000 characters."""
+244; `(.*){1000}` (9,003) is refused."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,8 @@ Report = Callable[[str, str, ast.Expr, str | None], None]
 
 MAX_MATCH_INPUT = 200
 """Longest text `matches` will test; longer input rejects the activity. RE2's time is linear in the text times the
-pattern's program (at most patterns.MAX_PROGRAM_SIZE steps): bounding both keeps one match under a few milliseconds,
-where 100,000 characters against the largest allowed program would take a quarter of a second per activity."""
+pattern's program (at most patterns.MAX_PROGRAM_SIZE steps): bounding both keeps one match under a millisecond,
+where 100,000 characters against the largest allowed program can take almost a second (bench/scaling.py)."""
 
 
 @dataclass(frozen=True)
