@@ -112,8 +112,8 @@ def worst_single_match() -> None:
         compiled: object = _compiled(pattern)
         size = compiled.programsize  # type: ignore[attr-defined]
         short_text, long_text = _random_ab(200), _random_ab(100_000)
-        short = best(lambda c=compiled: c.fullmatch(short_text), 5)  # type: ignore[misc]
-        long = best(lambda c=compiled: c.fullmatch(long_text), 2)  # type: ignore[misc]
+        short = best(lambda c=compiled, t=short_text: c.fullmatch(t), 5)  # type: ignore[misc]
+        long = best(lambda c=compiled, t=long_text: c.fullmatch(t), 2)  # type: ignore[misc]
         print(f"  matches {pattern[:32]:32} {size:5} steps: 200 chars {short * 1000:7.3f} ms, "
               f"100,000 chars {long * 1000:8.1f} ms")
 
