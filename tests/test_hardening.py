@@ -235,7 +235,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _forge_clean(entry: Path, sign: bool) -> None:
     """Rewrite a cached entry to say the spec is clean; with `sign`, sign it with the user's own secret (what only
     the user can do), proving that the forgery would be believed if it were signed."""
-    import ceruleng.checkcache as checkcache
+    from ceruleng import checkcache
 
     data = json.loads(entry.read_text(encoding="utf-8"))
     data["diagnostics"] = []
@@ -275,7 +275,7 @@ def test_a_malformed_entry_is_a_miss(tmp_path: Path, cache: Path, garbage: bytes
 def test_an_entry_naming_a_device_is_never_read(tmp_path: Path, cache: Path) -> None:
     """A signed entry whose dependency is /dev/zero (or a FIFO): the dependency rule refuses it, so `check` neither
     hangs reading it nor trusts the entry."""
-    import ceruleng.checkcache as checkcache
+    from ceruleng import checkcache
 
     spec = tmp_path / "broken.yaml"
     spec.write_text(BROKEN, encoding="utf-8")

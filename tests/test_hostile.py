@@ -138,7 +138,8 @@ def _long_line(folder: Path, megabytes: int) -> Path:
 
 def _spec_file(folder: Path, section: str, target: str) -> Path:
     """base.yaml naming a `file:` under `section` (sources or tables) that is `target`: made here, since symlinks,
-    FIFOs and a 17 MB file cannot be committed. The spec's folder is `folder/spec`; `folder/outside.csv` is not in it."""
+    FIFOs and a 17 MB file cannot be committed. The spec's folder is `folder/spec`; `folder/outside.csv` is not in
+    it."""
     spec_folder = folder / "spec"
     (spec_folder / "data").mkdir(parents=True)
     table = "key,value\nCAP,1.6\n"
