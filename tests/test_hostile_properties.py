@@ -122,7 +122,8 @@ def yaml_member(draw: Any, number: int) -> tuple[str, int]:
     lines = [f"- member: M-{number}", "  credentials: [{spec: asap-pace, certified_on: 2023-06-15}]",
              "  activities:" if count else "  activities: []"]
     for index in range(count):
-        lines.append(f"    - {{id: A{index}, type: {draw(types) or 'x'}, date: {_yaml_quoted(_no_surrogates(draw(dates)))}, "
+        day = _yaml_quoted(_no_surrogates(draw(dates)))
+        lines.append(f"    - {{id: A{index}, type: {draw(types) or 'x'}, date: {day}, "
                      f"minutes: {_yaml_scalar(draw)}, topic: {_yaml_scalar(draw)}, title: {_yaml_scalar(draw)}}}")
     return "\n".join(lines) + "\n", count
 
