@@ -57,12 +57,14 @@ def score_inputs(specs: Mapping[str, CompiledSpec], rules: tuple[str, ...], path
 
 # ---- parallel ----------------------------------------------------------------------------------------------------
 
+
 _worker: dict[str, Any] = {}
 
 
 def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...], as_of: date, explain: bool,
                  seed: int, render: Any, joiner: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # forked with the parent's handler; a worker just ends, quietly
     if specs is None:
         from ceruleng.engine import load_specs
 
@@ -96,11 +98,16 @@ def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[
         malformed = malformed or result.malformed
         activities += result.activity_count
         pieces.append(render(result))
-    return _worker["joiner"].join(pieces).encode("utf-8"), summary, malformed, activities
+    return _worker["joiner"].join(pieces).encode("utf-8", "backslashreplace"), summary, malformed, activities
 
 
 def _ranges(path: str) -> Iterator[tuple[int, int, int]]:
-    """(offset, length, first line number) of consecutive blocks of whole lines of a JSON Lines file."""
+    """(offset, length, first line number) of consecutive blocks of whole lines of a JSON Lines file.
+
+    Only offsets are found here (the workers read the bytes): each chunk read is searched once for its last newline
+    and counted once, and nothing is kept between chunks, so the time is linear in the file's length however long
+    one line is (a line of a gigabyte is one block).
+    """
     from ceruleng.errors import InputError
 
     try:
@@ -108,21 +115,21 @@ def _ranges(path: str) -> Iterator[tuple[int, int, int]]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
-        offset, line, pending = 0, 1, b""
+        start, position, line = 0, 0, 1
         while True:
             data = handle.read(CHUNK_BYTES)
             if not data:
-                if pending:
-                    yield offset, len(pending), line
+                if position > start:
+                    yield start, position - start, line
                 return
-            pending += data
-            cut = pending.rfind(b"\n") + 1
+            cut = data.rfind(b"\n") + 1
+            position += len(data)
             if cut == 0:
-                continue  # one line longer than a block: read on to its end
-            yield offset, cut, line
-            line += pending.count(b"\n", 0, cut)
-            offset += cut
-            pending = pending[cut:]
+                continue  # no line ends in this chunk: the block grows
+            end = position - len(data) + cut
+            yield start, end - start, line
+            line += data.count(b"\n", 0, cut)  # the block's newlines are all in this chunk: earlier ones had none
+            start = end
 
 
 def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: int, writer: Writer,
@@ -136,14 +143,15 @@ def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: 
     pool = context.Pool(workers, _init_worker,
                         (inherited, rules, evaluator.as_of, evaluator.explain, evaluator.seed, writer.render,
                          writer.joiner))
+    processes = list(getattr(pool, "_pool", ()))
     try:
         pending: deque[Any] = deque()
         for offset, length, first_line in _ranges(path):
             pending.append(pool.apply_async(_score_range, (path, offset, length, first_line)))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                malformed |= _drain(pending.popleft(), writer, progress)
+                malformed |= _drain(pending.popleft(), writer, progress, processes)
         while pending:
-            malformed |= _drain(pending.popleft(), writer, progress)
+            malformed |= _drain(pending.popleft(), writer, progress, processes)
     except BaseException:
         _abandon(pool)
         raise
@@ -175,10 +183,26 @@ def _abandon(pool: Any) -> None:
         finalizer.cancel()
 
 
-def _drain(task: Any, writer: Writer, progress: Any) -> bool:
+def _drain(task: Any, writer: Writer, progress: Any, processes: list[Any]) -> bool:
+    _wait_alive(task, processes)
     block, summary, malformed, activities = task.get()
     writer.write_block(block)
     writer.summary.merge(summary)
     if progress is not None:
         progress.tick(summary.members, activities)
     return bool(malformed)
+
+
+def _wait_alive(task: Any, processes: list[Any]) -> None:
+    """Wait for a block, watching the workers: a pool whose worker is killed replaces it and loses its block, so
+    waiting alone could hang for ever. A worker that ended stops the run with an InputError (exit 2: the output
+    is incomplete)."""
+    while not task.ready():
+        task.wait(0.2)
+        for process in processes:
+            code = process.exitcode
+            if code is not None and not task.ready():
+                from ceruleng.errors import InputError
+
+                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                raise InputError(f"a worker process {how}; the run stopped and its output is incomplete")

@@ -21,7 +21,36 @@ import click
 
 from ceruleng import __version__
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+
+JOBS_PER_CORE = 4
+"""`--jobs` above this many processes per core is capped: more cannot go faster, and each holds the specs."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so every `finally` runs (no temporary file left behind, worker
+    processes stopped); the command line exits 143 (128 + 15, as a shell reports it)."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """While a command writes output, SIGTERM unwinds like Ctrl-C (the default would kill the process on the spot,
+    leaving `-o`'s temporary file behind). A no-op off the main thread, where signals cannot be handled."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +72,8 @@ class _Group(click.Group):
             return result
         except CerulengError as exc:
             _fail(str(exc))
+        except Terminated:
+            _fail("terminated", EXIT_TERMINATED)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_INTERRUPTED)
         except OSError as exc:
@@ -189,6 +220,9 @@ def _specs_or_exit(rules: tuple[str, ...]) -> Any:
 def _output(path: str | None) -> Iterator[IO[str]]:
     """stdout, or a file written atomically: nothing half-written is left behind on failure or Ctrl-C."""
     if path is None or path == "-":
+        reconfigure = getattr(sys.stdout, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")  # text that cannot be encoded is escaped, never a crash
         yield sys.stdout
         sys.stdout.flush()
         return
@@ -197,15 +231,15 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         raise _input_error(f"{path}: is a folder; give a file name for -o")
     if target.exists() and not target.is_file():  # a device or a pipe (/dev/null): write straight to it
         try:
-            with target.open("w", encoding="utf-8", newline="") as stream:
+            with target.open("w", encoding="utf-8", errors="backslashreplace", newline="") as stream:
                 yield stream
         except OSError as exc:
             raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
         return
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
-            "w", encoding="utf-8", dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",
-            suffix=".tmp", delete=False, newline="")
+            "w", encoding="utf-8", errors="backslashreplace", dir=target.parent if str(target.parent) else ".",
+            prefix=f".{target.name}.", suffix=".tmp", delete=False, newline="")
     except OSError as exc:
         raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
@@ -273,7 +307,8 @@ class _Progress:
               help="Format of the activity files. [default: from the file name; stdin: jsonl or yaml]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for reproducible audit selection.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Score JSON Lines batches on N processes (0: all cores); output stays in input order.")
+              help="Score JSON Lines batches on N processes (0: all cores; at most 4 per core); output stays in "
+                   "input order.")
 @click.pass_context
 def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[str, ...], output_format: str,
                  explain: bool, as_of: str | None, output: str | None, input_format: str | None, seed: int,
@@ -288,11 +323,12 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     from ceruleng.report.writers import WRITERS
 
     day = _parse_day(as_of)
+    jobs = _capped_jobs(jobs)
     specs = _specs_or_exit(rules)
     for path in activities:  # refuse a missing input before any output starts, so nothing half-written shows
         require_input(path)
     progress = _Progress()
-    with _output(output) as stream:
+    with _terminate_like_interrupt(), _output(output) as stream:
         writer = WRITERS[output_format](stream, day, __version__)
         debug = bool(ctx.obj and ctx.obj.get("debug"))
         malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
@@ -304,6 +340,17 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
               "(a bug in ceruleng: each result says where; please report it); every other member was scored",
               EXIT_INTERNAL)
     sys.exit(EXIT_PROBLEMS if malformed else EXIT_OK)
+
+
+def _capped_jobs(jobs: int) -> int:
+    """--jobs, at most JOBS_PER_CORE per core (0: one per core), saying so on stderr when it is capped."""
+    cores = os.cpu_count() or 1
+    limit = JOBS_PER_CORE * cores
+    if jobs > limit:
+        click.echo(f"ceruleng: --jobs {jobs} is more than {JOBS_PER_CORE} per core; using {limit} "
+                   f"({cores} core{'s' if cores != 1 else ''})", err=True)
+        return limit
+    return jobs
 
 
 # ---- test --------------------------------------------------------------------------------------------------------

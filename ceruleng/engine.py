@@ -133,14 +133,15 @@ def analyze_text(text: str, path: str, scopes: bool = True) -> Analysis:
 
 
 def _dependencies(document: LoadedDocument, path: str) -> list[str]:
-    """Files named under sources.*.file and tables.*.file, resolved beside the spec."""
+    """Files named under sources.*.file and tables.*.file, as written (relative to the spec's folder); the check
+    cache reads them only through the same rule (`files.read_spec_file`) as the compiler."""
     data = document.data
     found = []
     for section in ("sources", "tables"):
         entries = data.get(section) if isinstance(data, dict) else None
         for entry in entries.values() if isinstance(entries, dict) else ():
             if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-                found.append(str(Path(path).parent / entry["file"]))
+                found.append(entry["file"])
     return found
 
 

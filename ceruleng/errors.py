@@ -42,11 +42,18 @@ def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(set(diagnostics), key=Diagnostic.sort_key)
 
 
+MAX_SUGGESTION_LENGTH = 100
+"""Longest word (and choice) a "did you mean" is looked for: difflib's cost grows with the product of the lengths,
+and no misspelt name is that long (a 1 MB spec id in a record gets no hint instead of seconds of work)."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A 'did you mean' hint for a misspelt word, or None when nothing is close."""
+    """A 'did you mean' hint for a misspelt word, or None when nothing is close (or the word is absurdly long)."""
+    if len(word) > MAX_SUGGESTION_LENGTH:
+        return None
     from difflib import get_close_matches  # local: only error paths pay for difflib
 
-    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = get_close_matches(word, [c for c in choices if len(c) <= MAX_SUGGESTION_LENGTH], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
 

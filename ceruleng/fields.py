@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ceruleng.model import Attribute
+from ceruleng.surrogates import UnencodableText
 from ceruleng.values import ZERO, DateReader, checked_decimal, format_number
 
 STANDARD_ATTRIBUTES: dict[str, Attribute] = {
@@ -40,6 +41,10 @@ MAX_MINUTES = 10**12
 MAX_TEXT = 100_000
 """Longest text value accepted in a record (a 20 MB string is not an activity title)."""
 
+MAX_SEGMENTS = 1_000
+"""Most segments one activity may list: a week-long conference has a few hundred parts; more is generated or an
+attack, and every spec that reads segments walks them once per credential."""
+
 Coercer = Callable[[Any], tuple[dict[str, Any] | None, list[str]]]
 
 
@@ -52,6 +57,7 @@ class Unreadable(dict[str, Any]):
 
 
 def _shown(value: Any) -> str:
+    """A value as a reason quotes it: text cut at 40 characters, numbers of absurd length by their size only."""
     if isinstance(value, str):
         return f"'{value[:40]}{'…' if len(value) > 40 else ''}'"
     if isinstance(value, bool):
@@ -60,6 +66,12 @@ def _shown(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, UnencodableText):
+        return f"'{value.shown[:60]}{'…' if len(value.shown) > 60 else ''}'"
+    if isinstance(value, Decimal | int):
+        digits = len((value if isinstance(value, Decimal) else Decimal(value)).as_tuple().digits)
+        if digits > 40:
+            return f"a number of {digits:,} digits"
     return str(value)
 
 
@@ -104,6 +116,10 @@ def text_field(value: Any, attribute: Attribute, problems: list[str], scales: Ma
     name = attribute.name
     if isinstance(value, Decimal) and not value.is_finite():
         problems.append(f"{name}: must be text, got {value}")
+        return None
+    if isinstance(value, UnencodableText):
+        problems.append(f"{name}: {_shown(value)} holds a lone surrogate (an escape such as \\udc41 that is not a "
+                        "character), so it is not text")
         return None
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         value = format_number(Decimal(value))
@@ -163,6 +179,9 @@ def segments_field(value: Any, problems: list[str]) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         problems.append(f"segments: must be a list of {{kind, minutes}}, got {_shown(value)}")
         return []
+    if len(value) > MAX_SEGMENTS:
+        problems.append(f"segments: {len(value)} segments are too many for one activity (limit {MAX_SEGMENTS})")
+        return []
     segments = []
     for position, item in enumerate(value, start=1):
         if not isinstance(item, dict):
@@ -190,7 +209,11 @@ def reconcile_minutes(typed: dict[str, Any], problems: list[str]) -> None:
     segments = typed["segments"]
     if not segments:
         return
-    total = sum((segment["minutes"] for segment in segments), ZERO)
+    total = sum((segment["minutes"] for segment in segments), ZERO)  # each < 10**12, at most 1,000: exact
+    if total >= MAX_MINUTES:
+        problems.append(f"segments: add up to {format_number(total)} minutes, out of range "
+                        f"(largest accepted: {MAX_MINUTES - 1})")
+        return
     if typed.get("minutes") is None:
         typed["minutes"] = total
     elif typed["minutes"] != total:

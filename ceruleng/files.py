@@ -1,14 +1,18 @@
 """Finding and reading input files: spec folders, UTF-8 text, one clear error for anything unreadable.
 
 Input: paths from the command line or the API. Output: text (BOM dropped) or `InputError` with one line that says
-what is wrong; the spec files under folders. Kept apart from the YAML loader so that commands which only need file
+what is wrong; the spec files under folders; and the one rule for the files a spec itself names with `file:`
+(`spec_relative_file`, `read_spec_file`). Kept apart from the YAML loader so that commands which only need file
 contents (a cached `check`) do not import the parsers.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ceruleng.errors import Diagnostic, InputError
 from ceruleng.source import Span, nowhere
@@ -82,3 +86,93 @@ def spec_files(paths: Iterable[str]) -> list[str]:
         else:
             raise InputError(f"{path}: no such file or folder")
     return found
+
+
+# ---- files a spec names (sources.*.file, tables.*.file) ----------------------------------------------------------
+
+MAX_SPEC_FILE_BYTES = 16 * 1024 * 1024
+"""Largest file a spec may read (a cited source text, a CSV table): policy documents are a few hundred kilobytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """Why a file a spec names cannot be read: `missing` (there is no such file: the caller's own diagnostic), or
+    not allowed (outside the spec's folder, not a regular file, too large: `file-not-allowed`)."""
+
+    message: str
+    missing: bool = False
+
+
+def spec_relative_file(spec_path: str | Path, name: str) -> Path | FileProblem:
+    """The file a spec at `spec_path` means by `file: NAME`, or why it may not be read.
+
+    The one rule: NAME is a relative path to a regular file inside the spec's folder (the folder the spec is named
+    in, followed through symlinks), at most MAX_SPEC_FILE_BYTES long. Refused: absolute paths and drive letters, a
+    `..` or a symlink that leads out of the folder, folders, devices, FIFOs and sockets (reading one could block
+    forever or never end). So `check` never reads, hashes or quotes a file the spec's author could not ship with
+    the spec, and no diagnostic can echo one.
+    """
+    if not name.strip():
+        return FileProblem("the file name is empty")
+    if "\x00" in name:
+        return FileProblem("the file name holds a NUL character")
+    shown = name[:200]
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        return FileProblem(f"'{shown}' is an absolute path; name a file inside the spec's folder, relative to it")
+    folder = Path(os.path.realpath(Path(spec_path).parent))
+    try:
+        real = (folder / name).resolve(strict=True)
+    except FileNotFoundError:
+        if not Path(os.path.realpath(folder / name)).is_relative_to(folder):
+            return FileProblem(f"'{shown}' is outside the spec's folder")
+        return FileProblem(f"'{shown}' does not exist", missing=True)
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+        return FileProblem(f"'{shown}' cannot be opened: {getattr(exc, 'strerror', None) or exc}")
+    if not real.is_relative_to(folder):
+        return FileProblem(f"'{shown}' is outside the spec's folder (through '..' or a symlink)")
+    try:
+        info = real.stat()
+    except OSError as exc:
+        return FileProblem(f"'{shown}' cannot be opened: {exc.strerror or exc}")
+    return _regular_problem(shown, info) or real
+
+
+def _regular_problem(shown: str, info: os.stat_result) -> FileProblem | None:
+    if not stat.S_ISREG(info.st_mode):
+        return FileProblem(f"'{shown}' is not a regular file (a folder, device, pipe or socket)")
+    if info.st_size > MAX_SPEC_FILE_BYTES:
+        return FileProblem(f"'{shown}' is {info.st_size:,} bytes; a file a spec reads may be at most "
+                           f"{MAX_SPEC_FILE_BYTES:,}")
+    return None
+
+
+def read_spec_file(spec_path: str | Path, name: str) -> bytes | FileProblem:
+    """The bytes of the file a spec names (see `spec_relative_file`), read so that a file swapped for a FIFO or a
+    device after the check still cannot block or flood: opened without blocking and without following a symlink,
+    checked again on the open descriptor, and read no further than the size limit."""
+    found = spec_relative_file(spec_path, name)
+    if isinstance(found, FileProblem):
+        return found
+    return read_regular_file(found, name)
+
+
+def read_regular_file(path: Path, shown: str) -> bytes | FileProblem:
+    """A regular file's bytes, at most MAX_SPEC_FILE_BYTES, never blocking on a FIFO or a device."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        return FileProblem(f"'{shown}' does not exist", missing=True)
+    except OSError as exc:
+        return FileProblem(f"'{shown}' cannot be opened: {exc.strerror or exc}")
+    with os.fdopen(descriptor, "rb") as handle:
+        problem = _regular_problem(shown, os.fstat(descriptor))
+        if problem is not None:
+            return problem
+        try:
+            data = handle.read(MAX_SPEC_FILE_BYTES + 1)
+        except OSError as exc:
+            return FileProblem(f"'{shown}' cannot be read: {exc.strerror or exc}")
+    if len(data) > MAX_SPEC_FILE_BYTES:
+        return FileProblem(f"'{shown}' grew past {MAX_SPEC_FILE_BYTES:,} bytes while it was read")
+    return data

@@ -16,16 +16,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from ceruleng.errors import InputError
 from ceruleng.fields import Unreadable
 from ceruleng.files import decode
+from ceruleng.surrogates import LONE_SURROGATE, UnencodableText, escape_surrogates
+from ceruleng.values import int_or_decimal, parse_number_text
 from ceruleng.yamlsrc import load_yaml
 
 FORMATS = ("yaml", "json", "jsonl", "csv")
@@ -63,13 +65,67 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_pairs)
-_LENIENT = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+_DECODER = json.JSONDecoder(parse_float=parse_number_text, parse_constant=_no_constants, object_pairs_hook=_pairs)
+_LENIENT = json.JSONDecoder(parse_float=parse_number_text, parse_constant=_no_constants)
+_DECODER_LONG_INTS = json.JSONDecoder(parse_float=parse_number_text, parse_int=int_or_decimal,
+                                      parse_constant=_no_constants, object_pairs_hook=_pairs)
+_LENIENT_LONG_INTS = json.JSONDecoder(parse_float=parse_number_text, parse_int=int_or_decimal,
+                                      parse_constant=_no_constants)
+_LONG_INTS = {_DECODER: _DECODER_LONG_INTS, _LENIENT: _LENIENT_LONG_INTS}
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A JSON escape of a surrogate (\\ud800-\\udfff); paired ones decode to one character, lone ones do not."""
+
+
+def _decode(decoder: json.JSONDecoder, text: str) -> Any:
+    """JSON text → data, whatever its numbers and escapes hold.
+
+    Integers go through the C scanner's own int() (fast); only a document with an integer over Python's
+    4,300-digit conversion limit is decoded again with long integers read as Decimal (then refused by the range
+    checks like any out-of-range number). Strings holding a lone surrogate become `UnencodableText`.
+    """
+    try:
+        data = decoder.decode(text)
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        data = _LONG_INTS[decoder].decode(text)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        data = mark_unencodable(data)
+    return data
+
+
+def mark_unencodable(data: Any) -> Any:
+    """`data` with every string that holds a lone surrogate replaced by `UnencodableText` (a key: escaped, since
+    no attribute is named so). Iterative, so a document as deep as the decoder allows cannot overflow the stack."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and LONE_SURROGATE.search(value):
+            return UnencodableText(value)
+        return value
+
+    root = [data]
+    stack: list[list[Any] | dict[str, Any]] = [root]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, list):
+            for index, item in enumerate(container):
+                container[index] = fix(item)
+                if isinstance(item, dict | list):
+                    stack.append(item)
+            continue
+        for key in [key for key in container if LONE_SURROGATE.search(key)]:
+            container[escape_surrogates(key)] = container.pop(key)
+        for key, item in container.items():
+            container[key] = fix(item)
+            if isinstance(item, dict | list):
+                stack.append(item)
+    return root[0]
 
 
 def parse_json(text: str) -> Any:
-    """JSON with numbers as Decimal, NaN/Infinity refused and duplicate keys reported (DuplicateKey)."""
-    return _DECODER.decode(text)
+    """JSON with numbers as Decimal (of any size), NaN/Infinity refused, duplicate keys reported (DuplicateKey),
+    and text that cannot be encoded marked (`UnencodableText`)."""
+    return _decode(_DECODER, text)
 
 
 def detect_format(path: str, given: str | None, sample: str = "") -> str:
@@ -79,9 +135,36 @@ def detect_format(path: str, given: str | None, sample: str = "") -> str:
     if suffix in SUFFIX_FORMATS:
         return SUFFIX_FORMATS[suffix]
     if path == "-":
-        first = sample.lstrip()[:1]
-        return "jsonl" if first == "{" and "\n" in sample.strip() else "yaml"
+        return _sniff(sample)
     raise InputError(f"{path}: cannot tell the format from the name; use --input-format ({', '.join(FORMATS)})")
+
+
+def _sniff(sample: str) -> str:
+    """The format of standard input from its first bytes.
+
+    JSON Lines when the first line is a whole JSON object (or the first line is longer than the sample: one object
+    on one line reads the same either way); JSON when the text starts like JSON but its first line is not a whole
+    object (pretty-printed JSON: `{` alone on the first line, or a list); YAML otherwise, a YAML flow collection
+    (`{member: M-1, ...}`) included.
+    """
+    text = sample.lstrip("\ufeff \t\r\n")
+    if text[:1] not in ("{", "["):
+        return "yaml"
+    after = text[1:].lstrip(" \t\r\n")[:1]
+    if after and after not in '"{}[]-0123456789tfn':
+        return "yaml"
+    first, newline, _ = text.partition("\n")
+    if not newline:
+        return "jsonl" if text[0] == "{" else "json"
+    try:
+        value = json.loads(first)
+    except (ValueError, RecursionError):
+        return "json"
+    return "jsonl" if isinstance(value, dict) else "json"
+
+
+SNIFF_BYTES = 4096
+"""How much of standard input is looked at to tell its format."""
 
 
 def require_input(path: str) -> None:
@@ -99,7 +182,7 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
     """Member documents from one input; InputError when the input cannot be opened at all."""
     if path == "-":
         stdin = sys.stdin.buffer
-        sample = stdin.peek(4096)[:4096].decode("utf-8", "replace") if hasattr(stdin, "peek") else ""
+        sample = stdin.peek(SNIFF_BYTES)[:SNIFF_BYTES].decode("utf-8", "replace") if hasattr(stdin, "peek") else ""
         fmt = detect_format(path, given_format, sample)
         label = "<stdin>"
         try:
@@ -180,7 +263,7 @@ def lenient_json(text: str) -> Any:
 
 def _lenient(text: str) -> Any:
     try:
-        return _LENIENT.decode(text)
+        return _decode(_LENIENT, text)
     except (ValueError, RecursionError):
         return None
 
@@ -202,7 +285,7 @@ def parse_line(path: str, number: int, raw: bytes) -> MemberInput | None:
     if not line.strip():
         return None
     try:
-        return MemberInput(_DECODER.decode(line), path, number)
+        return MemberInput(_decode(_DECODER, line), path, number)
     except DuplicateKey as exc:
         return MemberInput(lenient_json(line), path, number, f"line {number}: {exc}")
     except ValueError as exc:
@@ -220,43 +303,100 @@ def _jsonl(stream: IO[bytes], path: str) -> Iterator[MemberInput]:
 
 
 def _csv(text: str, path: str) -> Iterator[MemberInput]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    """CSV rows → member documents. Quoting is read strictly: a quote that is never closed would swallow every later
+    row into one cell (and hide the members on them), so it and any other broken quoting refuse the file, naming
+    the line. Cells may be as long as the file (the csv module's own limit would refuse the whole file); the
+    field readers then refuse an over-long value in the activity it belongs to."""
+    previous_limit = csv.field_size_limit()
+    csv.field_size_limit(max(previous_limit, len(text) + 1))
+    try:
+        yield from _csv_members(text, path)
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+def _csv_members(text: str, path: str) -> Iterator[MemberInput]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = _csv_next(reader, path, 1) or []
     missing = [column for column in CSV_REQUIRED if column not in header]
     if missing:
         raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                          f"(a CSV needs {', '.join(CSV_REQUIRED)})")
-    members: dict[str, dict[str, Any]] = {}
-    lines: dict[str, int] = {}
+    members: dict[str, _CsvMember] = {}
+    order: list[_CsvMember] = []
+    while True:
+        line = reader.line_num + 1
+        row = _csv_next(reader, path, line)
+        if row is None:
+            break
+        if not row:
+            continue  # an empty line (a row of empty cells is a row, and needs its member)
+        _csv_row(dict(zip(header, row, strict=False)), len(row) > len(header), line, members, order)
+    for member in order:
+        yield MemberInput(member.document, path, member.line, member.problem)
+
+
+def _csv_next(reader: Any, path: str, line: int) -> list[str] | None:
+    """The next row, None at the end, InputError naming the line for quoting that cannot be read."""
     try:
-        for row in reader:
-            _csv_row(row, reader.line_num, members, lines)
+        row: list[str] = next(reader)
+    except StopIteration:
+        return None
     except csv.Error as exc:
-        raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
-    for key, document in members.items():
-        yield MemberInput(document, path, lines[key])
+        if "unexpected end of data" in str(exc):
+            raise InputError(f"{path}: line {line}: a quoted cell opened on this row is never closed, so every "
+                             "later row would be read as part of it; close the quote") from None
+        raise InputError(f"{path}: line {line}: the row's quoting cannot be read ({exc}); a cell in quotes must "
+                         "be quoted whole, with quotes inside it doubled (\"\")") from None
+    return row
 
 
-def _csv_row(row: dict[str | None, Any], line: int, members: dict[str, dict[str, Any]], lines: dict[str, int]) -> None:
-    member = (row.get("member") or "").strip()
-    document = members.get(member)
-    if document is None:
-        credentials = _credentials(row.get("credentials") or "")
-        document = members[member] = {"member": member or None, "credentials": credentials, "activities": []}
-        lines[member] = line
+@dataclass
+class _CsvMember:
+    """One member's rows so far; `problem` makes it unreadable (its activities are listed, rejected)."""
+
+    document: dict[str, Any]
+    line: int
+    credentials_line: int | None
+    credentials_cell: str
+    problem: str | None = None
+
+
+def _csv_row(row: dict[str, str], extra: bool, line: int, members: dict[str, _CsvMember],
+             order: list[_CsvMember]) -> None:
+    """Add one activity row to its member. A member's credentials may be given on any of its rows (the others
+    left empty) but must not differ between rows; a row without a member id is a member of its own, unreadable."""
+    member_id = (row.get("member") or "").strip()
+    cell = (row.get("credentials") or "").strip()
     activity: dict[str, Any] = {}
-    extra = False
     for column, value in row.items():
-        if column is None:
-            extra = True
-        elif column not in ("member", "credentials") and value not in (None, ""):
+        if column not in ("member", "credentials") and value != "":
             activity[column] = _segments(value) if column == "segments" else value
     if extra:
         activity = Unreadable(activity, [f"CSV line {line} has more fields than the header row"])
-    document["activities"].append(activity)
+    document: dict[str, Any]
+    if not member_id:
+        document = {"member": None, "credentials": _credentials(cell), "activities": [activity]}
+        order.append(_CsvMember(document, line, line, cell,
+                                f"line {line}: the member cell is empty; every row must name its member"))
+        return
+    member = members.get(member_id)
+    if member is None:
+        document = {"member": member_id, "credentials": [], "activities": []}
+        member = members[member_id] = _CsvMember(document, line, None, "")
+        order.append(member)
+    member.document["activities"].append(activity)
+    if not cell:
+        return
+    if member.credentials_line is None:
+        member.credentials_line, member.credentials_cell = line, cell
+        member.document["credentials"] = _credentials(cell)
+    elif _credentials(cell) != _credentials(member.credentials_cell) and member.problem is None:
+        member.problem = (f"line {line}: credentials '{cell[:80]}' differ from '{member.credentials_cell[:80]}' "
+                          f"on line {member.credentials_line}; give them once, or the same on every row")
 
 
-def _credentials(cell: str) -> list[dict[str, str]] | str:
+def _credentials(cell: str) -> list[dict[str, str]]:
     entries = []
     for written in cell.split(";"):
         part = written.strip()

@@ -7,12 +7,11 @@ errors carry what a member-facing reason needs.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ceruleng import fields, values
+from ceruleng import fields, patterns, values
 from ceruleng.expr.builtins import MAX_MATCH_INPUT
 
 Reason = str | tuple[int, tuple[Any, ...]]
@@ -67,10 +66,14 @@ def _lookup_or(table: dict[Any, Any], key: Any, fallback: Any) -> Any:
     return table.get(key, fallback)
 
 
-def _matches(text: str, pattern: re.Pattern[str]) -> bool:
+def _matches(text: str, pattern: Any) -> bool:
+    """Whether the whole text matches an RE2 pattern (patterns.compiled): linear time, bounded text."""
     if len(text) > MAX_MATCH_INPUT:
         raise values.ValueProblem(f"text of {len(text)} characters is too long to match (limit {MAX_MATCH_INPUT})")
-    return pattern.fullmatch(text) is not None
+    try:
+        return pattern.fullmatch(text) is not None
+    except UnicodeEncodeError:  # field readers refuse such text; kept for callers of the Python API
+        raise values.ValueProblem("the text holds a lone surrogate, so it cannot be matched") from None
 
 
 def _plural(count: Decimal, word: str, plural: str | None = None) -> str:
@@ -126,7 +129,7 @@ RUNTIME: dict[str, Any] = {
     "_longest_run": values.longest_run,
     "_matches": _matches,
     "_plural": _plural,
-    "_re_compile": re.compile,
+    "_re_compile": patterns.compiled,
     "_lower": str.lower,
     "_upper": str.upper,
     "_trim": str.strip,

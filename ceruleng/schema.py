@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ceruleng.errors import Diagnostic, did_you_mean
+from ceruleng.surrogates import UnencodableText
 
 if TYPE_CHECKING:
     from ceruleng.yamlsrc import LoadedDocument
@@ -80,8 +81,8 @@ def json_type(value: Any) -> str:
         return "integer"
     if isinstance(value, Decimal):
         return "number"
-    if isinstance(value, str):
-        return "string"
+    if isinstance(value, str | UnencodableText):
+        return "string"  # unencodable text is reported by spec_value_problems, not twice
     if isinstance(value, list):
         return "array"
     return "object"
@@ -242,11 +243,45 @@ def validator(name: str) -> Validator:
     return Validator(load_schema(name))
 
 
+def spec_value_problems(data: Any) -> Iterator[SchemaProblem]:
+    """Values no spec may hold, wherever they stand (embedded examples and table rows included): a number outside
+    the range every input number obeys (`number-out-of-range`: 10**12 or more, or more than 12 decimal places —
+    1e400, 7e2000000, a 5,000-digit integer), and text holding a lone surrogate (`yaml-encoding`). Found before
+    anything computes with them. Iterative: a document nests at most yamlsrc.MAX_DEPTH levels, but needs no stack."""
+    from ceruleng.values import MAX_PLACES, checked_decimal  # local: a cached `check` imports this module too
+
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, key), item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*path, index), item) for index, item in reversed(list(enumerate(value))))
+        elif isinstance(value, UnencodableText):
+            yield SchemaProblem(path, "yaml-encoding", f"text {_show(str(value))} holds a lone surrogate, which is "
+                                "not a character", "remove the \\u escape of a surrogate (\\ud800-\\udfff)")
+        elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+            try:
+                checked_decimal(Decimal(value))
+            except ValueError as exc:
+                yield SchemaProblem(path, "number-out-of-range", f"{_show_number(value)} {exc}",
+                                    f"a spec number is below 10**12 and has at most {MAX_PLACES} decimal places")
+
+
+def _show_number(value: int | Decimal) -> str:
+    number = Decimal(value)
+    digits = len(number.as_tuple().digits)
+    return f"a number of {digits:,} digits" if digits > 40 else str(number)
+
+
 def validate_document(document: LoadedDocument, name: str) -> tuple[list[Diagnostic], Any | None]:
     """Schema diagnostics for a loaded document, positioned at the offending key or value, and the data later
     stages may go on checking: the document's own when it is valid, a copy without the unknown keys when those are
-    its only problems (a misspelt key should not hide every later mistake), otherwise None."""
+    its only problems (a misspelt key should not hide every later mistake), otherwise None. A spec is also
+    checked for values no spec may hold (`spec_value_problems`)."""
     problems = list(validator(name).problems(document.data))
+    if name == "spec":
+        problems.extend(spec_value_problems(document.data))
     diagnostics = []
     for problem in problems:
         span = document.key_span(problem.path) if problem.at_key else document.span(problem.path)

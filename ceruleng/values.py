@@ -255,15 +255,78 @@ def format_value(value: object) -> str:
 
 
 def checked_decimal(value: Decimal) -> Decimal:
-    """An input number within the accepted range and precision, or ValueError saying why not."""
+    """An input number within the accepted range and precision, or ValueError saying why not.
+
+    Decided from the number's digits and exponent alone (`adjusted()`, `as_tuple()`), never by arithmetic: `abs()`
+    or a comparison would round in the current context and overflow on 7e2000000 before the check could refuse it.
+    """
     if not value.is_finite():
         raise ValueError("is not a finite number")
-    if abs(value) >= MAX_MAGNITUDE:
-        raise ValueError("is out of range (largest accepted: 999999999999)")
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+    assert isinstance(exponent, int)  # finite
+    if value.is_zero():
+        if exponent < -MAX_PLACES:
+            raise ValueError(f"has more than {MAX_PLACES} decimal places")
+        return value.copy_abs() if exponent <= 0 else ZERO  # -0 is 0; 0E+2000000 is plain 0
+    if value.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        raise ValueError("is out of range (largest accepted: 999999999999)")
+    if exponent < -MAX_PLACES:
         raise ValueError(f"has more than {MAX_PLACES} decimal places")
-    return value + ZERO if value.is_zero() else value
+    return value
+
+
+MAX_DIGITS_BEFORE_POINT = 12
+"""`adjusted()` of the smallest number refused: |x| >= 10**12 exactly when x.adjusted() >= 12 (see MAX_MAGNITUDE)."""
+
+_MOST_EXPONENT = 10**15
+"""An exponent past what `Decimal` can hold is clamped to this: still far outside every accepted range."""
+
+
+def parse_number_text(text: str) -> Decimal:
+    """A Decimal from number text of any size (JSON and YAML numbers), never an exception for well-formed text.
+
+    `Decimal()` is linear in the number of digits and takes exponents up to about 10**18; beyond that it raises
+    InvalidOperation. Such a number (1e99999999999999999999) is clamped to an exponent that is still astronomically
+    out of range, so the field reader refuses it with the same sentence as any other out-of-range number.
+    """
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        mantissa, _, exponent = text.lower().partition("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        return Decimal(f"{mantissa}e{sign}{_MOST_EXPONENT}")
+
+
+def int_or_decimal(text: str) -> int | Decimal:
+    """An integer's text as an int, or as a Decimal past `MAX_INT_DIGITS` digits.
+
+    Python refuses to convert more than 4,300 digits to an int (a ValueError) and its conversion is quadratic
+    below that limit; a Decimal of any length is built in linear time and then refused by the range check.
+    """
+    if len(text) <= MAX_INT_DIGITS:
+        return int(text)
+    return Decimal(text)
+
+
+MAX_INT_DIGITS = 40
+"""Longest integer text read as a Python int; longer ones (never a real count or id) become Decimal."""
+
+
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+"""A number written as text: ASCII digits with an optional sign and decimal point. `Decimal()` would also take
+'1_000', '٩٠', '1e5' and 'Infinity'; text that means a number is written plainly."""
+
+
+def spec_number(value: object) -> Decimal:
+    """A number a spec gives as data (a table row, a CSV table cell): an int or Decimal, or plain number text,
+    within the range every number obeys; ValueError saying why not."""
+    if isinstance(value, str):
+        if not PLAIN_NUMBER.fullmatch(value.strip()):
+            raise ValueError("is not a number written plainly (digits and an optional decimal point)")
+        return checked_decimal(Decimal(value.strip()))
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return checked_decimal(Decimal(value))
+    raise ValueError("is not a number")
 
 
 __all__ = [

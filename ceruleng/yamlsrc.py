@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -24,6 +23,8 @@ from yaml.resolver import BaseResolver
 
 from ceruleng.errors import Diagnostic
 from ceruleng.source import SourceText, Span
+from ceruleng.surrogates import LONE_SURROGATE, UnencodableText, escape_surrogates
+from ceruleng.values import int_or_decimal, parse_number_text
 
 try:  # the C parser is ~3x faster; the pure-Python one is a correct fallback
     from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # not re-exported in the stubs
@@ -59,12 +60,17 @@ class _CoreResolver(BaseResolver):
     """YAML 1.2 core schema: decimal numbers, true/false, null. Dates, `yes`, `0x10`, `1_000` stay text."""
 
 
-_CoreResolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-_CoreResolver.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
-_CoreResolver.add_implicit_resolver(
-    _FLOAT, re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"), list("-+0123456789.")
-)
-_CoreResolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_CORE_FORMS = {
+    _BOOL: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    _INT: re.compile(r"^[-+]?[0-9]+$"),
+    _FLOAT: re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    _NULL: re.compile(r"^(?:~|null|Null|NULL|)$"),
+}
+"""How each core type is written (ASCII digits only: `[0-9]` never matches another script's digits)."""
+_CoreResolver.add_implicit_resolver(_BOOL, _CORE_FORMS[_BOOL], list("tTfF"))
+_CoreResolver.add_implicit_resolver(_INT, _CORE_FORMS[_INT], list("-+0123456789"))
+_CoreResolver.add_implicit_resolver(_FLOAT, _CORE_FORMS[_FLOAT], list("-+0123456789."))
+_CoreResolver.add_implicit_resolver(_NULL, _CORE_FORMS[_NULL], ["~", "n", "N", ""])
 
 
 class _Loader(_Parser, _CoreResolver):
@@ -246,17 +252,32 @@ class _Builder:
             self.diagnostics.append(diagnostic)
 
     def _scalar(self, node: ScalarNode, at: Path) -> Any:
+        """A scalar's value. An explicit core tag is honoured only when its text is that type written plainly;
+        otherwise (`!!int "0x1f"`, `!!int 2.5`, `!!float .inf`, `!!float xyz`, other scripts' digits, `1_000`)
+        the scalar reads as if it had no tag, so a tag can never make a value what its spelling is not.
+        Numbers are read from their text at any size (range checks come later, where the field is known)."""
         text: str = node.value
-        if node.tag == _INT:
-            return int(text)
-        if node.tag == _FLOAT:
-            return Decimal(text)
-        if node.tag == _BOOL:
+        tag = node.tag
+        form = _CORE_FORMS.get(tag)
+        if form is not None and not form.match(text):
+            tag = _STR if node.style else self._plain_tag(text)
+        if tag == _INT:
+            return int_or_decimal(text)
+        if tag == _FLOAT:
+            return parse_number_text(text)
+        if tag == _BOOL:
             return text.lower() == "true"
-        if node.tag == _NULL:
+        if tag == _NULL:
             return None
+        if not text.isascii() and LONE_SURROGATE.search(text):
+            return UnencodableText(text)  # "\udc41" in a double-quoted scalar: not a character
         self.document.scalars[at] = ScalarSource(node.start_mark.index, node.end_mark.index, node.style)
         return text
+
+    @staticmethod
+    def _plain_tag(text: str) -> str:
+        """The tag the core schema gives `text` written as a plain scalar."""
+        return next((tag for tag in (_BOOL, _INT, _FLOAT, _NULL) if _CORE_FORMS[tag].match(text)), _STR)
 
     def _mapping(self, node: MappingNode, at: Path, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -287,7 +308,8 @@ class _Builder:
         if not isinstance(node, ScalarNode):
             self._bad_key(node, "a mapping key must be plain text", None)
             return None
-        return str(node.value)
+        key = str(node.value)
+        return key if key.isascii() or not LONE_SURROGATE.search(key) else escape_surrogates(key)
 
     def _bad_key(self, node: Node, message: str, hint: str | None) -> None:
         self.diagnostics.append(Diagnostic("yaml-key", message, _span_of(node, self.path), hint=hint))

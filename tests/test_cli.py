@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_test_command_reports_passes_and_failures(tmp_path: Path) -> None:
     text = (ROOT / "rules" / "asap-pace.yaml").read_text()
     broken.write_text(text.replace("expect: {category: lorman-webinar, status: awarded, credits: 0.1, reason",
                                    "expect: {category: lorman-webinar, status: awarded, credits: 0.2, reason"))
-    (tmp_path / "sources").symlink_to(ROOT / "rules" / "sources")
+    shutil.copytree(ROOT / "rules" / "sources", tmp_path / "sources")  # a symlink out of the folder is refused
     done = run("test", str(broken))
     assert done.returncode == 1
     first = done.stdout.splitlines()[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -116,19 +117,84 @@ def _spec_with_credit(folder: Path, expression: str) -> Path:
     return path
 
 
+def _csv_cell(folder: Path, characters: int) -> Path:
+    """A CSV whose first row holds a title of `characters` characters (past the csv module's own field limit)."""
+    path = folder / "long-cell.csv"
+    path.write_text("member,credentials,id,type,date,minutes,topic,title\n"
+                    f'M-1,asap-pace@2023-06-15,A1,training,2025-02-11,90,Management Skills,"{"x" * characters}"\n'
+                    "M-1,,A2,training,2025-02-11,90,Management Skills,short\n"
+                    "M-2,asap-pace@2023-06-15,A3,training,2025-02-11,90,Management Skills,short\n", encoding="utf-8")
+    return path
+
+
+def _long_line(folder: Path, megabytes: int) -> Path:
+    """JSON Lines: a member, then one of `megabytes` MB on one line (a long title), then another member."""
+    plain = json.dumps({**MEMBER, "activities": [ACTIVITY]})
+    long = json.dumps({**MEMBER, "member": "M-2", "activities": [{**ACTIVITY, "title": "x" * megabytes * 1_000_000}]})
+    path = folder / "long-line.jsonl"
+    path.write_text(f"{plain}\n{long}\n{plain}\n", encoding="utf-8")
+    return path
+
+
+def _spec_file(folder: Path, section: str, target: str) -> Path:
+    """base.yaml naming a `file:` under `section` (sources or tables) that is `target`: made here, since symlinks,
+    FIFOs and a 17 MB file cannot be committed. The spec's folder is `folder/spec`; `folder/outside.csv` is not in
+    it."""
+    spec_folder = folder / "spec"
+    (spec_folder / "data").mkdir(parents=True)
+    table = "key,value\nCAP,1.6\n"
+    (folder / "outside.csv").write_text(table, encoding="utf-8")
+    names = {"absolute": str(folder / "outside.csv"), "dotdot": "../outside.csv", "inside": "data/table.csv",
+             "dotdot-inside": "data/../data/table.csv", "symlink-out": "data/link.csv",
+             "symlink-to-device": "data/zero.csv", "symlink-inside": "data/inner-link.csv", "fifo": "data/fifo.csv",
+             "folder": "data", "too-large": "data/huge.csv", "huge-value": "data/huge-value.csv",
+             "long-cell": "data/long-cell.csv", "nul-name": "data/x\u0000.csv", "empty-name": " "}
+    (spec_folder / "data" / "table.csv").write_text(table, encoding="utf-8")
+    (spec_folder / "data" / "link.csv").symlink_to(folder / "outside.csv")
+    (spec_folder / "data" / "zero.csv").symlink_to("/dev/zero")
+    (spec_folder / "data" / "inner-link.csv").symlink_to(spec_folder / "data" / "table.csv")
+    os.mkfifo(spec_folder / "data" / "fifo.csv")  # reading it would block for ever
+    with open(spec_folder / "data" / "huge.csv", "wb") as handle:
+        handle.truncate(17 * 1024 * 1024)  # sparse: past the 16 MB limit, costs no disk
+    (spec_folder / "data" / "huge-value.csv").write_text("key,value\nCAP,1e999999\nMOS,7e2000000\n", encoding="utf-8")
+    (spec_folder / "data" / "long-cell.csv").write_text(f"key,value\nCAP,{'1' * 200_000}\n", encoding="utf-8")
+    file = json.dumps(names[target])
+    if section == "sources":
+        text = BASE_SPEC.replace("  doc: {title: Policy}", f"  doc: {{title: Policy, file: {file}}}")
+    else:
+        text = BASE_SPEC + (f"tables:\n  credits:\n    description: Credits.\n    file: {file}\n"
+                            "    source: {doc: doc, quote: One hour is one CEU.}\n")
+    path = spec_folder / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _long_spec_id(folder: Path, characters: int) -> Path:
+    """A member whose credential names a spec id of `characters` characters ("did you mean" must not run on it)."""
+    path = folder / "long-spec-id.json"
+    member = {"member": "M-1", "credentials": [{"spec": "asap-pace" * (characters // 9), "certified_on": "2023-06-15"}],
+              "activities": [ACTIVITY]}
+    path.write_text(json.dumps(member), encoding="utf-8")
+    return path
+
+
 GENERATORS: dict[str, Callable[..., Path]] = {
     "nested": _nested,
     "nested-spec": _nested_spec,
     "long-text": _long_text,
     "long-text-spec": _long_text_spec,
     "segments": _segments,
+    "csv-cell": _csv_cell,
+    "long-line": _long_line,
+    "spec-file": _spec_file,
+    "long-spec-id": _long_spec_id,
     "long-expression": lambda folder, length: _spec_with_credit(folder, "minutes" + " + 1" * ((length - 7) // 4)),
     "deep-expression": lambda folder, depth: _spec_with_credit(folder, "floor(" * depth + "minutes" + ")" * depth),
     "deep-negation": lambda folder, depth: _spec_with_credit(folder, "-" * depth + "minutes"),
     "deep-parentheses": lambda folder, depth: _spec_with_credit(folder, "(" * depth + "minutes / 60" + ")" * depth),
 }
 SPEC_KINDS = {"nested-spec", "long-text-spec", "long-expression", "deep-expression", "deep-negation",
-              "deep-parentheses"}
+              "deep-parentheses", "spec-file"}
 
 
 # ---- running the CLI ------------------------------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 from ceruleng.compiler.references import check_versions
@@ -33,8 +32,10 @@ from ceruleng.expr.types import (
     Type,
 )
 from ceruleng.fields import STANDARD_ATTRIBUTES
+from ceruleng.files import FileProblem, read_spec_file
 from ceruleng.model import Attribute, Parameter, Table
 from ceruleng.source import Span
+from ceruleng.values import spec_number
 
 _ATTRIBUTE_TYPES: dict[str, Type] = {
     "number": NUMBER, "integer": NUMBER, "text": TEXT, "date": DATE, "boolean": BOOLEAN,
@@ -199,14 +200,14 @@ def _table(state: CompileState, table: Table) -> TableType | None:
         return None
     converted: dict[Any, Any] = {}
     for key, value in rows.items():
-        try:
-            typed_key = Decimal(key) if key_type == NUMBER else str(key)
-            typed_value = Decimal(str(value)) if value_type == NUMBER else str(value)
-        except InvalidOperation:
+        try:  # spec_number: plain digits within the range every number obeys (no 1e999999, 1_000 or Infinity)
+            typed_key = spec_number(key) if key_type == NUMBER else str(key)
+            typed_value = spec_number(value) if value_type == NUMBER else str(value)
+        except ValueError:
             at = (*table.path, "rows", key)
             span = state.model.document.span(at) if table.rows is not None else table.span  # the row, inline
-            state.error("table-value", f"table '{table.name}': row '{key}' must map a {key_type.name} to a "
-                        f"{value_type.name}, got '{value}'", span)
+            state.error("table-value", f"table '{table.name}': row '{str(key)[:40]}' must map a {key_type.name} "
+                        f"to a {value_type.name}, got '{str(value)[:40]}'", span)
             continue
         converted[typed_key] = typed_value
     state.tables[table.name] = converted
@@ -215,25 +216,34 @@ def _table(state: CompileState, table: Table) -> TableType | None:
 
 def _read_table_file(state: CompileState, table: Table) -> dict[str, str] | None:
     assert table.file is not None
-    path = Path(state.model.path).parent / table.file
     span = state.model.document.span((*table.path, "file"))
+    data = read_spec_file(state.model.path, table.file)  # the one rule for files a spec names (ceruleng.files)
+    if isinstance(data, FileProblem):
+        if data.missing:
+            state.error("table-file", f"cannot read table file '{table.file}': {data.message}", span)
+        else:
+            state.error("file-not-allowed", f"table file {data.message}", span)
+        return None
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        state.error("table-file", f"cannot read table file '{table.file}': {getattr(exc, 'strerror', None) or exc}",
-                    span)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        state.error("table-file", f"cannot read table file '{table.file}': not UTF-8 (byte {exc.start})", span)
         return None
     rows: dict[str, str] = {}
     reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or not {"key", "value"} <= set(reader.fieldnames):
-        state.error("table-file", f"table file '{table.file}' needs a header row with columns key,value", span)
+    try:
+        if reader.fieldnames is None or not {"key", "value"} <= set(reader.fieldnames):
+            state.error("table-file", f"table file '{table.file}' needs a header row with columns key,value", span)
+            return None
+        for line_number, row in enumerate(reader, start=2):
+            key = (row.get("key") or "").strip()
+            if key in rows:
+                state.error("table-duplicate-key", f"table file '{table.file}' line {line_number}: key "
+                            f"'{key[:40]}' repeats", span)
+            rows[key] = (row.get("value") or "").strip()
+    except csv.Error as exc:  # a cell past the csv module's field limit, a NUL
+        state.error("table-file", f"table file '{table.file}' line {reader.line_num}: {exc}", span)
         return None
-    for line_number, row in enumerate(reader, start=2):
-        key = (row.get("key") or "").strip()
-        if key in rows:
-            state.error("table-duplicate-key", f"table file '{table.file}' line {line_number}: key '{key}' repeats",
-                        span)
-        rows[key] = (row.get("value") or "").strip()
     return rows
 
 

@@ -1,8 +1,8 @@
 """Compiler stage: policy-level checks that need the whole spec — caps against requirements, reachability, quotes.
 
-Input: the model and the checked expressions. Output: `cap-exceeds-requirement`, `minimum-exceeds-requirement`
-(errors), and the warnings `category-unreachable`, `activity-type-unused`, `let-unused`, `source-file-missing`,
-`source-quote-not-found`.
+Input: the model and the checked expressions. Output: `cap-exceeds-requirement`, `minimum-exceeds-requirement`,
+`file-not-allowed` (errors), and the warnings `category-unreachable`, `activity-type-unused`, `let-unused`,
+`source-file-missing`, `source-quote-not-found`.
 
 Caps and minimums are compared with the requirement only when both are constants (a number, or a parameter with
 one value): a formula's value is not known until a member is scored.
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ceruleng.compiler.state import CompileState
 from ceruleng.expr import ast
+from ceruleng.files import FileProblem, read_regular_file, spec_relative_file
 from ceruleng.model import ExprText
 from ceruleng.values import format_number
 
@@ -104,16 +105,14 @@ def check_quotes(state: CompileState) -> None:
         document = model.sources.get(citation.doc)
         if document is None or document.file is None or citation.doc in missing:
             continue
-        path = Path(model.path).parent / document.file
-        try:
-            stat = path.stat()
-            text = _normalised_file(str(path), stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            text = None
-        if text is None:
+        text = _source_text(spec_relative_file(model.path, document.file))  # the one rule for files a spec names
+        if isinstance(text, FileProblem):
             missing.add(citation.doc)  # said once per source, not once per citation
-            state.warn("source-file-missing", f"cannot read source text '{document.file}'",
-                       model.document.span(("sources", citation.doc, "file")))
+            span = model.document.span(("sources", citation.doc, "file"))
+            if text.missing:
+                state.warn("source-file-missing", f"cannot read source text '{document.file}'", span)
+            else:
+                state.error("file-not-allowed", f"source text {text.message}", span)
             continue
         if _normalise(citation.quote) not in text:
             state.warn("source-quote-not-found", f"the quote is not in '{document.file}'",
@@ -121,13 +120,21 @@ def check_quotes(state: CompileState) -> None:
                        "copy the sentence exactly (spacing, quotes and case are forgiven)")
 
 
-@cache
-def _normalised_file(path: str, _mtime: int, _size: int) -> str | None:
-    """A source text, normalised for quote matching; remembered per version of the file (mtime and size)."""
+def _source_text(found: Path | FileProblem) -> str | FileProblem:
+    if isinstance(found, FileProblem):
+        return found
     try:
-        return _normalise(Path(path).read_text(encoding="utf-8", errors="replace"))
+        info = found.stat()
     except OSError:
-        return None
+        return FileProblem("vanished", missing=True)
+    return _normalised_file(str(found), info.st_mtime_ns, info.st_size)
+
+
+@cache
+def _normalised_file(path: str, _mtime: int, _size: int) -> str | FileProblem:
+    """A source text, normalised for quote matching; remembered per version of the file (mtime and size)."""
+    data = read_regular_file(Path(path), Path(path).name)
+    return data if isinstance(data, FileProblem) else _normalise(data.decode("utf-8", errors="replace"))
 
 
 _SPACES = re.compile(r"\s+")

@@ -37,7 +37,9 @@ Report = Callable[[str, str, ast.Expr, str | None], None]
 """report(code, message, node, hint): how a type rule records a diagnostic."""
 
 MAX_MATCH_INPUT = 200
-"""Longest text `matches` will test; longer input rejects the activity instead of risking a slow match."""
+"""Longest text `matches` will test; longer input rejects the activity. RE2's time is linear in the text times the
+pattern's program (at most patterns.MAX_PROGRAM_SIZE steps): bounding both keeps one match under a millisecond,
+where 100,000 characters against the largest allowed program can take almost a second (bench/scaling.py)."""
 
 
 @dataclass(frozen=True)
@@ -283,9 +285,9 @@ FUNCTIONS: dict[str, Builtin] = {
         Builtin("to_minutes", "to_minutes(hours)", "Hours converted to minutes (times 60).",
                 "to_minutes(1.5) → 90", 1, 1, _numbers),
         Builtin("matches", "matches(text, pattern)",
-                "Whether the whole text matches a regular expression (written in quotes). Patterns with a repeat "
-                f"inside a repeat are refused by `check`; text longer than {MAX_MATCH_INPUT} characters rejects "
-                "the activity. Both keep matching fast whatever the input.",
+                "Whether the whole text matches a regular expression (written in quotes), in time linear in the "
+                "text (RE2 syntax: no back-references or look-arounds, which `check` refuses; \\d, \\w and "
+                f"\\s are ASCII). Text longer than {MAX_MATCH_INPUT} characters rejects the activity.",
                 'matches("AB12345", "(AB|XY)[0-9]{5,6}") → true', 2, 2, _matches),
         Builtin("lower", "lower(text)", "The text in lower case.", 'lower("Ethics") → "ethics"', 1, 1,
                 _text_to(TEXT)),
@@ -371,77 +373,60 @@ FUNCTIONS: dict[str, Builtin] = {
 def regex_problem(pattern: str) -> tuple[str, str, str | None] | None:
     """Why a spec's pattern is refused, as (code, message, hint), or None when it is accepted.
 
-    Refused: patterns that do not compile, back-references, and a repeat of something that itself repeats or
-    branches ((a+)+, (a|ab)*): those are the shapes whose matching time explodes on a long near-miss.
+    `matches` runs on RE2 (ceruleng.patterns), whose matching time is linear in the text whatever the pattern, so no
+    shape of pattern needs refusing for speed any more. Refused: text that is no pattern at all (`regex-invalid`,
+    Python's message, the clearest), what RE2 cannot express because only a backtracking engine can match it
+    (back-references, look-arounds, atomic groups, possessive repeats: `regex-unsafe`), a pattern that compiles to
+    more than patterns.MAX_PROGRAM_SIZE steps (`regex-unsafe`), and anything else RE2 rejects (`regex-invalid`
+    with its reason: a repeat count over 1000, `\\Z`).
     """
     try:
-        re.compile(pattern)
+        parsed = _python_parse(pattern)
     except re.error as exc:
         return "regex-invalid", f"invalid regular expression: {exc.msg}", None
-    try:
-        import re._constants as sre_constants  # type: ignore[import-not-found]  # the stdlib's own pattern parser
-        import re._parser as sre_parse  # type: ignore[import-not-found]
+    from ceruleng.patterns import PatternProblem, compile_linear
 
-        parsed = sre_parse.parse(pattern)
-    except (ImportError, re.error):  # pragma: no cover - unusual interpreters
+    found = compile_linear(pattern)
+    if not isinstance(found, PatternProblem):
         return None
-    problem = _unsafe_shape(parsed, sre_constants, repeated=False)
-    if problem is None and _unbounded_repeats(parsed, sre_constants) > MAX_UNBOUNDED_REPEATS:
-        return (
-            "regex-unsafe",
-            f"more than {MAX_UNBOUNDED_REPEATS} open-ended repeats (+, *) can make matching slow",
-            "bound them, e.g. [0-9]{1,6} instead of [0-9]+",
-        )
-    return problem
+    if found.too_large:
+        return "regex-unsafe", f"{found.message}, which would make matching slow", "lower the repeat counts"
+    backtracking = _backtracking_feature(parsed)
+    if backtracking is not None:
+        return ("regex-unsafe", f"{backtracking} are not supported: they need a backtracking matcher, whose time "
+                "can explode on a long near-miss", "describe the text with plain alternatives and repeats")
+    hint = "write \\z (or nothing: matches always tests the whole text)" if "\\Z" in found.message else None
+    if "repetition" in found.message:
+        hint = "a repeat count is at most 1000"
+    return "regex-invalid", f"invalid regular expression: {found.message}", hint
 
 
-MAX_UNBOUNDED_REPEATS = 2
-"""Open-ended repeats allowed in one pattern: with input capped at MAX_MATCH_INPUT characters, two adjacent
-repeats cost at most MAX_MATCH_INPUT² steps, which stays fast; nested repeats are refused outright."""
+def _python_parse(pattern: str) -> Any:
+    """The stdlib's parse of the pattern (raises re.error), used to name what RE2 refuses."""
+    re.compile(pattern)
+    import re._parser as sre_parse  # type: ignore[import-not-found]  # the stdlib's own pattern parser
+
+    return sre_parse.parse(pattern)
 
 
-def _unbounded_repeats(parsed: Any, sre: Any) -> int:
-    count = 0
+def _backtracking_feature(parsed: Any) -> str | None:
+    """The first construct only a backtracking engine can match, in words, or None."""
+    import re._constants as sre  # type: ignore[import-not-found]
+
+    names = {sre.GROUPREF: "back-references", sre.GROUPREF_EXISTS: "conditional groups ((?(1)...))",
+             sre.ASSERT: "look-arounds ((?=...), (?<=...))", sre.ASSERT_NOT: "look-arounds ((?!...), (?<!...))",
+             sre.ATOMIC_GROUP: "atomic groups ((?>...))", sre.POSSESSIVE_REPEAT: "possessive repeats (*+, ++)"}
     stack = [parsed]
     while stack:
         for op, value in stack.pop():
-            if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-                count += value[1] == sre.MAXREPEAT
+            if op in names:
+                return names[op]
+            if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
                 stack.append(value[2])
             elif op == sre.BRANCH:
                 stack.extend(value[1])
-            elif op in (sre.SUBPATTERN, sre.ASSERT, sre.ASSERT_NOT):
+            elif op == sre.SUBPATTERN:
                 stack.append(value[-1])
-            elif op == sre.ATOMIC_GROUP:
-                stack.append(value)
-    return count
-
-
-def _unsafe_shape(parsed: Any, sre: Any, repeated: bool) -> tuple[str, str, str | None] | None:
-    constants = sre
-    hint = "rewrite it so nothing inside a repeat can itself repeat or branch, e.g. [0-9]{5,6} instead of ([0-9]+)+"
-    for op, value in parsed:
-        if op in (constants.GROUPREF, constants.GROUPREF_EXISTS):
-            return "regex-unsafe", "back-references are not allowed in patterns", None
-        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT):
-            _low, high, body = value
-            if repeated and high > 1:
-                return "regex-unsafe", "a repeat inside a repeat can make matching take exponential time", hint
-            problem = _unsafe_shape(body, sre, repeated=repeated or high > 1)
-            if problem:
-                return problem
-        elif op == constants.BRANCH:
-            if repeated:
-                return "regex-unsafe", "alternatives inside a repeat can make matching take exponential time", hint
-            for branch in value[1]:
-                problem = _unsafe_shape(branch, sre, repeated)
-                if problem:
-                    return problem
-        elif op in (constants.SUBPATTERN, constants.ASSERT, constants.ASSERT_NOT, constants.ATOMIC_GROUP):
-            body = value if op == constants.ATOMIC_GROUP else value[-1]
-            problem = _unsafe_shape(body, sre, repeated)
-            if problem:
-                return problem
     return None
 
 

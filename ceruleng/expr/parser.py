@@ -4,17 +4,28 @@ Input: an expression's text and a function mapping a character offset to a `Span
 point inside the YAML value). Output: an `ast.Expr`, or `ExpressionError` carrying `expr-syntax`, `expr-too-long` or
 `expr-too-deep` diagnostics. Lark's own exceptions never leave this module.
 
-The grammar (grammar.lark) is loaded once, LALR, with Lark's on-disk cache, and the AST is built by an inline
-transformer while parsing, so no parse tree is kept and no recursion depth grows with the expression.
+The grammar (grammar.lark) is loaded once, LALR, and the AST is built by an inline transformer while parsing, so
+no parse tree is kept and no recursion depth grows with the expression.
+
+Where the parser comes from: never from Lark's on-disk cache (`cache=True` pickles the parser into the shared
+temporary folder under a predictable name, and `pickle.load`s whatever it finds there: anyone who can write that
+folder could run code as the user). Instead the LALR tables ship inside the package as JSON, `parse_tables.json`,
+generated from grammar.lark (`write_tables()`; a test keeps the two in step): data that `json` reads, which cannot
+run anything. They are used only when their recorded fingerprint (the grammar's text, the options, Lark's version)
+matches the grammar and Lark in use; otherwise the parser is built from the grammar itself (about 40 ms), still
+without any cache. Loading the tables takes a few milliseconds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import lark
@@ -24,6 +35,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ceruleng.errors import Diagnostic, ExpressionError
 from ceruleng.expr import ast
 from ceruleng.source import Span
+from ceruleng.values import MAX_PLACES, checked_decimal, format_number
 
 MAX_LENGTH = 2000
 """Longest expression accepted, in characters; policy formulas are a line or two."""
@@ -118,19 +130,91 @@ _builder = _Builder()
 _parser: Lark | None = None
 
 
+_OPTIONS: dict[str, Any] = {"parser": "lalr", "keep_all_tokens": True, "maybe_placeholders": True}
+
+
+def _grammar() -> str:
+    return resources.files("ceruleng.expr").joinpath("grammar.lark").read_text(encoding="utf-8")
+
+
+def _fingerprint(grammar: str) -> str:
+    """What the shipped tables must have been built from: the grammar's text, the options, Lark's version."""
+    return hashlib.sha256(f"{grammar}|{sorted(_OPTIONS.items())}|{lark.__version__}".encode()).hexdigest()
+
+
 def _get_parser() -> Lark:
     global _parser  # noqa: PLW0603 - built once per process, on first use, so `ceruleng --help` never pays for it
     if _parser is None:
-        grammar = resources.files("ceruleng.expr").joinpath("grammar.lark").read_text(encoding="utf-8")
-        _parser = Lark(
-            grammar,
-            parser="lalr",
-            keep_all_tokens=True,
-            maybe_placeholders=True,
-            transformer=_builder,
-            cache=True,
-        )
+        grammar = _grammar()
+        tables = _shipped_tables()
+        if tables.get("fingerprint") == _fingerprint(grammar):
+            _parser = Lark._load_from_dict(  # type: ignore[no-untyped-call]  # Lark leaves it unannotated
+                _decoded(tables["data"]), _decoded(tables["memo"]), transformer=_builder)
+        else:  # the grammar was edited, or another Lark is installed: build from the grammar (never a cache)
+            _parser = Lark(grammar, transformer=_builder, cache=False, **_OPTIONS)
     return _parser
+
+
+_TABLES = "parse_tables.json"
+
+
+def _shipped_tables() -> dict[str, Any]:
+    try:
+        tables = json.loads(resources.files("ceruleng.expr").joinpath(_TABLES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return tables if isinstance(tables, dict) else {}
+
+
+def _encoded(value: Any) -> Any:
+    """Lark's serialised parser → JSON: tuples and dicts with non-text keys are tagged so they come back as such."""
+    if isinstance(value, dict):
+        if all(isinstance(key, str) and not key.startswith("#") for key in value):
+            return {key: _encoded(item) for key, item in value.items()}
+        return {"#d": [[_encoded(key), _encoded(item)] for key, item in value.items()]}
+    if isinstance(value, tuple):
+        return {"#t": [_encoded(item) for item in value]}
+    if isinstance(value, list):
+        return [_encoded(item) for item in value]
+    return value
+
+
+def _decoded(value: Any) -> Any:
+    """The inverse of `_encoded`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "#d" in value:
+            return {_decoded(key): _decoded(item) for key, item in value["#d"]}
+        if len(value) == 1 and "#t" in value:
+            return tuple(_decoded(item) for item in value["#t"])
+        return {key: _decoded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
+
+
+def tables_source() -> str:
+    """The text of parse_tables.json for the current grammar and Lark.
+
+    Lark numbers the symbols in an order that differs from run to run, so two generations differ in their bytes;
+    they are the same automaton, which is what tests/test_parser_tables.py checks (the shipped tables parse every
+    expression of a corpus, and random text, exactly as a parser built from the grammar does).
+    """
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    grammar = _grammar()
+    data, memo = Lark(grammar, cache=False, **_OPTIONS).memo_serialize([TerminalDef, Rule])
+    tables = {"about": "The expression parser's LALR tables, generated from grammar.lark by "
+                       "ceruleng.expr.parser.write_tables(); do not edit.",
+              "fingerprint": _fingerprint(grammar), "data": _encoded(data), "memo": _encoded(memo)}
+    return json.dumps(tables, separators=(",", ":")) + "\n"
+
+
+def write_tables() -> Path:
+    """Regenerate parse_tables.json beside this module (after editing grammar.lark or upgrading Lark)."""
+    target = Path(__file__).with_name(_TABLES)
+    target.write_text(tables_source(), encoding="utf-8")
+    return target
 
 
 def terminal_words() -> dict[str, str]:
@@ -165,7 +249,26 @@ def parse(text: str, locate: Locate) -> ast.Expr:
             [Diagnostic("expr-too-deep", f"expression nests deeper than {MAX_DEPTH} levels", locate(0),
                         hint="split it into named steps under 'let'")]
         )
+    out_of_range = list(_numbers_out_of_range(node))
+    if out_of_range:
+        raise ExpressionError(out_of_range)
     return node
+
+
+def _numbers_out_of_range(node: ast.Expr) -> Iterator[Diagnostic]:
+    """Number literals outside the range every number obeys (the same bound as spec and record numbers)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Number):
+            try:
+                checked_decimal(current.value)
+            except ValueError as exc:
+                digits = len(current.value.as_tuple().digits)
+                shown = f"a number of {digits:,} digits" if digits > 40 else format_number(current.value)
+                yield Diagnostic("number-out-of-range", f"{shown} {exc}", current.span,
+                                 hint=f"a spec number is below 10**12 and has at most {MAX_PLACES} decimal places")
+        stack.extend(ast.children(current))
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, locate: Locate) -> Diagnostic:

@@ -1,0 +1,303 @@
+"""Nothing a file says can stop a batch, leave a file behind or change what `check` reports (issue 10).
+
+Real parts as users meet them: the CLI in-process (click's CliRunner) for every output format, and real
+subprocesses for signals (SIGTERM to the process, to its process group, to one worker of `--jobs 2`), standard
+input, and a check cache an attacker has written to.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ceruleng.checkcache import check_paths
+from ceruleng.cli import main
+from ceruleng.inputs import _sniff
+
+ROOT = Path(__file__).parent.parent
+HOSTILE = ROOT / "tests" / "hostile" / "activities"
+RULES = ROOT / "rules" / "asap-pace.yaml"
+SURROGATES = HOSTILE / "surrogates.jsonl"
+FORMATS = ["json", "jsonl", "csv", "table"]
+
+
+def _cli(arguments: list[str], stdin: bytes | None = None) -> tuple[int, bytes, str]:
+    result = CliRunner().invoke(main, arguments, input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+def _ids(fmt: str, output: bytes) -> list[str]:
+    """The activity ids a report lists, in order (unreadable members' rows excluded), from its bytes as UTF-8."""
+    text = output.decode("utf-8")  # strict: a lone surrogate would have made the bytes invalid UTF-8
+    if fmt == "json":
+        return [a["id"] or "" for m in json.loads(text)["members"] for r in m["results"] for a in r["activities"]]
+    if fmt == "jsonl":
+        return [a["id"] or "" for line in text.splitlines() for r in json.loads(line)["results"]
+                for a in r["activities"]]
+    if fmt == "csv":
+        return [row["activity"] for row in csv.DictReader(io.StringIO(text, newline="")) if row["index"]]
+    return [line.split()[0] for line in text.splitlines() if line.startswith("  ") and line.split()[0][:1] in "A#"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "-o"])
+def test_lone_surrogates_never_break_a_writer(tmp_path: Path, fmt: str, to_file: bool) -> None:
+    """Every format, to stdout and with -o: exit 1 (malformed fields), valid UTF-8, every activity listed once."""
+    out = tmp_path / f"report.{fmt}"
+    arguments = ["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", fmt, str(SURROGATES)]
+    code, stdout, stderr = _cli([*arguments, "-o", str(out)] if to_file else arguments)
+    assert code == 1, stderr
+    output = out.read_bytes() if to_file else stdout
+    ids = _ids(fmt, output)
+    assert len(ids) == 5 and "A2" in ids and "A3" in ids, ids
+    assert "\\udc41" in output.decode("utf-8")  # shown escaped, never dropped silently
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_lone_surrogates_in_a_real_process_with_two_jobs(tmp_path: Path, fmt: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "ceruleng", "eval", "--rules", str(RULES), "--as-of", "2025-06-01",
+                           "--format", fmt, "--jobs", "2", str(SURROGATES)], capture_output=True, timeout=120,
+                          check=False)
+    assert done.returncode == 1 and b"Traceback" not in done.stderr, done.stderr
+    assert len(_ids(fmt, done.stdout)) == 5
+
+
+# ---- standard input ------------------------------------------------------------------------------------------------
+
+MEMBER = {"member": "M-1", "credentials": [{"spec": "asap-pace", "certified_on": "2023-06-15"}],
+          "activities": [{"id": "A1", "type": "training", "date": "2025-02-11", "minutes": 90,
+                          "topic": "Management Skills"}]}
+
+
+@pytest.mark.parametrize(("text", "members"), [
+    (json.dumps(MEMBER, indent=2), ["M-1"]),
+    (json.dumps([MEMBER, {**MEMBER, "member": "M-2"}], indent=2), ["M-1", "M-2"]),
+    (json.dumps(MEMBER) + "\n" + json.dumps({**MEMBER, "member": "M-2"}) + "\n", ["M-1", "M-2"]),
+    (json.dumps(MEMBER), ["M-1"]),
+    ("\ufeff" + json.dumps(MEMBER, indent=4), ["M-1"]),
+    ("member: M-1\ncredentials: [{spec: asap-pace, certified_on: 2023-06-15}]\nactivities:\n"
+     "  - {id: A1, type: training, date: 2025-02-11, minutes: 90, topic: Management Skills}\n", ["M-1"]),
+    ("{member: M-1, credentials: [{spec: asap-pace, certified_on: 2023-06-15}],\n activities: [{id: A1, "
+     "type: training, date: 2025-02-11, minutes: 90, topic: Management Skills}]}\n", ["M-1"]),
+], ids=["pretty JSON", "pretty JSON list", "JSON Lines", "one-line JSON", "pretty JSON with a BOM", "YAML",
+        "YAML flow mapping"])
+def test_standard_input_is_read_in_its_own_format(text: str, members: list[str]) -> None:
+    """`-` without --input-format, through a real pipe: pretty-printed JSON is JSON, not broken JSON Lines."""
+    done = subprocess.run([sys.executable, "-m", "ceruleng", "eval", "--rules", str(RULES), "--as-of", "2025-06-01",
+                           "--format", "jsonl", "-"], input=text.encode("utf-8"), capture_output=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["member"] for line in done.stdout.splitlines()] == members
+
+
+def test_the_sniffer_decides_from_the_first_line() -> None:
+    assert _sniff('{\n  "member": "M-1"\n}') == "json"
+    assert _sniff('{"member": "M-1",\n "activities": []}') == "json"
+    assert _sniff('{"member": "M-1"}\n{"member": "M-2"}\n') == "jsonl"
+    assert _sniff('{"member": "M-1"}\n') == "jsonl"
+    assert _sniff('[{"member": "M-1"}]\n') == "json"
+    assert _sniff('{"member": "' + "x" * 5000) == "jsonl"  # a first line longer than the sample
+    assert _sniff("member: M-1\n") == "yaml"
+    assert _sniff("{member: M-1}\n") == "yaml"
+    assert _sniff("") == "yaml"
+
+
+# ---- signals ---------------------------------------------------------------------------------------------------------
+
+
+def _batch(tmp_path: Path, members: int) -> Path:
+    path = tmp_path / f"batch-{os.getpid()}-{members}.jsonl"
+    activities = [{**MEMBER["activities"][0], "id": f"A{index}"} for index in range(20)]
+    line = json.dumps({**MEMBER, "activities": activities}) + "\n"
+    path.write_text(line * members, encoding="utf-8")
+    return path
+
+
+def _start(arguments: list[str], new_session: bool = False) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "ceruleng", *arguments], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=new_session)
+
+
+def _wait_for(predicate: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _processes_reading(marker: str) -> list[int]:
+    """Pids of live processes whose command line names `marker` (a batch file: the parent and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+                state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+            except OSError:
+                continue
+            if marker in command and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
+@pytest.mark.parametrize(("jobs", "group"), [(1, False), (2, False), (2, True)],
+                         ids=["one process", "two processes", "the whole process group"])
+def test_sigterm_leaves_no_temporary_file_and_no_worker(tmp_path: Path, jobs: int, group: bool) -> None:
+    batch = _batch(tmp_path, 40_000)
+    out = tmp_path / "report.json"
+    out.write_text("the previous report\n", encoding="utf-8")
+    process = _start(["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "json", "--jobs",
+                      str(jobs), "-o", str(out), str(batch)], new_session=group)
+    temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.json.")]  # noqa: E731
+    _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # it is writing
+    if group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert stderr.decode().strip() == "ceruleng: terminated"  # one line: no worker traceback, nothing else
+    assert not temporary()
+    assert out.read_text(encoding="utf-8") == "the previous report\n"
+    _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
+def test_a_killed_worker_never_hangs_the_run_nor_loses_a_member_silently(tmp_path: Path) -> None:
+    """A worker killed mid-batch: a pool would replace it and wait for ever for the block it held. The run either
+    notices (exit 2, one line, the old -o file untouched) or, when the worker held no block, finishes complete."""
+    batch = _batch(tmp_path, 40_000)
+    out = tmp_path / "report.jsonl"
+    process = _start(["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "jsonl", "--jobs", "2",
+                      "-o", str(out), str(batch)])
+    temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.jsonl.")]  # noqa: E731
+    _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # the workers are scoring
+    worker = max(pid for pid in _processes_reading(batch.name) if pid != process.pid)
+    os.kill(worker, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        assert len(out.read_text(encoding="utf-8").splitlines()) == 40_000
+    else:
+        assert process.returncode == 2, stderr
+        assert stderr.decode().strip() == ("ceruleng: a worker process was killed by signal 9; the run stopped and "
+                                           "its output is incomplete")
+        assert not out.exists()
+    assert not temporary()
+    _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
+
+
+def test_jobs_far_above_the_cores_is_capped_with_a_note(tmp_path: Path) -> None:
+    batch = _batch(tmp_path, 3)
+    code, stdout, stderr = _cli(["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "jsonl",
+                                 "--jobs", "100000", str(batch)])
+    cores = os.cpu_count() or 1
+    assert code == 0 and len(stdout.splitlines()) == 3
+    assert f"ceruleng: --jobs 100000 is more than 4 per core; using {4 * cores}" in stderr
+
+
+# ---- the check cache cannot be talked into anything ----------------------------------------------------------------
+
+BROKEN = (ROOT / "tests" / "check_cases" / "expr-unknown-name.yaml").read_text(encoding="utf-8")
+
+
+def _entry(cache: Path) -> Path:
+    [entry] = cache.glob("*.json")
+    return entry
+
+
+def _codes(spec: Path) -> list[str]:
+    [report] = check_paths([str(spec)])
+    return [d.code for d in report.diagnostics]
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("CERULENG_CACHE_DIR", str(folder))
+    monkeypatch.delenv("CERULENG_NO_CACHE", raising=False)
+    return folder
+
+
+def _forge_clean(entry: Path, sign: bool) -> None:
+    """Rewrite a cached entry to say the spec is clean; with `sign`, sign it with the user's own secret (what only
+    the user can do), proving that the forgery would be believed if it were signed."""
+    from ceruleng import checkcache
+
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data["diagnostics"] = []
+    data.pop("mac")
+    secret = (entry.parent / "secret").read_bytes()
+    data["mac"] = checkcache._mac(secret, data) if sign else "0" * 64
+    entry.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_a_forged_clean_entry_cannot_make_a_broken_spec_clean(tmp_path: Path, cache: Path) -> None:
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(BROKEN, encoding="utf-8")
+    assert _codes(spec) == ["expr-unknown-name"]
+    _forge_clean(_entry(cache), sign=False)
+    assert _codes(spec) == ["expr-unknown-name"]  # the MAC does not match: a miss, checked afresh
+    _forge_clean(_entry(cache), sign=True)
+    assert _codes(spec) == []  # the forge itself works ...
+    cache.chmod(0o777)
+    assert _codes(spec) == ["expr-unknown-name"]  # ... but a folder others can write is not used at all
+    cache.chmod(0o700)
+    (cache / "secret").write_bytes(b"x" * 32)  # another secret: every entry signed with the old one is a miss
+    assert _codes(spec) == ["expr-unknown-name"]
+
+
+@pytest.mark.parametrize("garbage", [
+    b"", b"not json", b"[]", b"{}", b"null", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe",
+    json.dumps({"format": 2, "key": "k", "dependencies": [], "diagnostics": {}, "mac": 1}).encode(),
+], ids=["empty", "text", "list", "object", "null", "deep", "not UTF-8", "wrong shape"])
+def test_a_malformed_entry_is_a_miss(tmp_path: Path, cache: Path, garbage: bytes) -> None:
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(BROKEN, encoding="utf-8")
+    assert _codes(spec) == ["expr-unknown-name"]
+    _entry(cache).write_bytes(garbage)
+    assert _codes(spec) == ["expr-unknown-name"]
+
+
+def test_an_entry_naming_a_device_is_never_read(tmp_path: Path, cache: Path) -> None:
+    """A signed entry whose dependency is /dev/zero (or a FIFO): the dependency rule refuses it, so `check` neither
+    hangs reading it nor trusts the entry."""
+    from ceruleng import checkcache
+
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(BROKEN, encoding="utf-8")
+    assert _codes(spec) == ["expr-unknown-name"]
+    entry = _entry(cache)
+    os.mkfifo(tmp_path / "fifo")
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data.pop("mac")
+    data["diagnostics"] = []
+    data["dependencies"] = {"/dev/zero": "0" * 64, "fifo": "0" * 64, "../../../etc/passwd": "0" * 64}
+    data["mac"] = checkcache._mac((cache / "secret").read_bytes(), data)
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert _codes(spec) == ["expr-unknown-name"]
+
+
+def test_a_symlinked_entry_or_secret_is_not_followed(tmp_path: Path, cache: Path) -> None:
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(BROKEN, encoding="utf-8")
+    assert _codes(spec) == ["expr-unknown-name"]
+    entry = _entry(cache)
+    elsewhere = tmp_path / "elsewhere.json"
+    _forge_clean(entry, sign=True)
+    entry.rename(elsewhere)
+    entry.symlink_to(elsewhere)
+    assert _codes(spec) == ["expr-unknown-name"]
