@@ -32,7 +32,7 @@ class Terminated(KeyboardInterrupt):
     processes stopped); the command line exits 143 (128 + 15, as a shell reports it)."""
 
 
-def _raise_terminated(signum: int, frame: Any) -> None:
+def _raise_terminated(_signum: int, _frame: Any) -> None:
     raise Terminated()
 
 

@@ -10,9 +10,9 @@ shows stale diagnostics after a burst of typing; diagnostics that differ from `c
 from __future__ import annotations
 
 import json
-import shutil
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator

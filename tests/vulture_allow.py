@@ -6,7 +6,9 @@ the package and the tests with this file, so any other unused definition fails C
 - click commands and pygls handlers, registered by decorators;
 - pytest fixtures, requested by parameter name;
 - `ceruleng.__getattr__` (the lazy API) and the multiprocessing pool state `batch` sets to stop it;
-- `SourceDoc.url`: the model mirrors the YAML (a source may name its URL) even where nothing reads it yet.
+- `SourceDoc.url`: the model mirrors the YAML (a source may name its URL) even where nothing reads it yet;
+- `parser.write_tables`: run by hand to regenerate `expr/parse_tables.json` after a grammar change (its docstring);
+- RE2 options set as attributes (`log_errors`, `never_capture`).
 """
 
 # ruff: noqa
@@ -88,3 +90,6 @@ document_symbol
 url
 _private_check_cache
 broken_floor
+write_tables
+_.log_errors
+_.never_capture

@@ -23,10 +23,11 @@ from ceruleng.fields import MAX_TEXT, STANDARD_ATTRIBUTES, Coercer
 from ceruleng.model import Attribute
 from ceruleng.runtime import RECORDS
 from ceruleng.source import nowhere
-from ceruleng.values import DateReader
+from ceruleng.values import MAX_MAGNITUDE, DateReader
 
-_INT_LOW, _INT_HIGH = -(10**12) + 1, 10**12 - 1
-"""The int range a number attribute accepts without further checks (values.MAX_MAGNITUDE, exclusive)."""
+_INT_HIGH = int(MAX_MAGNITUDE) - 1
+_INT_LOW = -_INT_HIGH
+"""The int range a number attribute accepts without further checks (below values.MAX_MAGNITUDE in size)."""
 
 
 def build_coercer(
