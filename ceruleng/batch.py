@@ -19,13 +19,13 @@ import contextlib
 import os
 import signal
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
 from ceruleng.compiler import CompiledSpec
 from ceruleng.engine import Evaluator
-from ceruleng.inputs import detect_format, parse_line, read_members
+from ceruleng.inputs import MemberInput, detect_format, parse_line, read_members
 from ceruleng.report.writers import RunSummary, Writer
 
 CHUNK_BYTES = 256 * 1024
@@ -42,15 +42,25 @@ def score_inputs(specs: Mapping[str, CompiledSpec], rules: tuple[str, ...], path
     evaluator = Evaluator(specs, as_of, explain, seed)
     malformed = False
     for path in paths:
-        parallel = workers > 1 and path != "-" and detect_format(path, input_format) == "jsonl"
+        parallel = (workers > 1 and writer.blocks and path != "-"
+                    and detect_format(path, input_format) == "jsonl")
         if parallel:
             malformed |= _parallel(evaluator, rules, path, workers, writer, progress)
             continue
-        for result in evaluator.members(read_members(path, input_format)):
-            writer.write(result)
-            malformed = malformed or result.malformed
-            if progress is not None:
-                progress.tick(1, result.activity_count)
+        malformed |= score_items(evaluator, read_members(path, input_format), writer, progress)
+    return malformed
+
+
+def score_items(evaluator: Evaluator, items: Iterable[MemberInput], writer: Writer, progress: Any = None) -> bool:
+    """Score member inputs one at a time into `writer` (each with its document, for titles); whether any input
+    was malformed. The command line and the HTTP service both score through here, so they print the same."""
+    malformed = False
+    for item in items:
+        result = evaluator.member(item.document, item.file, item.line, item.problem)
+        writer.write(result, item.document)
+        malformed = malformed or result.malformed
+        if progress is not None:
+            progress.tick(1, result.activity_count)
     return malformed
 
 
@@ -94,7 +104,7 @@ def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[
         summary.add(result)
         malformed = malformed or result.malformed
         activities += result.activity_count
-        pieces.append(render(result))
+        pieces.append(render(result, item.document))
     return _worker["joiner"].join(pieces).encode("utf-8"), summary, malformed, activities
 
 

@@ -223,45 +223,123 @@ def _parse_day(value: str | None) -> Any:
 
 
 class _Progress:
-    """A progress line on stderr, only when stderr is a terminal and the batch has more than one member."""
+    """Progress of a batch on stderr: members done (of how many, when the input size is known), the percentage and
+    the rate. Shown only when stderr is a terminal and the report does not go to that same terminal (there the
+    report itself shows progress, and a progress line would run into it); the line clears itself at the end, and a
+    closing line says what was scored."""
 
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
+    def __init__(self, enabled: bool, total: int | None = None) -> None:
+        self.enabled = enabled
+        self.total = total
         self.members = 0
         self.activities = 0
-        self.last = time.monotonic()
+        self.started = self.last = time.monotonic()
         self.shown = False
 
     def tick(self, members: int, activities: int) -> None:
         self.members += members
         self.activities += activities
-        if self.enabled and time.monotonic() - self.last > 0.5:
-            self.last = time.monotonic()
+        now = time.monotonic()
+        if self.enabled and now - self.last > 0.5:
+            self.last = now
             self.shown = True
-            sys.stderr.write(f"\rceruleng: scored {self.members:,} members, {self.activities:,} activities")
+            sys.stderr.write(f"\r\x1b[K{self.line(now)}")
             sys.stderr.flush()
+
+    def line(self, now: float) -> str:
+        rate = self.members / max(now - self.started, 1e-9)  # a display rate, never a credit
+        done = f"{self.members:,}"
+        if self.total:
+            done += f" of {self.total:,} members ({min(100, self.members * 100 // self.total)}%)"
+        else:
+            done += " members"
+        return f"ceruleng: {done} · {rate:,.0f} members/s · {self.activities:,} activities"
 
     def done(self) -> None:
         if self.shown:
-            sys.stderr.write(f"\rceruleng: scored {self.members:,} members, {self.activities:,} activities\n")
+            seconds = time.monotonic() - self.started
+            sys.stderr.write(f"\r\x1b[Kceruleng: scored {self.members:,} members, {self.activities:,} activities "
+                             f"in {seconds:.1f} s\n")
+
+
+def _same_terminal(stream: Any) -> bool:
+    """Whether `stream` is the terminal stderr shows on (then progress would mix into the report)."""
+    try:
+        if not stream.isatty():
+            return False
+        mine, errors = os.fstat(stream.fileno()), os.fstat(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (mine.st_rdev, mine.st_dev, mine.st_ino) == (errors.st_rdev, errors.st_dev, errors.st_ino)
+
+
+def _batch_size(paths: tuple[str, ...], input_format: str | None) -> int | None:
+    """How many members the inputs hold, when that is cheap to know: JSON Lines files (one member a line, counted
+    at C speed); None for standard input and CSV."""
+    from ceruleng.inputs import detect_format
+
+    total = 0
+    for path in paths:
+        if path == "-" or detect_format(path, input_format) != "jsonl":
+            return None
+        try:
+            with open(path, "rb") as handle:
+                ending = b"\n"
+                while block := handle.read(1 << 20):
+                    total += block.count(b"\n")
+                    ending = block[-1:]
+                total += ending != b"\n"
+        except OSError:
+            return None
+    return total
+
+
+def _color(choice: str, stream: Any) -> bool:
+    """--color: always, never, or auto (a terminal, unless NO_COLOR is set or TERM is dumb)."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _folder_output(writer: Any, output: str | None, output_format: str) -> bool:
+    """Whether this run writes a folder (HTML pages, Parquet tables) rather than one stream."""
+    if writer.output == "folder":
+        if output is None or output == "-":
+            raise _input_error(f"--format {output_format} writes a folder of files; name it with -o FOLDER")
+        return True
+    return writer.output == "file-or-folder" and output not in (None, "-") and \
+        not str(output).lower().endswith((".html", ".htm"))
 
 
 @main.command(name="eval")
 @click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
               help="Spec file or folder of specs (repeatable).")
 @click.argument("activities", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "jsonl"]), default="table",
-              show_default=True, help="table for people; json, jsonl or csv for machines.")
+@click.option("--format", "output_format",
+              type=click.Choice(["table", "json", "csv", "jsonl", "html", "parquet"]), default="table",
+              show_default=True,
+              help="table for people; json, jsonl or csv for machines; html (a report page; -o FOLDER: a page per "
+                   "member and an index; extra 'html'); parquet (-o FOLDER of tables; extra 'parquet').")
 @click.option("--explain", is_flag=True, help="Include the trace of every rule applied, with its spec file:line.")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Score the cycle containing this day. [default: today]")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write the report to FILE (atomically) instead of stdout; a FOLDER for parquet, and for html "
+                   "unless the name ends in .html.")
 @click.option("--input-format", type=click.Choice(["yaml", "json", "jsonl", "csv"]), default=None,
               help="Format of the activity files. [default: from the file name; stdin: jsonl or yaml]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for reproducible audit selection.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Score JSON Lines batches on N processes (0: all cores); output stays in input order.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour the table: auto = on a terminal unless NO_COLOR is set.")
 def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_format: str, explain: bool,
-                 as_of: str | None, output: str | None, input_format: str | None, seed: int, jobs: int) -> None:
+                 as_of: str | None, output: str | None, input_format: str | None, seed: int, jobs: int,
+                 color: str) -> None:
     """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
 
     Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
@@ -269,18 +347,35 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
     """
     from ceruleng.batch import score_inputs
     from ceruleng.inputs import require_input
-    from ceruleng.report.writers import WRITERS
+    from ceruleng.report.facts import spec_facts
+    from ceruleng.report.writers import ReportOptions, writer_class
 
     day = _parse_day(as_of)
+    writer_type = writer_class(output_format)
+    folder = _folder_output(writer_type, output, output_format)
     specs = _specs_or_exit(rules)
     for path in activities:  # refuse a missing input before any output starts, so nothing half-written shows
         require_input(path)
-    progress = _Progress()
-    with _output(output) as stream:
-        writer = WRITERS[output_format](stream, day, __version__)
-        malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
-                                 progress)
-        writer.close()
+    to_terminal = output in (None, "-") and _same_terminal(sys.stdout)
+    enabled = sys.stderr.isatty() and not to_terminal
+    progress = _Progress(enabled, _batch_size(activities, input_format) if enabled else None)
+    options = ReportOptions(explain, _color(color, sys.stdout) if output in (None, "-") else color == "always",
+                            spec_facts(specs))
+    if folder:
+        from ceruleng.report.folders import output_folder
+
+        assert output is not None
+        with output_folder(output, f"ceruleng {__version__} --format {output_format}") as target:
+            writer = writer_type(target, day, __version__, options)  # type: ignore[arg-type]
+            malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
+                                     progress)
+            writer.close()
+    else:
+        with _output(output) as stream:
+            writer = writer_type(stream, day, __version__, options)
+            malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
+                                     progress)
+            writer.close()
     progress.done()
     sys.exit(EXIT_PROBLEMS if malformed else EXIT_OK)
 
