@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ceruleng.compiler import CompiledSpec, compile_model
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.files import read_spec_source, read_text, spec_files
+from ceruleng.inputs import MemberInput
 from ceruleng.model import build_model
 from ceruleng.schema import validate_document
 from ceruleng.source import SourceText
@@ -141,8 +142,11 @@ class Evaluator:
         """Score one member document against every credential it lists; never raises for bad input.
 
         `problem` is why the reader could not fully read the document; what was recovered of it is reported with
-        every activity rejected, and nothing is scored.
+        every activity rejected, and nothing is scored. A `MemberInput` (what `read_members` yields) is accepted as
+        it is: its document, file, line and problem are used.
         """
+        if isinstance(document, MemberInput):
+            return self.member(document.document, document.file, document.line, document.problem)
         with decimal.localcontext(CONTEXT):
             if problem is not None:
                 return _unreadable(document, file, line, problem)
