@@ -380,6 +380,43 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
     sys.exit(EXIT_PROBLEMS if malformed else EXIT_OK)
 
 
+# ---- serve -------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
+              help="Spec file or folder of specs (repeatable); compiled at start-up, again on SIGHUP.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--max-body", "max_body", default="10M", show_default=True, metavar="SIZE",
+              help="Largest request body accepted (bytes, or 512k, 10M); larger ones get 413 before they are read.")
+@click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+def serve(rules: tuple[str, ...], host: str, port: int, max_body: str, no_access_log: bool) -> None:
+    """Serve scoring and checking over HTTP (needs the 'server' extra).
+
+    \b
+    POST /v1/evaluate   member document or JSON Lines → what `eval` prints
+                        (query: as_of, explain, format, input_format, seed)
+    POST /v1/check      a spec's YAML → what `check --format json` prints (query: name)
+    GET  /v1/specs      loaded specs: ids, titles, versions
+    GET  /healthz       liveness and the generation of the loaded specs
+    GET  /openapi.json  the API, with the published JSON Schemas
+
+    Specs are compiled at start-up (a broken spec stops it, exit 2) and reloaded on SIGHUP without dropping
+    requests; a failed reload keeps the specs already loaded. Nothing is written to disk.
+    """
+    from ceruleng.server.registry import SpecsBroken
+    from ceruleng.server.run import parse_size
+    from ceruleng.server.run import serve as run
+
+    limit = parse_size(max_body)
+    try:
+        run(rules, host, port, limit, access_log=not no_access_log)
+    except SpecsBroken as exc:
+        click.echo(str(exc), err=True)
+        _fail("the specs have errors; fix them first (ceruleng check shows them all)")
+
+
 # ---- test --------------------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ LAYERS = [
     {"compiler", "backend"},
     {"scoring"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage", "checkcache"},
+    {"batch", "report", "testing", "coverage", "checkcache", "server"},
     {"cli", "__main__", "__init__"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""
