@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+import yaml
 
 ROOT = Path(__file__).parent.parent
 AS_OF = "2025-06-01"
@@ -132,6 +133,19 @@ def test_evaluate_answers_exactly_what_eval_prints(server: Server, example: Path
     assert response.headers["content-type"].startswith({"json": "application/json", "table": "text/plain",
                                                         "csv": "text/csv", "jsonl": "application/x-ndjson",
                                                         "html": "text/html"}[fmt])
+
+
+def test_the_content_type_reads_the_body_as_input_format_would(server: Server) -> None:
+    document = json.loads(json.dumps(yaml.safe_load(EXAMPLES[3].read_text()), default=str))
+    pretty = json.dumps(document, indent=2).encode()  # several lines: sniffing alone would take it for JSON Lines
+    for content_type, body, fmt in (("application/json", pretty, "json"),
+                                    ("application/yaml; charset=utf-8", EXAMPLES[3].read_bytes(), "yaml"),
+                                    ("application/x-ndjson", json.dumps(document).encode() + b"\n", "jsonl")):
+        response = server.client.post("/v1/evaluate", params={"as_of": AS_OF}, content=body,
+                                      headers={"Content-Type": content_type})
+        done = _eval_stdin(server, body, "json", "--input-format", fmt)
+        assert (response.status_code, response.content) == ({0: 200, 1: 422}[done.returncode], done.stdout)
+        assert response.json()["members"][0]["member"] == document["member"], content_type
 
 
 def test_a_json_lines_batch_with_bad_lines_gets_422_and_every_member(server: Server) -> None:

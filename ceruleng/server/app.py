@@ -2,9 +2,11 @@
 
 Input: HTTP requests. Output: responses —
 - `POST /v1/evaluate` (a member document, or JSON Lines; `as_of`, `explain`, `format`, `input_format`, `seed`):
-  the bytes `ceruleng eval --format F -` prints for the same body on stdin (the body is read by the same reader, so
-  the input is labelled `<stdin>`); 200 when every record was scored, 422 when some input was malformed (eval's exit
-  1; the body is still the full result), 400 for a parameter or body that cannot be used (eval's exit 2);
+  the bytes `ceruleng eval --format F [--input-format I] -` prints for the same body on stdin (the body is read by
+  the same reader, so the input is labelled `<stdin>`; I is `input_format`, else what the Content-Type declares —
+  application/json, application/x-ndjson, application/yaml, text/csv — else sniffed as stdin is); 200 when every
+  record was scored, 422 when some input was malformed (eval's exit 1; the body is still the full result), 400 for
+  a parameter or body that cannot be used (eval's exit 2);
 - `POST /v1/check` (a spec's YAML; `name`): what `ceruleng check --format json` prints for it, as if the spec lay in
   the rules folder; 200 clean, 422 errors; a spec naming a file outside the rules folder is refused (`io-error`);
 - `GET /v1/specs`, `GET /healthz`, `GET /openapi.json`.
@@ -45,6 +47,19 @@ INPUT_FORMATS = ("yaml", "json", "jsonl", "csv")
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+
+
+INLINE_BYTES = 64 * 1024
+"""Bodies up to this size are scored on the event loop (a few milliseconds at most); larger ones in a worker thread,
+so a big batch never holds up other requests."""
+DECLARED = {"application/json": "json", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
+            "application/x-jsonlines": "jsonl", "application/yaml": "yaml", "application/x-yaml": "yaml",
+            "text/yaml": "yaml", "text/csv": "csv"}
+"""Content-Type → how the body is read, as `eval --input-format` would (other types: sniffed, as stdin is)."""
+
+
+def _declared_format(content_type: str | None) -> str | None:
+    return DECLARED.get((content_type or "").split(";", 1)[0].strip().lower())
 
 
 class BadRequest(Exception):
@@ -256,9 +271,13 @@ class Service:
         input_format = _choice(params, "input_format", INPUT_FORMATS, None)
         day, explain, seed = _day(params), _flag(params, "explain"), _seed(params)
         body = await read_body(request, self.max_body)
+        input_format = input_format or _declared_format(request.headers.get("content-type"))
         try:
-            text, malformed = await run_in_threadpool(score_body, loaded, body, output, day, explain, seed,
-                                                      input_format)
+            if len(body) <= INLINE_BYTES:  # a member or two: scored at once, cheaper than a hop to a thread
+                text, malformed = score_body(loaded, body, output, day, explain, seed, input_format)
+            else:
+                text, malformed = await run_in_threadpool(score_body, loaded, body, output, day, explain, seed,
+                                                          input_format)
         except CerulengError as exc:
             raise BadRequest(str(exc)) from None
         return Response(encodable(text).encode("utf-8"), 422 if malformed else 200, media_type=MEDIA[output],
