@@ -186,10 +186,23 @@ def trace_text(line: TraceLine) -> str:
     return f"{line.rule}: {line.value}" + (f" ({line.span})" if line.span else "")
 
 
+class _CsvRows:
+    """A csv writer that quotes every field holding a line break: the csv module quotes LF (the line terminator)
+    but not a lone CR, which some readers take for the end of a row; a row holding a CR is written fully quoted."""
+
+    def __init__(self, buffer: IO[str]) -> None:
+        self.minimal = csv.writer(buffer, lineterminator="\n")
+        self.quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        carriage = any("\r" in cell for cell in row if isinstance(cell, str))
+        (self.quoted if carriage else self.minimal).writerow(row)
+
+
 def render_csv(result: MemberResult, document: Any = None, explain: bool = False) -> str:
     """One member's rows: every activity of every credential, text cells neutralised (see `report.cells`)."""
     buffer = io.StringIO()
-    rows = csv.writer(buffer, lineterminator="\n")
+    rows = _CsvRows(buffer)
     if not result.credentials:
         rows.writerow([_csv_text(result.member), "", "", "", "", "", "", "", "", "", "", "", "true",
                        _csv_text(f"{_where(result)}{result.error}"), "", "", ""])
