@@ -251,10 +251,13 @@ def evaluate(spec: CompiledSpec, member: Any, as_of: date | None = None, explain
     Credentials under other specs are left out (score them with `Evaluator` and all the specs). A member holding
     no credential of this spec gets one result saying so, listing every activity as not scored.
     """
+    file = line = problem = None
+    if isinstance(member, MemberInput):  # what read_members() yields
+        member, file, line, problem = member.document, member.file, member.line, member.problem
     document = member
     if isinstance(member, dict) and isinstance(member.get("credentials"), list):
         own = [c for c in member["credentials"] if isinstance(c, dict) and c.get("spec") == spec.id]
         if not own:
             own = [{"spec": spec.id, "certified_on": None}]
         document = {**member, "credentials": own}
-    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(document)
+    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(document, file, line, problem)

@@ -37,7 +37,7 @@ SPECS = {
     "type": "object", "required": ["generation", "loaded_at", "specs"],
     "properties": {
         "generation": {"type": "integer", "description": "Counts loads: 1 at start-up, one more per reload."},
-        "loaded_at": {"type": "string", "format": "date-time"},
+        "loaded_at": {"type": "string", "description": "When this generation was loaded (UTC, ISO 8601)."},
         "specs": {"type": "array", "items": {
             "type": "object", "required": ["id", "title", "version", "sha256", "language_version"],
             "properties": {
