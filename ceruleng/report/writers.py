@@ -317,7 +317,7 @@ def _activity_table(credential: CredentialResult, titles: Sequence[str | None], 
     activities = credential.activities
     if not activities:
         return ["  (no activities)"]
-    unit = plural(credential.unit or "credit")
+    unit = shown(plural(credential.unit or "credit"))
     category_titles = credential.category_titles
     header = ("id", "date", "activity", "category", "status", unit, "why")
     rows: list[tuple[str, ...]] = []
@@ -362,13 +362,13 @@ def _totals(credential: CredentialResult, as_of: date, facts: SpecFacts | None, 
         earned += f" + {show(credential.carried_in)} carried in"
     if credential.required is not None:
         verdict = "MET" if credential.met else "NOT MET"
-        lines.append(f"  {earned} of {show(credential.required)} required · "
+        lines.append(f"  {shown(earned)} of {show(credential.required)} required · "
                      f"{show(credential.remaining)} still needed · {paint(verdict, verdict)}")
         needed = sentences.still_needed(credential, as_of, facts)
         if needed and (credential.met_by or not credential.met):
             lines.append(f"  {shown(needed)}")
     elif credential.spec:
-        lines.append(f"  {earned}")
+        lines.append(f"  {shown(earned)}")
     shown_categories = [(shown(total.title or key), show(total.earned),
                          f" (cap {show(total.cap)})" if total.cap is not None else "")
                         for key, total in credential.categories.items() if total.earned or total.cap is not None]
@@ -387,7 +387,7 @@ def _totals(credential: CredentialResult, as_of: date, facts: SpecFacts | None, 
         lines.append(f"  next step: {shown(step)}.")
     carry = sentences.carry_over(credential, facts)
     if carry:
-        lines.append(f"  {carry}")
+        lines.append(f"  {shown(carry)}")
     return lines
 
 
