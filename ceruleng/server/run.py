@@ -31,8 +31,12 @@ def serve(rules: tuple[str, ...], host: str, port: int, max_body: int, access_lo
     except ImportError as exc:
         raise InputError(f"ceruleng serve needs the 'server' extra ({exc.name or exc} is not installed): "
                          "pip install 'ceruleng[server]'") from None
+    import signal
+
     from ceruleng.server.app import create_app
 
+    if hasattr(signal, "SIGHUP"):  # a SIGHUP while the specs compile must not end the process; the app takes it over
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     app = create_app(rules, max_body)
     config = uvicorn.Config(app, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
                             server_header=False)
