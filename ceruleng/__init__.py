@@ -21,14 +21,15 @@ _API = {
     "Evaluator": "ceruleng.engine",
     "check_file": "ceruleng.engine",
     "read_members": "ceruleng.inputs",
+    "to_rows": "ceruleng.report.rows",
     "SpecError": "ceruleng.errors",
     "InputError": "ceruleng.errors",
     "CerulengError": "ceruleng.errors",
 }
 
 __all__ = [  # noqa: RUF022 - the version first, then the API in the order of _API
-    "__version__", "load_spec", "load_specs", "evaluate", "Evaluator", "check_file", "read_members", "SpecError",
-    "InputError", "CerulengError",
+    "__version__", "load_spec", "load_specs", "evaluate", "Evaluator", "check_file", "read_members", "to_rows",
+    "SpecError", "InputError", "CerulengError",
 ]
 
 

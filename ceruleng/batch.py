@@ -19,13 +19,13 @@ import contextlib
 import os
 import signal
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
 from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import Evaluator
-from ceruleng.inputs import detect_format, parse_line, read_members
+from ceruleng.inputs import MemberInput, detect_format, parse_line, read_members
 from ceruleng.report.writers import RunSummary, Writer
 
 CHUNK_BYTES = 256 * 1024
@@ -36,22 +36,32 @@ IN_FLIGHT_PER_WORKER = 4
 
 def score_inputs(specs: Mapping[str, CompiledSpec], rules: tuple[str, ...], paths: tuple[str, ...],
                  input_format: str | None, as_of: date, explain: bool, seed: int, jobs: int,
-                 writer: Writer, progress: Any = None, contain: bool = True) -> bool:
+                 writer: Writer, progress: Any = None, contain: bool = True, period: str | date = "due") -> bool:
     """Score every input into `writer`; returns whether any input was malformed. (Members a bug cut short are
     counted in `writer.summary.internal`; `contain=False` lets such a bug propagate instead.)"""
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
-    evaluator = Evaluator(specs, as_of, explain, seed, contain=contain)
+    evaluator = Evaluator(specs, as_of, explain, seed, contain=contain, period=period)
     malformed = False
     for path in paths:
-        parallel = workers > 1 and path != "-" and detect_format(path, input_format) == "jsonl"
+        parallel = (workers > 1 and writer.blocks and path != "-"
+                    and detect_format(path, input_format) == "jsonl")
         if parallel:
             malformed |= _parallel(evaluator, rules, path, workers, writer, progress)
             continue
-        for result in evaluator.members(read_members(path, input_format)):
-            writer.write(result)
-            malformed = malformed or result.malformed
-            if progress is not None:
-                progress.tick(1, result.activity_count)
+        malformed |= score_items(evaluator, read_members(path, input_format), writer, progress)
+    return malformed
+
+
+def score_items(evaluator: Evaluator, items: Iterable[MemberInput], writer: Writer, progress: Any = None) -> bool:
+    """Score member inputs one at a time into `writer` (each with its document, for titles); whether any input
+    was malformed. The command line and the HTTP service both score through here, so they print the same."""
+    malformed = False
+    for item in items:
+        result = evaluator.member(item.document, item.file, item.line, item.problem)
+        writer.write(result, item.document)
+        malformed = malformed or result.malformed
+        if progress is not None:
+            progress.tick(1, result.activity_count)
     return malformed
 
 
@@ -62,14 +72,14 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...], as_of: date, explain: bool,
-                 seed: int, render: Any, joiner: str) -> None:
+                 seed: int, render: Any, joiner: str, period: str | date = "due") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # forked with the parent's handler; a worker just ends, quietly
     if specs is None:
         from ceruleng.engine import load_specs
 
         specs = load_specs(rules)
-    _worker["evaluator"] = Evaluator(specs, as_of, explain, seed)
+    _worker["evaluator"] = Evaluator(specs, as_of, explain, seed, period=period)
     _worker["render"] = render
     _worker["joiner"] = joiner
 
@@ -97,7 +107,7 @@ def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[
         summary.add(result)
         malformed = malformed or result.malformed
         activities += result.activity_count
-        pieces.append(render(result))
+        pieces.append(render(result, item.document))
     return _worker["joiner"].join(pieces).encode("utf-8", "backslashreplace"), summary, malformed, activities
 
 
@@ -142,7 +152,7 @@ def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: 
     malformed = False
     pool = context.Pool(workers, _init_worker,
                         (inherited, rules, evaluator.as_of, evaluator.explain, evaluator.seed, writer.render,
-                         writer.joiner))
+                         writer.joiner, evaluator.period))
     processes = list(getattr(pool, "_pool", ()))
     try:
         pending: deque[Any] = deque()

@@ -257,6 +257,20 @@ def _input_error(message: str) -> Exception:
     return InputError(message)
 
 
+def _parse_period(value: str) -> Any:
+    """--period: a word, or a date (YYYY-MM-DD)."""
+    from ceruleng.scoring.periods import PERIOD_CHOICES
+    from ceruleng.values import parse_iso_date
+
+    if value in PERIOD_CHOICES:
+        return value
+    try:
+        return parse_iso_date(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(PERIOD_CHOICES)} nor a date written "
+                                 "YYYY-MM-DD", param_hint="--period") from None
+
+
 def _parse_day(value: str | None) -> Any:
     from datetime import date
 
@@ -271,48 +285,128 @@ def _parse_day(value: str | None) -> Any:
 
 
 class _Progress:
-    """A progress line on stderr, only when stderr is a terminal and the batch has more than one member."""
+    """Progress of a batch on stderr: members done (of how many, when the input size is known), the percentage and
+    the rate. Shown only when stderr is a terminal and the report does not go to that same terminal (there the
+    report itself shows progress, and a progress line would run into it); the line clears itself at the end, and a
+    closing line says what was scored."""
 
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
+    def __init__(self, enabled: bool, total: int | None = None) -> None:
+        self.enabled = enabled
+        self.total = total
         self.members = 0
         self.activities = 0
-        self.last = time.monotonic()
+        self.started = self.last = time.monotonic()
         self.shown = False
 
     def tick(self, members: int, activities: int) -> None:
         self.members += members
         self.activities += activities
-        if self.enabled and time.monotonic() - self.last > 0.5:
-            self.last = time.monotonic()
+        now = time.monotonic()
+        if self.enabled and now - self.last > 0.5:
+            self.last = now
             self.shown = True
-            sys.stderr.write(f"\rceruleng: scored {self.members:,} members, {self.activities:,} activities")
+            sys.stderr.write(f"\r\x1b[K{self.line(now)}")
             sys.stderr.flush()
+
+    def line(self, now: float) -> str:
+        rate = self.members / max(now - self.started, 1e-9)  # a display rate, never a credit
+        done = f"{self.members:,}"
+        if self.total:
+            done += f" of {self.total:,} members ({min(100, self.members * 100 // self.total)}%)"
+        else:
+            done += " members"
+        return f"ceruleng: {done} · {rate:,.0f} members/s · {self.activities:,} activities"
 
     def done(self) -> None:
         if self.shown:
-            sys.stderr.write(f"\rceruleng: scored {self.members:,} members, {self.activities:,} activities\n")
+            seconds = time.monotonic() - self.started
+            sys.stderr.write(f"\r\x1b[Kceruleng: scored {self.members:,} members, {self.activities:,} activities "
+                             f"in {seconds:.1f} s\n")
+
+
+def _same_terminal(stream: Any) -> bool:
+    """Whether `stream` is the terminal stderr shows on (then progress would mix into the report)."""
+    try:
+        if not stream.isatty():
+            return False
+        mine, errors = os.fstat(stream.fileno()), os.fstat(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (mine.st_rdev, mine.st_dev, mine.st_ino) == (errors.st_rdev, errors.st_dev, errors.st_ino)
+
+
+def _batch_size(paths: tuple[str, ...], input_format: str | None) -> int | None:
+    """How many members the inputs hold, when that is cheap to know: JSON Lines files (one member a line, counted
+    at C speed); None for standard input and CSV."""
+    from ceruleng.inputs import detect_format
+
+    total = 0
+    for path in paths:
+        if path == "-" or detect_format(path, input_format) != "jsonl":
+            return None
+        try:
+            with open(path, "rb") as handle:
+                ending = b"\n"
+                while block := handle.read(1 << 20):
+                    total += block.count(b"\n")
+                    ending = block[-1:]
+                total += ending != b"\n"
+        except OSError:
+            return None
+    return total
+
+
+def _color(choice: str, stream: Any) -> bool:
+    """--color: always, never, or auto (a terminal, unless NO_COLOR is set or TERM is dumb)."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _folder_output(writer: Any, output: str | None, output_format: str) -> bool:
+    """Whether this run writes a folder (HTML pages, Parquet tables) rather than one stream."""
+    if writer.output == "folder":
+        if output is None or output == "-":
+            raise _input_error(f"--format {output_format} writes a folder of files; name it with -o FOLDER")
+        return True
+    return writer.output == "file-or-folder" and output not in (None, "-") and \
+        not str(output).lower().endswith((".html", ".htm"))
 
 
 @main.command(name="eval")
 @click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
               help="Spec file or folder of specs (repeatable).")
 @click.argument("activities", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "jsonl"]), default="table",
-              show_default=True, help="table for people; json, jsonl or csv for machines.")
+@click.option("--format", "output_format",
+              type=click.Choice(["table", "json", "csv", "jsonl", "html", "parquet"]), default="table",
+              show_default=True,
+              help="table for people; json, jsonl or csv for machines; html (a report page; -o FOLDER: a page per "
+                   "member and an index; extra 'html'); parquet (-o FOLDER of tables; extra 'parquet').")
 @click.option("--explain", is_flag=True, help="Include the trace of every rule applied, with its spec file:line.")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Score the cycle containing this day. [default: today]")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write the report to FILE (atomically) instead of stdout; a FOLDER for parquet, and for html "
+                   "unless the name ends in .html.")
 @click.option("--input-format", type=click.Choice(["yaml", "json", "jsonl", "csv"]), default=None,
               help="Format of the activity files. [default: from the file name; stdin: jsonl or yaml]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for reproducible audit selection.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Score JSON Lines batches on N processes (0: all cores; at most 4 per core); output stays in "
                    "input order.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour the table: auto = on a terminal unless NO_COLOR is set.")
+@click.option("--period", "period", default="due", show_default=True, metavar="due|previous|current|next|DATE",
+              help="Which period to report: the one due as of --as-of (still open, or ended but in its grace or "
+                   "before its deadline), the one before, containing or after --as-of, or the one containing DATE.")
 @click.pass_context
 def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[str, ...], output_format: str,
                  explain: bool, as_of: str | None, output: str | None, input_format: str | None, seed: int,
-                 jobs: int) -> None:
+                 jobs: int, color: str, period: str) -> None:
     """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
 
     Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
@@ -320,20 +414,39 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     """
     from ceruleng.batch import score_inputs
     from ceruleng.inputs import require_input
-    from ceruleng.report.writers import WRITERS
+    from ceruleng.report.facts import spec_facts
+    from ceruleng.report.writers import ReportOptions, writer_class
 
     day = _parse_day(as_of)
+    choice = _parse_period(period)
     jobs = _capped_jobs(jobs)
+    writer_type = writer_class(output_format)
+    folder = _folder_output(writer_type, output, output_format)
     specs = _specs_or_exit(rules)
     for path in activities:  # refuse a missing input before any output starts, so nothing half-written shows
         require_input(path)
-    progress = _Progress()
-    with _terminate_like_interrupt(), _output(output) as stream:
-        writer = WRITERS[output_format](stream, day, __version__)
-        debug = bool(ctx.obj and ctx.obj.get("debug"))
-        malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
-                                 progress, contain=not debug)
-        writer.close()
+    to_terminal = output in (None, "-") and _same_terminal(sys.stdout)
+    enabled = sys.stderr.isatty() and not to_terminal
+    progress = _Progress(enabled, _batch_size(activities, input_format) if enabled else None)
+    options = ReportOptions(explain, _color(color, sys.stdout) if output in (None, "-") else color == "always",
+                            spec_facts(specs))
+    contain = not (ctx.obj and ctx.obj.get("debug"))
+    if folder:
+        from ceruleng.report.folders import output_folder
+
+        assert output is not None
+        with _terminate_like_interrupt(), output_folder(output, f"ceruleng {__version__} --format "
+                                                                f"{output_format}") as target:
+            writer = writer_type(target, day, __version__, options)  # type: ignore[arg-type]
+            malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
+                                     progress, contain=contain, period=choice)
+            writer.close()
+    else:
+        with _terminate_like_interrupt(), _output(output) as stream:
+            writer = writer_type(stream, day, __version__, options)
+            malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
+                                     progress, contain=contain, period=choice)
+            writer.close()
     progress.done()
     if writer.summary.internal:
         _fail(f"{writer.summary.internal} member{'s' if writer.summary.internal != 1 else ''} hit an internal error "
@@ -351,6 +464,43 @@ def _capped_jobs(jobs: int) -> int:
                    f"({cores} core{'s' if cores != 1 else ''})", err=True)
         return limit
     return jobs
+
+
+# ---- serve -------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
+              help="Spec file or folder of specs (repeatable); compiled at start-up, again on SIGHUP.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--max-body", "max_body", default="10M", show_default=True, metavar="SIZE",
+              help="Largest request body accepted (bytes, or 512k, 10M); larger ones get 413 before they are read.")
+@click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+def serve(rules: tuple[str, ...], host: str, port: int, max_body: str, no_access_log: bool) -> None:
+    """Serve scoring and checking over HTTP (needs the 'server' extra).
+
+    \b
+    POST /v1/evaluate   member document or JSON Lines → what `eval` prints
+                        (query: as_of, explain, format, input_format, seed)
+    POST /v1/check      a spec's YAML → what `check --format json` prints (query: name)
+    GET  /v1/specs      loaded specs: ids, titles, versions
+    GET  /healthz       liveness and the generation of the loaded specs
+    GET  /openapi.json  the API, with the published JSON Schemas
+
+    Specs are compiled at start-up (a broken spec stops it, exit 2) and reloaded on SIGHUP without dropping
+    requests; a failed reload keeps the specs already loaded. Nothing is written to disk.
+    """
+    from ceruleng.server.registry import SpecsBroken
+    from ceruleng.server.run import parse_size
+    from ceruleng.server.run import serve as run
+
+    limit = parse_size(max_body)
+    try:
+        run(rules, host, port, limit, access_log=not no_access_log)
+    except SpecsBroken as exc:
+        click.echo(str(exc), err=True)
+        _fail("the specs have errors; fix them first (ceruleng check shows them all)")
 
 
 # ---- test --------------------------------------------------------------------------------------------------------

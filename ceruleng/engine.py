@@ -19,6 +19,7 @@ from ceruleng.compiler import CompileState, check_model
 from ceruleng.compiler.examples import check_examples
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.files import read_spec_source, read_text, spec_files
+from ceruleng.inputs import MemberInput
 from ceruleng.model import build_model
 from ceruleng.schema import validate_document
 from ceruleng.source import SourceText
@@ -194,6 +195,9 @@ class Evaluator:
     contain: bool = True
     """Report an error ceruleng did not foresee (a bug) in the result of the member it hit and go on; False lets it
     propagate (`ceruleng --debug`, to see the traceback)."""
+    period: str | date = "due"
+    """Which period each result is about: "due" (the one due as of `as_of`), "previous", "current", "next", or the
+    one containing a date."""
 
     def scorer(self, spec: CompiledSpec) -> Scorer:
         from ceruleng.scoring.scorer import Scorer
@@ -208,8 +212,11 @@ class Evaluator:
         """Score one member document against every credential it lists; never raises for bad input.
 
         `problem` is why the reader could not fully read the document; what was recovered of it is reported with
-        every activity rejected, and nothing is scored.
+        every activity rejected, and nothing is scored. A `MemberInput` (what `read_members` yields) is accepted as
+        it is: its document, file, line and problem are used.
         """
+        if isinstance(document, MemberInput):
+            return self.member(document.document, document.file, document.line, document.problem)
         with decimal.localcontext(CONTEXT):
             if problem is not None:
                 return _unreadable(document, file, line, problem)
@@ -266,7 +273,8 @@ class Evaluator:
 
         credential = read_credential(spec, entry)
         try:
-            return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed)
+            return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed,
+                                                       self.period)
         except Exception as exc:  # the containment boundary: a bug costs this credential alone its result
             if not self.contain:
                 raise
@@ -348,10 +356,13 @@ def evaluate(spec: CompiledSpec, member: Any, as_of: date | None = None, explain
     Credentials under other specs are left out (score them with `Evaluator` and all the specs). A member holding
     no credential of this spec gets one result saying so, listing every activity as not scored.
     """
+    file = line = problem = None
+    if isinstance(member, MemberInput):  # what read_members() yields
+        member, file, line, problem = member.document, member.file, member.line, member.problem
     document = member
     if isinstance(member, dict) and isinstance(member.get("credentials"), list):
         own = [c for c in member["credentials"] if isinstance(c, dict) and c.get("spec") == spec.id]
         if not own:
             own = [{"spec": spec.id, "certified_on": None}]
         document = {**member, "credentials": own}
-    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(document)
+    return Evaluator({spec.id: spec}, as_of or date.today(), explain, seed).member(document, file, line, problem)

@@ -181,23 +181,7 @@ def require_input(path: str) -> None:
 def read_members(path: str, given_format: str | None = None) -> Iterator[MemberInput]:
     """Member documents from one input; InputError when the input cannot be opened at all."""
     if path == "-":
-        stdin = sys.stdin.buffer
-        sample = stdin.peek(SNIFF_BYTES)[:SNIFF_BYTES].decode("utf-8", "replace") if hasattr(stdin, "peek") else ""
-        fmt = detect_format(path, given_format, sample)
-        label = "<stdin>"
-        try:
-            if fmt == "jsonl":
-                yield from _jsonl(stdin, label)
-                return
-            raw = stdin.read()
-        except OSError as exc:
-            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
-        text, problem = decode(raw, label)
-        if text is None:
-            assert problem is not None
-            yield MemberInput(None, label, problem.span.line, problem.message)
-            return
-        yield from _whole(text, label, fmt)
+        yield from read_stream(sys.stdin.buffer, "<stdin>", given_format)
         return
     fmt = detect_format(path, given_format)
     require_input(path)
@@ -224,6 +208,27 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
         yield MemberInput(None, path, problem.span.line, problem.message)
         return
     yield from _whole(text, path, fmt)
+
+
+def read_stream(stream: IO[bytes], label: str = "<stdin>", given_format: str | None = None) -> Iterator[MemberInput]:
+    """Member documents from a byte stream, read as standard input is (`eval -`): the format sniffed from the
+    first bytes unless given. The HTTP service reads request bodies through here, so they read as `eval -` does."""
+    peek = getattr(stream, "peek", None)
+    sample = peek(SNIFF_BYTES)[:SNIFF_BYTES].decode("utf-8", "replace") if peek is not None else ""
+    fmt = detect_format("-", given_format, sample)
+    try:
+        if fmt == "jsonl":
+            yield from _jsonl(stream, label)
+            return
+        raw = stream.read()
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    text, problem = decode(raw, label)
+    if text is None:
+        assert problem is not None
+        yield MemberInput(None, label, problem.span.line, problem.message)
+        return
+    yield from _whole(text, label, fmt)
 
 
 def _whole(text: str, path: str, fmt: str) -> Iterator[MemberInput]:

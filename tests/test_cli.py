@@ -73,7 +73,7 @@ def test_explain_traces_each_rule_with_its_position() -> None:
     assert all(line["at"].startswith("rules/asap-pace.yaml:") for line in activity["trace"])
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
 def test_jobs_two_gives_the_same_output_in_the_same_order(tmp_path: Path, fmt: str) -> None:
     member = json.loads(json.dumps(__import__("yaml").safe_load((ROOT / "examples" / "pace-member.yaml").read_text()),
                                    default=str))

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -300,6 +301,43 @@ def test_hostile_case(case: dict[str, Any], tmp_path: Path) -> None:
     arguments, spec = _arguments(case, tmp_path)
     code, out, err = run_cli(arguments, isolate=case.get("isolate", False))
     (check_spec_output if spec else check_eval_output)(case, code, out, err)
+    if code != 2:
+        for output in case.get("outputs", []):
+            check_other_output(case, output, arguments, out)
+
+
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What must never reach a terminal or a page from member data (tab and newline are the writers' own)."""
+TABLE_LINE = 640
+"""The widest a table line may be: every cell is bounded (the reasons column at 400)."""
+
+
+def check_other_output(case: dict[str, Any], output: dict[str, Any], arguments: list[str], json_out: str) -> None:
+    """The same input printed in another format: safe to open, and holding (or lacking) the texts the case names."""
+    fmt = output["format"]
+    changed = [fmt if argument == "json" and previous == "--format" else argument
+               for previous, argument in zip(["", *arguments[:-1]], arguments, strict=True)]
+    code, out, err = run_cli(changed, isolate=case.get("isolate", False))
+    assert code in _exits(case) and "Traceback" not in err, err
+    activities = [a for m in json.loads(json_out)["members"] for r in m["results"] for a in r["activities"]]
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(out, newline="")))
+        from ceruleng.report.writers import CSV_COLUMNS
+
+        assert tuple(rows[0]) == CSV_COLUMNS and all(len(row) == len(CSV_COLUMNS) for row in rows)
+        assert len([row for row in rows[1:] if row[6]]) == len(activities)  # quoted CR/LF never split a row
+        for row in rows[1:]:
+            assert not [cell for cell in row if cell.startswith(("=", "+", "-", "@", "\t", "\r"))], row
+    else:
+        assert not UNSAFE.search(out), UNSAFE.findall(out)[:5]
+    if fmt == "table":
+        assert max(len(line) for line in out.splitlines()) <= TABLE_LINE
+    for text in output.get("contains", []):
+        assert text in out, (fmt, text)
+    for text in output.get("lacks", []):
+        assert text not in out, (fmt, text)
+    if "max_size" in output:
+        assert len(out.encode("utf-8")) <= output["max_size"], (fmt, len(out))
 
 
 def test_the_corpus_is_well_formed() -> None:
@@ -307,7 +345,7 @@ def test_the_corpus_is_well_formed() -> None:
     names = [case["name"] for case in CASES]
     assert len(names) == len(set(names)), [name for name in names if names.count(name) > 1]
     known = {"name", "check", "expr", "eval", "generate", "rules", "args", "exit", "code", "at", "stderr", "members",
-             "activities", "isolate", "xfail"}
+             "activities", "isolate", "xfail", "outputs"}
     for case in CASES:
         assert set(case) <= known, (case["name"], set(case) - known)
         assert sum(key in case for key in ("check", "expr", "eval", "generate")) == 1, case["name"]

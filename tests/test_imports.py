@@ -18,7 +18,7 @@ LAYERS = [
     {"backend"},
     {"scoring"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage", "checkcache", "lsp"},
+    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server"},
     {"cli", "__main__", "__init__"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""

@@ -8,7 +8,8 @@ the package and the tests with this file, so any other unused definition fails C
 - `ceruleng.__getattr__` (the lazy API) and the multiprocessing pool state `batch` sets to stop it;
 - `SourceDoc.url`: the model mirrors the YAML (a source may name its URL) even where nothing reads it yet;
 - `parser.write_tables`: run by hand to regenerate `expr/parse_tables.json` after a grammar change (its docstring);
-- RE2 options set as attributes (`log_errors`, `never_capture`).
+- RE2 options set as attributes (`log_errors`, `never_capture`);
+- `HtmlWriter`: an optional writer, imported by name only when `--format html` is asked for (`OPTIONAL_WRITERS`).
 """
 
 # ruff: noqa
@@ -93,3 +94,4 @@ broken_floor
 write_tables
 _.log_errors
 _.never_capture
+HtmlWriter
