@@ -313,6 +313,28 @@ def test(paths: tuple[str, ...], output_format: str) -> None:
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
+# ---- fmt ---------------------------------------------------------------------------------------------------------
+
+
+@main.command(name="fmt")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a file is not formatted.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print what would change, exit 1 if anything.")
+def fmt_command(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite specs (files, or folders of them; default rules/) in their canonical layout, keeping every comment.
+
+    Exit 0 done, 1 with --check/--diff when a file would change, 2 when a file cannot be formatted safely (it is
+    left as it is) or read. Files that are not specs are skipped and named.
+    """
+    try:
+        import ruamel.yaml  # noqa: F401 - only to say clearly what is missing
+    except ImportError:
+        _fail("fmt needs ruamel.yaml: pip install 'ceruleng[fmt]'")
+    from ceruleng.fmt.command import run_fmt
+
+    sys.exit(run_fmt(paths or ("rules",), check_only, show_diff, lambda text, err: click.echo(text, err=err)))
+
+
 # ---- schema ------------------------------------------------------------------------------------------------------
 
 

@@ -297,6 +297,42 @@ class _Builder:
         self.diagnostics.append(Diagnostic("yaml-key", message, _span_of(node, self.path), hint=hint))
 
 
+def comments(text: str) -> list[tuple[int, str]] | None:
+    """Every comment of a YAML text, as (1-based line, text from '#' to the end of the line), in order; None when
+    the text cannot be split into YAML tokens. A comment is a '#' between two tokens, so one inside a quoted or
+    block scalar is not.
+
+    `ceruleng fmt` compares the comments before and after formatting: a formatter must never drop one.
+    """
+    found: list[tuple[int, str]] = []
+    try:
+        loader = _Loader(text)
+        try:
+            end = 0
+            while loader.check_token():
+                token = loader.get_token()
+                assert token is not None  # check_token said there is one
+                found.extend(_comments_between(text, end, token.start_mark.index))
+                end = max(end, token.end_mark.index)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError:
+        return None
+    return found + _comments_between(text, end, len(text))
+
+
+def _comments_between(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """Comments in a stretch of text that holds only white space and comments (a gap between two tokens)."""
+    found = []
+    at = text.find("#", start, end)
+    while at >= 0:
+        stop = text.find("\n", at, end)
+        stop = end if stop < 0 else stop
+        found.append((text.count("\n", 0, at) + 1, text[at:stop].rstrip()))
+        at = text.find("#", stop, end)
+    return found
+
+
 def iter_paths(data: Any, at: Path = ()) -> Iterator[Path]:
     """Every path in a plain-data tree, parents before children (used by tests and coverage)."""
     yield at
