@@ -181,3 +181,9 @@ def _drain(task: Any, writer: Writer, progress: Any) -> bool:
     if progress is not None:
         progress.tick(summary.members, activities)
     return bool(malformed)
+
+
+line_ranges = _ranges
+"""Blocks of whole lines of a JSON Lines file, for other commands that stream one (`diff --members --jobs N`)."""
+abandon_pool = _abandon
+"""Stop a pool's workers at once when a run ends early (see `_abandon`)."""

@@ -313,6 +313,56 @@ def test(paths: tuple[str, ...], output_format: str) -> None:
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
+# ---- diff --------------------------------------------------------------------------------------------------------
+
+
+@main.command(name="diff")
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+@click.option("--members", multiple=True, type=click.Path(allow_dash=True), metavar="FILE",
+              help="Member activity files to score under both (repeatable; .yaml, .json, .csv, .jsonl or -).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "html"]), default="table",
+              show_default=True, help="table for people, json for tools, html for a page to share.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Score the cycle containing this day. [default: today]")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("--input-format", type=click.Choice(["yaml", "json", "jsonl", "csv"]), default=None,
+              help="Format of the member files. [default: from the file name; stdin: jsonl or yaml]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for reproducible audit selection.")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Score JSON Lines memberships on N processes (0: all cores); output stays in input order.")
+def diff_command(old: str, new: str, members: tuple[str, ...], output_format: str, as_of: str | None,
+                 output: str | None, input_format: str | None, seed: int, jobs: int) -> None:
+    """What changes from the specs OLD to the specs NEW (files or folders): the rules added, removed, changed or
+    moved; with --members, every member scored under both and what changes for them.
+
+    Exit 0 when nothing changes (without --members: the specs mean the same; with --members: no member's result
+    changes), 1 when something does, 2 for usage or I/O errors or specs with errors.
+    """
+    from ceruleng.diffing.specdiff import diff_specs
+    from ceruleng.inputs import require_input
+    from ceruleng.report.diff import DIFF_WRITERS, require_html
+
+    day = _parse_day(as_of)
+    before, after = _specs_or_exit((old,)), _specs_or_exit((new,))
+    if output_format == "html":
+        require_html()
+    for path in members:
+        require_input(path)
+    spec_diff = diff_specs({k: v.model for k, v in before.items()}, {k: v.model for k, v in after.items()})
+    with _output(output) as stream:
+        writer = DIFF_WRITERS[output_format](stream, day if members else None, __version__, [old], [new])
+        writer.start(spec_diff, bool(members))
+        summary = None
+        if members:
+            from ceruleng.diffing.run import diff_members
+
+            summary = diff_members(before, after, spec_diff, ((old,), (new,)), members, input_format, day, seed,
+                                   jobs, writer)
+        writer.close(summary)
+    changed = summary.members_changed if summary is not None else len(spec_diff.changes)
+    sys.exit(EXIT_PROBLEMS if changed else EXIT_OK)
+
+
 # ---- fmt ---------------------------------------------------------------------------------------------------------
 
 

@@ -56,6 +56,12 @@ def print_expr(node: ast.Expr) -> str:
     return _Printer().text(node)
 
 
+def print_normalised(node: ast.Expr) -> str:
+    """The text two expressions with the same meaning share: canonical, and numbers without trailing zeros (`0.50`
+    and `0.5` are one number). What `diff` compares; `fmt` keeps the zeros an author wrote."""
+    return _Printer(normalise=True).text(node)
+
+
 def layout(node: ast.Expr, width: int) -> list[str]:
     """The canonical text as lines no wider than `width` where the expression can be broken: a conditional puts
     `if`, `then` and `else` on lines of their own, `and`/`or` chains and other operators break before the
@@ -65,6 +71,9 @@ def layout(node: ast.Expr, width: int) -> list[str]:
 
 class _Printer:
     """One method per node type (see ceruleng.expr.ast), each returning the node's text."""
+
+    def __init__(self, normalise: bool = False) -> None:
+        self.normalise = normalise
 
     def text(self, node: ast.Expr) -> str:
         if isinstance(node, ast.Binary):
@@ -82,7 +91,8 @@ class _Printer:
         return f"{self.operand(node.left, left)} {node.symbol} {self.operand(node.right, right)}"
 
     def number(self, node: ast.Number) -> str:
-        return format_number(node.value)
+        text = format_number(node.value)
+        return text.rstrip("0").rstrip(".") if self.normalise and "." in text else text
 
     def string(self, node: ast.String) -> str:
         return quote(node.value)
