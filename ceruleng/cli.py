@@ -108,35 +108,44 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Diagnostics for people, or JSON for tools.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True,
+              help="Diagnostics for people; JSON for tools; GitHub Actions annotations; SARIF 2.1.0 for code "
+                   "scanning.")
 @click.option("--max-errors", type=click.IntRange(min=1), default=None, help="Show at most this many errors.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
+              help="Exit 1 on errors only, or on warnings too.")
 @click.option("--coverage", is_flag=True,
               help="Also print, per spec, each source citation, the keys that encode it and the examples that "
                    "pin it, flagging rules no example exercises.")
 @click.option("--no-cache", is_flag=True, help="Check every file again, ignoring the cache of earlier checks.")
-def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, coverage: bool,
+def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, fail_on: str, coverage: bool,
           no_cache: bool) -> None:
     """Check spec files (or folders of them; default rules/) like a compiler: every problem, with its position.
 
-    Exit 0 when there are no errors (warnings allowed), 1 when there are errors, 2 for usage or I/O errors.
-    Results for unchanged files come from a cache (see README); --no-cache checks everything again.
+    In folders, only files that look like specs (a top-level `ceruleng:` key) are checked; the others are named
+    as skipped. Exit 0 when there are no errors (warnings allowed, unless --fail-on warning), 1 when there are
+    errors, 2 for usage or I/O errors. Results for unchanged files come from a cache (see README); --no-cache
+    checks everything again.
     """
     from ceruleng.checkcache import check_paths
-    from ceruleng.files import spec_files
+    from ceruleng.files import scan_spec_files
+    from ceruleng.report.annotations import render_github, render_sarif
     from ceruleng.report.diagnostics import render_json, render_text
 
-    files = spec_files(paths or ("rules",))
+    files, skipped = scan_spec_files(paths or ("rules",))
     if not files:
-        _fail(f"no spec files (.yaml, .yml) found in {', '.join(paths or ('rules',))}")
+        count = len(skipped)
+        also = f" ({count} YAML file{'s' if count != 1 else ''} skipped: not a spec)" if count else ""
+        _fail(f"no spec files (.yaml, .yml) found in {', '.join(paths or ('rules',))}{also}")
     reports = check_paths(files, use_cache=not no_cache)
-    render = render_json if output_format == "json" else render_text
+    render = {"json": render_json, "github": render_github, "sarif": render_sarif}.get(output_format, render_text)
     # With --coverage, stdout is the Markdown report alone (docs/coverage.md is written from it); text diagnostics
     # and the summary line go to stderr.
-    click.echo(render(reports, max_errors), nl=False, err=coverage and output_format == "text")
+    click.echo(render(reports, max_errors, skipped), nl=False, err=coverage and output_format == "text")
     if any(d.code == "io-error" for report in reports for d in report.diagnostics):
         sys.exit(EXIT_USAGE)
-    failed = any(d.is_error for report in reports for d in report.diagnostics)
+    failed = any(d.is_error or fail_on == "warning" for report in reports for d in report.diagnostics)
     if coverage and not failed:
         from ceruleng.coverage import coverage_report
         from ceruleng.engine import load_specs

@@ -109,9 +109,12 @@ class ImpactSummary:
                 self.lose_met += met.before == "true"
             if credential.earned_change is not None:
                 self.count_change(credential.earned_change, 1)
+            rules = self.rules
             for activity in credential.activities:
-                self.rules.update(activity.rules)
-            self.rules.update(credential.rules)
+                for rule in activity.rules:
+                    rules[rule] += 1
+            for rule in credential.rules:
+                rules[rule] += 1
 
     def count_change(self, change: str, count: int) -> None:
         if change in self.earned_changes or len(self.earned_changes) < MAX_DISTINCT_CHANGES:
@@ -156,6 +159,7 @@ class Attribution:
             routing = [key for key in keys if key[0] == "category" and self._routes(spec_diff, spec, key)]
             self.routing[spec] = tuple(sorted(self.labels[(spec, key)] for key in routing))
         self._cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
+        self._activity_cache: dict[tuple[str | None, str | None, str | None], tuple[str, ...]] = {}
 
     @staticmethod
     def _routes(spec_diff: SpecDiff, spec: str, key: RuleKey) -> bool:
@@ -180,10 +184,14 @@ class Attribution:
         return found
 
     def for_activity(self, spec: str | None, before: str | None, after: str | None) -> tuple[str, ...]:
-        rules = set(self.for_category(spec, before)) | set(self.for_category(spec, after))
-        if before != after and spec is not None:
-            rules |= set(self.routing.get(spec, ()))
-        return tuple(sorted(rules)) or ("other rules (see the spec changes)",)
+        key = (spec, before, after)
+        found = self._activity_cache.get(key)
+        if found is None:
+            rules = set(self.for_category(spec, before)) | set(self.for_category(spec, after))
+            if before != after and spec is not None:
+                rules |= set(self.routing.get(spec, ()))
+            found = self._activity_cache[key] = tuple(sorted(rules)) or ("other rules (see the spec changes)",)
+        return found
 
     def for_credential(self, spec: str | None) -> tuple[str, ...]:
         if spec is None:
@@ -311,7 +319,7 @@ def _activity_changes(old: CredentialResult, new: CredentialResult, attribution:
     places_old, places_new = old.places, new.places
     spec = new.spec or old.spec
     for before, after in zip(old.activities, new.activities, strict=False):
-        if (before.category, before.status, before.credits) == (after.category, after.status, after.credits):
+        if before.credits == after.credits and before.status == after.status and before.category == after.category:
             continue
         found.append(ActivityChange(before.index, before.id, _side(before, places_old), _side(after, places_new),
                                     attribution.for_activity(spec, before.category, after.category)))
