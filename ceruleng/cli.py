@@ -299,26 +299,34 @@ def eval_command(rules: tuple[str, ...], activities: tuple[str, ...], output_for
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["text", "junit"]), default="text", show_default=True,
-              help="One line per failure, or JUnit XML for CI systems.")
-def test(paths: tuple[str, ...], output_format: str) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]), default="text",
+              show_default=True, help="One line per failure; JSON for tools; JUnit XML for CI systems.")
+@click.option("-k", "patterns", multiple=True, metavar="PATTERN",
+              help="Run only examples whose name (or SPEC::NAME) contains PATTERN, ignoring case (repeatable).")
+def test(paths: tuple[str, ...], output_format: str, patterns: tuple[str, ...]) -> None:
     """Run the worked examples embedded in specs (default rules/). Ends with 'N passed, N failed'.
 
-    Exit 0 when all pass, 1 when any fails, 2 for usage or I/O errors or a spec with errors.
+    Exit 0 when all pass, 1 when any fails, 2 for usage or I/O errors, a spec with errors, or a -k that selects
+    no example.
     """
-    from ceruleng.testing import junit_xml, run_examples
+    from ceruleng.testing import json_report, junit_xml, printable, select
 
     specs = _specs_or_exit(paths or ("rules",))
-    runs = run_examples(specs)
+    runs, left_out = select(specs, patterns)
+    if patterns and not runs:
+        _fail(f"no example matches -k {' -k '.join(repr(p) for p in patterns)} ({left_out} examples in the specs)")
     if output_format == "junit":
         click.echo(junit_xml(runs), nl=False)
+    elif output_format == "json":
+        click.echo(json_report(runs, left_out, __version__), nl=False)
     else:
         for run in runs:
             for failure in run.failures:
-                click.echo(f"{failure.span}: FAIL {run.example.name!r}: {failure.message}")
+                click.echo(printable(f"{failure.span}: FAIL {run.example.name!r}: {failure.message}"))
     failed = sum(1 for run in runs if not run.passed)
-    summary = f"{len(runs) - failed} passed, {failed} failed"
-    click.echo(summary, err=output_format == "junit")
+    if patterns:
+        click.echo(f"selected {len(runs)} of {len(runs) + left_out} examples with -k", err=output_format != "text")
+    click.echo(f"{len(runs) - failed} passed, {failed} failed", err=output_format != "text")
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
