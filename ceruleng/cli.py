@@ -99,6 +99,9 @@ def main(ctx: click.Context, debug: bool) -> None:
       ceruleng test rules/                           run the worked examples inside the specs
       ceruleng eval --rules rules/ member.yaml       score a member's activity log
       ceruleng schema spec                           print the spec JSON Schema (for editors)
+      ceruleng init my-body                          start a spec for a new body
+      ceruleng fmt rules/                            rewrite specs in their canonical layout
+      ceruleng diff old/ rules/ --members log.jsonl  what a change does to members
     """
     ctx.obj = {"debug": debug}
 
@@ -407,11 +410,39 @@ def fmt_command(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> No
 
 @main.command()
 @click.argument("name", type=click.Choice(["spec", "activities", "result"]))
-def schema(name: str) -> None:
+@click.option("-o", "--output", metavar="FILE",
+              help="Write the schema to FILE (atomically), e.g. for a rules repository's $schema modeline.")
+def schema(name: str, output: str | None) -> None:
     """Print a published JSON Schema: spec (for editors), activities (input), result (JSON output)."""
     from ceruleng.schema import schema_text
 
-    click.echo(schema_text(name), nl=False)
+    with _output(output) as stream:
+        stream.write(schema_text(name))
+
+
+# ---- init --------------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("body_id", metavar="BODY-ID")
+@click.option("--dir", "folder", default="rules", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write the spec in (created if missing).")
+@click.option("--schema", "schema_reference", metavar="URL|PATH", default=None,
+              help="What the spec's $schema modeline points at: the published schema's URL [default], or a path "
+                   "relative to the spec (see `ceruleng schema spec -o`).")
+def init(body_id: str, folder: str, schema_reference: str | None) -> None:
+    """Start a spec for a new body: FOLDER/BODY-ID.yaml, the policy text it cites (FOLDER/sources/BODY-ID.txt)
+    and one worked example; `ceruleng check` and `ceruleng test` pass on it as written. Never overwrites a file.
+    """
+    from ceruleng.scaffold import STABLE_SCHEMA_URL, check_identifier, check_schema_reference, scaffold
+
+    problem = check_identifier(body_id) or check_schema_reference(schema_reference or STABLE_SCHEMA_URL)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="BODY-ID" if check_identifier(body_id) else "--schema")
+    written = scaffold(body_id, folder, schema_reference or STABLE_SCHEMA_URL)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: ceruleng check {written[0]} && ceruleng test {written[0]}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -201,7 +201,7 @@ class Attribution:
 
 
 def _label(change: SpecChange) -> str:
-    """`aca: category 'education' (round mode)`: the rule, and which of its fields changed."""
+    """`my-spec: category 'courses' (round mode)`: the rule, and which of its fields changed."""
     label = f"{change.spec}: {change.label}"
     if change.change == "changed":
         names = [f.field for f in change.fields]
