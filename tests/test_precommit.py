@@ -106,7 +106,7 @@ def _results(output: str) -> dict[str, str]:
     found = {}
     for line in output.splitlines():
         for name in ("ceruleng check", "ceruleng test", "ceruleng fmt"):
-            if line.startswith(name + ".") or line.startswith(name + " "):
+            if line.startswith((name + ".", name + " ")):
                 found[name] = line.rsplit(".", 1)[-1].strip().split()[-1]
     return found
 
