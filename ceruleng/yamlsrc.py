@@ -281,7 +281,7 @@ def _lines_above(source: SourceText, number: int, limit: int = 200) -> Iterator[
 
 
 def _after_value_hint(line: str, span: Span) -> str | None:
-    """Text after a value's closing quote or bracket (`reason: "hi" there`, `explain: {credits} CEU`)."""
+    """Text after a value's closing quote or bracket (`reason: "hi" there`, `explain: {credits} earned`)."""
     match = _KEY_LINE.match(line)
     if match is None or not match["value"] or match.start("value") >= span.column - 1:
         return None
