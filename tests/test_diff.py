@@ -287,3 +287,22 @@ def test_large_memberships_stream_through_a_file(aca_change: tuple[Path, Path, P
     document = json.loads(report.read_text(encoding="utf-8"))
     assert [item["member"] for item in document["members"]] == [f"M{n}" for n in range(0, 3000, 3)]
     assert document["summary"]["members"] == 3000
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "html"])
+def test_member_ids_no_output_can_hold_are_escaped(aca_change: tuple[Path, Path, Path], tmp_path: Path,
+                                                   output_format: str) -> None:
+    """JSON input may spell a lone surrogate or a terminal escape; every report still writes, escaped."""
+    old, new, _ = aca_change
+    members = tmp_path / "odd.jsonl"
+    odd = member("M-placeholder", 89)
+    text = json.dumps(odd).replace("M-placeholder", "M-\\udc41-\\u001b[31m-red")
+    members.write_text(text + "\n", encoding="utf-8")
+    done = diff(str(old), str(new), "--members", str(members), "--as-of", "2025-06-01", "--format", output_format,
+                cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "\x1b" not in done.stdout
+    if output_format == "json":
+        assert json.loads(done.stdout)["members"][0]["member"] == "M-\udc41-\x1b[31m-red"
+    else:
+        assert "M-\\udc41-" in done.stdout

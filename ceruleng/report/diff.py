@@ -12,6 +12,7 @@ shipped in `ceruleng/report/templates/diff/`, every value escaped (autoescape), 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from datetime import date
 from functools import cache
@@ -32,6 +33,16 @@ def shown(text: object) -> str:
     cleaned = "".join(f"\\u{ord(char):04x}" if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
                       else char for char in value)
     return cleaned if len(cleaned) <= MAX_CELL else cleaned[:MAX_CELL] + "…"
+
+
+def encodable(text: str) -> str:
+    """Text any UTF-8 stream can take: lone surrogates (which JSON input may spell, `"\\udc41"`) as visible
+    escapes, which in a JSON string are the same escape again."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class DiffWriter:
@@ -58,6 +69,9 @@ class DiffWriter:
 
     def write(self, change: MemberChange) -> None:
         self.write_piece(type(self).render(change))
+
+    def write_text(self, text: str) -> None:
+        self.stream.write(encodable(text))
 
     def write_piece(self, piece: str) -> None:
         self.stream.write(piece)
@@ -91,16 +105,17 @@ def render_table(change: MemberChange) -> str:
             lines.append(f"    {shown(activity.id or f'#{activity.index + 1}')}: {shown(before[0] or '-')} "
                          f"{before[1]} {before[2]} → {shown(after[0] or '-')} {after[1]} {after[2]}"
                          f"  ({', '.join(activity.rules)})")
-    return "\n".join(lines) + "\n"
+    return encodable("\n".join(lines) + "\n")
 
 
 def spec_change_lines(change: SpecChange) -> list[str]:
     where = " → ".join(str(span) for span in (change.old, change.new) if span is not None)
-    lines = [f"  {change.spec}: {change.change} {change.label}  ({where})"]
+    lines = [f"  {shown(change.spec)}: {change.change} {shown(change.label)}  ({shown(where)})"]
     if change.change in {"changed", "moved"}:
-        lines.extend(f"      {f.field}: {_or_none(f.before)} → {_or_none(f.after)}" for f in change.fields)
+        lines.extend(f"      {shown(f.field)}: {shown(_or_none(f.before))} → {shown(_or_none(f.after))}"
+                     for f in change.fields)
     if change.citation:
-        lines.append(f"      cites {change.citation}")
+        lines.append(f"      cites {shown(change.citation)}")
     return lines
 
 
@@ -124,7 +139,7 @@ class TableDiffWriter(DiffWriter):
         if with_members:
             lines.append("")
             lines.append(f"members whose results change (as of {self.as_of.isoformat() if self.as_of else '-'}):")
-        self.stream.write("\n".join(lines) + "\n")
+        self.write_text("\n".join(lines) + "\n")
 
     def close(self, summary: ImpactSummary | None) -> None:
         if summary is None:
@@ -140,9 +155,9 @@ class TableDiffWriter(DiffWriter):
             other = f", {summary.earned_other} other" if summary.earned_other else ""
             lines.append(f"changes in earned: {shown_changes}{other}")
         if summary.rules:
-            lines.append("rules responsible: " + ", ".join(f"{rule} ×{count}"
+            lines.append("rules responsible: " + ", ".join(f"{shown(rule)} ×{count}"
                                                            for rule, count in summary.rules.most_common()))
-        self.stream.write("\n".join(lines) + "\n")
+        self.write_text("\n".join(lines) + "\n")
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -153,7 +168,7 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 
 def render_json(change: MemberChange) -> str:
-    return json.dumps(change.to_json(), ensure_ascii=False)
+    return encodable(json.dumps(change.to_json(), ensure_ascii=False))
 
 
 class JsonDiffWriter(DiffWriter):
@@ -167,7 +182,7 @@ class JsonDiffWriter(DiffWriter):
         head = {"ceruleng": self.version, "as_of": self.as_of.isoformat() if self.as_of and with_members else None,
                 "old": self.old, "new": self.new, "spec_changes": [c.to_json() for c in spec_diff.changes]}
         text = json.dumps(head, ensure_ascii=False, indent=None)
-        self.stream.write(text[:-1] + (', "members": [' if with_members else ""))
+        self.write_text(text[:-1] + (', "members": [' if with_members else ""))
 
     def write_piece(self, piece: str) -> None:
         self.stream.write(("\n  " if not self.written else self.joiner) + piece)
@@ -177,7 +192,7 @@ class JsonDiffWriter(DiffWriter):
         if summary is None:
             self.stream.write("}\n")
             return
-        self.stream.write(("\n" if self.written else "") + f'], "summary": {json.dumps(summary.to_json())}}}\n')
+        self.write_text(("\n" if self.written else "") + f'], "summary": {json.dumps(summary.to_json())}}}\n')
 
 
 # ---- HTML --------------------------------------------------------------------------------------------------------
@@ -200,8 +215,16 @@ def require_html() -> None:
     _templates()
 
 
+_HTML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def html_text(text: str) -> str:
+    """Rendered HTML whose text holds no control character (a parse error in HTML), each shown as `\\u001b`."""
+    return _HTML_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", encodable(text))
+
+
 def render_html(change: MemberChange) -> str:
-    return str(_templates().get_template("member.html").render(change=change.to_json()))
+    return html_text(str(_templates().get_template("member.html").render(change=change.to_json())))
 
 
 class HtmlDiffWriter(DiffWriter):
@@ -211,13 +234,13 @@ class HtmlDiffWriter(DiffWriter):
 
     def start(self, spec_diff: SpecDiff, with_members: bool) -> None:
         self.with_members = with_members
-        self.stream.write(_templates().get_template("start.html").render(
+        self.write_text(html_text(_templates().get_template("start.html").render(
             old=self.old, new=self.new, version=self.version, as_of=self.as_of.isoformat() if self.as_of else None,
-            changes=[c.to_json() for c in spec_diff.changes], with_members=with_members))
+            changes=[c.to_json() for c in spec_diff.changes], with_members=with_members)))
 
     def close(self, summary: ImpactSummary | None) -> None:
-        self.stream.write(_templates().get_template("end.html").render(
-            summary=summary.to_json() if summary else None, members_listed=self.written))
+        self.write_text(html_text(_templates().get_template("end.html").render(
+            summary=summary.to_json() if summary else None, members_listed=self.written)))
 
 
 DIFF_WRITERS: dict[str, type[DiffWriter]] = {"table": TableDiffWriter, "json": JsonDiffWriter,
