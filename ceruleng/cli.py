@@ -136,6 +136,8 @@ def check(paths: tuple[str, ...], output_format: str, max_errors: int | None, fa
     from ceruleng.report.annotations import render_github, render_sarif
     from ceruleng.report.diagnostics import render_json, render_text
 
+    if coverage and output_format != "text":
+        raise click.UsageError("--coverage prints a Markdown report on standard output: use it with --format text")
     files, skipped = scan_spec_files(paths or ("rules",))
     if not files:
         count = len(skipped)

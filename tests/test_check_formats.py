@@ -195,3 +195,11 @@ def test_a_spec_that_does_not_start_with_the_key_is_still_found(tmp_path: Path) 
     (tmp_path / "quoted.yaml").write_text(text.replace("ceruleng: 1", '"ceruleng": 1'), encoding="utf-8")
     done = check(".", cwd=tmp_path)
     assert done.stdout.splitlines()[-1] == "checked 2 specs: no problems", done.stdout
+
+
+@pytest.mark.parametrize("output_format", ["json", "github", "sarif"])
+def test_coverage_is_refused_with_a_machine_format(output_format: str) -> None:
+    """The Markdown coverage report goes to standard output, where it would corrupt JSON, SARIF or annotations."""
+    done = check("--coverage", "--format", output_format, "folder/good.yaml")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "--coverage prints a Markdown report on standard output: use it with --format text" in done.stderr
