@@ -12,7 +12,8 @@ measures interleaved so drift on a shared machine hits both):
 - end to end: `ceruleng eval --rules OLD` plus `ceruleng eval --rules NEW` (JSON Lines to /dev/null) against
   `ceruleng diff OLD NEW --members FILE` (JSON to /dev/null), with --jobs 1 and --jobs 2;
 - in-process: `Evaluator.member` under both specs for every member, against `MemberDiffer.diff` (scoring both and
-  comparing), documents parsed beforehand — the part of the diff that is not reading or writing.
+  comparing), documents parsed beforehand — the part of the diff that is not reading or writing;
+- the peak memory of `diff` on a membership a tenth the size and on the full one (streaming keeps it flat).
 
 The target: a diff takes under 2x the time of scoring the membership twice. The ratios are printed.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,6 +109,16 @@ def main() -> None:
         batch = folder / "members.jsonl"
         membership(batch, members, 10)
         print(f"membership: {members:,} members, {members * 10:,} activities; change: ACA rounding down → half-up")
+
+        small = folder / "small.jsonl"
+        membership(small, members // 10, 10)
+        peaks = []
+        for path in (small, batch):  # ru_maxrss of children only grows: these run first, small first
+            command("diff", str(old), str(new), "--members", str(path), "--as-of", AS_OF.isoformat(), "--format",
+                    "json", "-o", "/dev/null")()
+            peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        print(f"peak memory of diff --jobs 1: {peaks[0]:.1f} MB ({members:,} activities), {peaks[1]:.1f} MB "
+              f"({members * 10:,} activities): growth x{peaks[1] / peaks[0]:.2f} (flat: at most x1.10)")
 
         for jobs in ("1", "2"):
             eval_old = command("eval", "--rules", str(old), str(batch), "--as-of", AS_OF.isoformat(), "--format",
