@@ -220,18 +220,18 @@ def _credits(value: Decimal | None, places: int) -> str:
     return "none" if value is None else format_credits(value, places)
 
 
-def select(runs_of: Mapping[str, CompiledSpec], patterns: Sequence[str]) -> tuple[list[ExampleRun], int]:
+def select(specs: Mapping[str, CompiledSpec], patterns: Sequence[str]) -> tuple[list[ExampleRun], int]:
     """The examples whose name or `SPEC::NAME` contains one of `patterns` (case-insensitive; all when none), run;
     and how many were left out."""
     wanted = [pattern.casefold() for pattern in patterns]
     chosen, left_out = [], 0
-    for spec in runs_of.values():
+    for spec in specs.values():
         for example in spec.model.examples:
             label = f"{spec.id}::{example.name}".casefold()
             if wanted and not any(pattern in label for pattern in wanted):
                 left_out += 1
                 continue
-            chosen.append(run_example(runs_of, spec, example))
+            chosen.append(run_example(specs, spec, example))
     return chosen, left_out
 
 

@@ -306,3 +306,23 @@ def test_member_ids_no_output_can_hold_are_escaped(aca_change: tuple[Path, Path,
         assert json.loads(done.stdout)["members"][0]["member"] == "M-\udc41-\x1b[31m-red"
     else:
         assert "M-\\udc41-" in done.stdout
+
+
+def test_a_changed_parameter_is_named_as_responsible_through_the_check_that_reads_it(tmp_path: Path) -> None:
+    new = changed_copy(tmp_path, "asap-pace.yaml", [
+        ("    description: The least continuous education an activity must offer, in minutes.\n    value: 60\n",
+         "    description: The least continuous education an activity must offer, in minutes.\n    value: 90\n")])
+    log = {"member": "M-75", "credentials": [{"spec": "asap-pace", "certified_on": "2023-06-15"}],
+           "activities": [{"id": "T75", "type": "training", "date": "2024-03-01", "minutes": 75,
+                           "topic": "Management Skills"},
+                          {"id": "T120", "type": "training", "date": "2024-03-02", "minutes": 120,
+                           "topic": "Management Skills"}]}
+    members = tmp_path / "m.json"
+    members.write_text(json.dumps(log), encoding="utf-8")
+    done = diff(str(RULES / "asap-pace.yaml"), str(new), "--members", str(members), "--as-of", "2025-06-01",
+                "--format", "json", cwd=tmp_path)
+    (credential,) = json.loads(done.stdout)["members"][0]["credentials"]
+    (activity,) = credential["activities"]
+    assert activity["id"] == "T75"
+    assert (activity["before"]["status"], activity["after"]["status"]) == ("awarded", "rejected")
+    assert activity["rules"] == ["asap-pace: parameter 'minimum_continuous_minutes' (value)"]

@@ -224,7 +224,7 @@ def _dependencies(rules: dict[RuleKey, Rule], category: str | None) -> set[RuleK
         reads |= rule.reads
         found |= {("activity type", kind.strip()) for kind in rule.fields.get("types", "").split(",")}
     for key, rule in rules.items():
-        if key[0] == "check" and "/" not in key[1] and _applies(rule, category):
+        if key[0] == "check" and _applies(rule, category):
             found.add(key)
             reads |= rule.reads
     pending = list(reads)

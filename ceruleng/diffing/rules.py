@@ -133,7 +133,8 @@ class _Table:
         self.declarations()
         for name, expression in model.lets:
             self.add(Rule("let", name, self.span(("let", name)), None), value=expression)
-        self.checks(model.checks, "check")
+        for check in self.checks(model.checks):
+            self.rules[check.key] = check
         self.categories()
         for example in model.examples:
             self.add(Rule("example", example.name, example.span, None), content=value_text(example.data))
@@ -213,17 +214,21 @@ class _Table:
         return {(row.get("key") or "").strip(): (row.get("value") or "").strip()
                 for row in csv.DictReader(io.StringIO(text))}
 
-    def checks(self, checks: Iterable[Check], kind: str, prefix: str = "") -> list[Rule]:
+    def checks(self, checks: Iterable[Check]) -> list[Rule]:
+        """Rules for checks (each dated version its own), not yet in the table."""
         items = list(checks)
-        added = []
+        found = []
         for check in items:
             versions = sum(1 for other in items if other.id == check.id)
-            added.append(self.add(
-                Rule(kind, prefix + _dated(check.id, check.effective, versions), check.span, _citation(check.sources)),
-                title=check.title, require=check.require, otherwise=check.otherwise, reason=check.reason.text,
-                applies_to=", ".join(check.applies_to) if check.applies_to else None,
-                except_=", ".join(check.excluded) or None, effective=_effective(check.effective)))
-        return added
+            rule = Rule("check", _dated(check.id, check.effective, versions), check.span, _citation(check.sources))
+            for name, value in (("title", check.title), ("require", check.require), ("otherwise", check.otherwise),
+                                ("reason", check.reason.text),
+                                ("applies to", ", ".join(check.applies_to) if check.applies_to else None),
+                                ("except", ", ".join(check.excluded) or None),
+                                ("effective", _effective(check.effective))):
+                self.put(rule, name, value)
+            found.append(rule)
+        return found
 
     def categories(self) -> None:
         items = self.model.categories
@@ -247,8 +252,6 @@ class _Table:
             if bound is not None:
                 self.put(rule, bound_name, bound.credits)
                 self.put(rule, f"{bound_name} reason", bound.reason.text)
-        for check in self.checks(category.checks, "check", prefix=f"{name}/"):
+        for check in self.checks(category.checks):  # a category's own checks are part of the category
             rule.reads |= check.reads
-            rule.fields.update({f"check {check.name.split('/', 1)[1]}: {key}": value
-                                for key, value in check.fields.items()})
-            del self.rules[check.key]  # a category's own checks are part of the category
+            rule.fields.update({f"check {check.name}: {key}": value for key, value in check.fields.items()})
