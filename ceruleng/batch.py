@@ -216,3 +216,9 @@ def _wait_alive(task: Any, processes: list[Any]) -> None:
 
                 how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
                 raise InputError(f"a worker process {how}; the run stopped and its output is incomplete")
+
+
+line_ranges = _ranges
+"""Blocks of whole lines of a JSON Lines file, for other commands that stream one (`diff --members --jobs N`)."""
+abandon_pool = _abandon
+"""Stop a pool's workers at once when a run ends early (see `_abandon`)."""

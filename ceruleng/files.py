@@ -9,6 +9,7 @@ contents (a cached `check`) do not import the parsers.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -74,18 +75,54 @@ def read_text(path: str) -> str:
     return text
 
 
-def spec_files(paths: Iterable[str]) -> list[str]:
-    """Spec files named directly, and every .yaml/.yml file under named folders (sorted). InputError if missing."""
+SNIFF_BYTES = 64 * 1024
+"""How much of a file is read to tell a spec from other YAML kept beside specs (a member log can be large)."""
+_SPEC_KEY = re.compile(rb"""^(?:\{[ \t]*)?["']?ceruleng["']?[ \t]*:""", re.MULTILINE)
+NOT_A_SPEC = "not a spec: no 'ceruleng:' key at the top level (member logs and other YAML beside specs are skipped)"
+
+
+def looks_like_spec(raw: bytes) -> bool:
+    """Whether a file's bytes start like a spec: a top-level `ceruleng:` key (every spec has one; the schema
+    requires it) in its first 64 KiB."""
+    return _SPEC_KEY.search(raw[:SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf")) is not None
+
+
+def _sniff(path: Path) -> bool:
+    """Whether a file found in a folder is to be checked as a spec; one that cannot be read is (its check reports
+    why), so nothing is skipped silently."""
+    try:
+        with path.open("rb") as handle:
+            return looks_like_spec(handle.read(SNIFF_BYTES))
+    except OSError:
+        return True
+
+
+def scan_spec_files(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Spec files named directly (always checked, whatever they hold), and the .yaml/.yml files under named folders
+    that look like specs (sorted); then the files under folders that were skipped, each with why.
+    InputError for a path that does not exist."""
     found: list[str] = []
+    skipped: list[tuple[str, str]] = []
     for path in paths:
         target = Path(path)
         if target.is_dir():
-            found.extend(str(p) for p in sorted(target.rglob("*")) if p.suffix in SPEC_SUFFIXES and p.is_file())
+            for candidate in sorted(target.rglob("*")):
+                if candidate.suffix not in SPEC_SUFFIXES or not candidate.is_file():
+                    continue
+                if _sniff(candidate):
+                    found.append(str(candidate))
+                else:
+                    skipped.append((str(candidate), NOT_A_SPEC))
         elif target.exists():
             found.append(path)
         else:
             raise InputError(f"{path}: no such file or folder")
-    return found
+    return found, skipped
+
+
+def spec_files(paths: Iterable[str]) -> list[str]:
+    """Spec files named directly, and the files under named folders that look like specs (`scan_spec_files`)."""
+    return scan_spec_files(paths)[0]
 
 
 # ---- files a spec names (sources.*.file, tables.*.file) ----------------------------------------------------------

@@ -8,7 +8,9 @@ schemas/spec.schema.json.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -241,9 +243,41 @@ def _credits(value: Decimal | None, places: int) -> str:
     return "none" if value is None else format_credits(value, places)
 
 
+def select(specs: Mapping[str, CompiledSpec], patterns: Sequence[str]) -> tuple[list[ExampleRun], int]:
+    """The examples whose name or `SPEC::NAME` contains one of `patterns` (case-insensitive; all when none), run;
+    and how many were left out."""
+    wanted = [pattern.casefold() for pattern in patterns]
+    chosen, left_out = [], 0
+    for spec in specs.values():
+        for example in spec.model.examples:
+            label = f"{spec.id}::{example.name}".casefold()
+            if wanted and not any(pattern in label for pattern in wanted):
+                left_out += 1
+                continue
+            chosen.append(run_example(specs, spec, example))
+    return chosen, left_out
+
+
+_XML_UNSAFE = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text XML 1.0 can hold: characters it cannot (control characters, lone surrogates, U+FFFE/U+FFFF) written
+    as visible escapes (`\\u0001`), so the report stays well-formed and still shows what the name held."""
+    return _XML_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def printable(text: str) -> str:
+    """Text safe to print: lone surrogates (which no terminal encoding holds) as visible escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def junit_xml(runs: list[ExampleRun]) -> str:
-    """A JUnit XML report (one test suite per spec), for CI systems."""
+    """A JUnit XML report (one test suite per spec), for CI systems; well-formed whatever the names hold."""
     from xml.sax.saxutils import escape, quoteattr
+
+    def attribute(text: str) -> str:
+        return quoteattr(xml_safe(text))
 
     suites: dict[str, list[ExampleRun]] = {}
     for run in runs:
@@ -251,16 +285,33 @@ def junit_xml(runs: list[ExampleRun]) -> str:
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
     for path, items in suites.items():
         failed = sum(1 for run in items if not run.passed)
-        parts.append(f"  <testsuite name={quoteattr(path)} tests=\"{len(items)}\" failures=\"{failed}\">")
+        parts.append(f"  <testsuite name={attribute(path)} tests=\"{len(items)}\" failures=\"{failed}\">")
         for run in items:
-            name = quoteattr(run.example.name)
+            name = attribute(run.example.name)
             if run.passed:
-                parts.append(f"    <testcase classname={quoteattr(run.spec.id)} name={name}/>")
+                parts.append(f"    <testcase classname={attribute(run.spec.id)} name={name}/>")
                 continue
-            parts.append(f"    <testcase classname={quoteattr(run.spec.id)} name={name}>")
-            message = escape("; ".join(f"{f.span}: {f.message}" for f in run.failures))
-            parts.append(f"      <failure message={quoteattr(run.failures[0].message)}>{message}</failure>")
+            parts.append(f"    <testcase classname={attribute(run.spec.id)} name={name}>")
+            message = escape(xml_safe("; ".join(f"{f.span}: {f.message}" for f in run.failures)))
+            parts.append(f"      <failure message={attribute(run.failures[0].message)}>{message}</failure>")
             parts.append("    </testcase>")
         parts.append("  </testsuite>")
     parts.append("</testsuites>")
     return "\n".join(parts) + "\n"
+
+
+def json_report(runs: list[ExampleRun], left_out: int, version: str) -> str:
+    """The runs for tools: every example with where it is written, whether it passed, and each failure."""
+    examples = [{
+        "spec": run.spec.id,
+        "path": run.spec.model.path,
+        "name": run.example.name,
+        "line": run.example.span.line,
+        "passed": run.passed,
+        "failures": [{"path": f.span.path, "line": f.span.line, "column": f.span.column, "message": f.message}
+                     for f in run.failures],
+    } for run in runs]
+    failed = sum(1 for run in runs if not run.passed)
+    document = {"ceruleng": version, "examples": examples,
+                "summary": {"passed": len(runs) - failed, "failed": failed, "deselected": left_out}}
+    return printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -175,9 +175,143 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, source: SourceText) -> Diagnos
     hint = None
     if "\t" in source.line(span.line)[: span.column] or "tab" in problem:
         hint = "YAML indentation must use spaces, not tabs"
-    elif exc.context:
-        hint = exc.context
+    else:
+        hint = _mistake_hint(problem, exc, source, span) or exc.context
     return Diagnostic("yaml-syntax", _one_line(problem), span, hint=hint)
+
+
+# ---- hints for the most common YAML mistakes: say what to type --------------------------------------------------
+
+_KEY_LINE = re.compile(r"^(?P<lead>\s*(?:-\s+)*)(?P<key>[^\s#'\"\[{][^#]*?|\"[^\"]*\"|'[^']*')"
+                       r":(?:\s+(?P<value>.*?))?\s*$")
+"""A `key: value` line (the key possibly after list dashes); `value` is None for a key alone on its line."""
+_INDICATORS = {"@": "'@'", "`": "a backtick", "%": "'%'", "*": "'*'", "&": "'&'", "!": "'!'", "|": "'|'",
+               ">": "'>'"}
+
+
+def _mistake_hint(problem: str, exc: yaml.MarkedYAMLError, source: SourceText, span: Span) -> str | None:
+    """A hint that says what to type, for the mistakes policy writers make most; None for the others."""
+    line = source.line(span.line)
+    context = exc.context or ""
+    if problem.startswith("mapping values are not allowed"):
+        return _colon_hint(source, span)
+    if problem.startswith(("did not find expected key", "did not find expected '-' indicator",
+                           "expected <block end>")):  # the last: PyYAML's pure-Python parser
+        return _after_value_hint(line, span) or _alignment_hint(source, span)
+    if (problem.startswith("found character") and "cannot start any token" in problem) or \
+            problem.startswith("found undefined alias"):
+        return _indicator_hint(line, span)
+    opened = exc.context_mark
+    if "quoted scalar" in context and opened is not None:
+        return (f"the quote opened at line {opened.line + 1}, column {opened.column + 1} is never closed: end the "
+                "value with the same quote")
+    if "flow" in context and opened is not None:
+        closing = "]" if "sequence" in context else "}"
+        return f"close the {'list' if closing == ']' else 'mapping'} opened at line {opened.line + 1}, column " \
+               f"{opened.column + 1} with '{closing}' (or quote the value if the bracket is text)"
+    return None
+
+
+def _quoted(value: str) -> str:
+    """A value in the quotes that need no escaping inside it."""
+    if '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _colon_hint(source: SourceText, span: Span) -> str | None:
+    """`reason: Note: this` (a value holding ': '), or a key indented under a value it cannot belong to."""
+    match = _KEY_LINE.match(source.line(span.line))
+    if match is None:
+        return None
+    value = match["value"]
+    if value is not None and match.start("value") < span.column - 1:
+        return (f"quote the value: it holds ': ', which YAML reads as the start of another key — write: "
+                f"{match['lead'].lstrip()}{match['key']}: {_quoted(value)}")
+    above = _line_above(source, span.line)
+    if above is None:
+        return None
+    number, text = above
+    previous = _KEY_LINE.match(text)
+    own = match.start("key")
+    if previous is not None and previous["value"] and own > previous.start("key"):
+        return (f"align '{match['key']}' with '{previous['key']}' on line {number}: indent it "
+                f"{previous.start('key')} spaces, not {own} (only a key with nothing after its ':' can have keys "
+                "under it)")
+    if ": " not in text and re.search(r"\S:\S", text):
+        fixed = re.sub(r"(\S):(\S)", r"\1: \2", text.strip(), count=1)
+        return f"put a space after the ':' on line {number} — write: {fixed}"
+    return None
+
+
+def _alignment_hint(source: SourceText, span: Span) -> str | None:
+    """A key or a list dash indented differently from its siblings: align it with the nearest line above that
+    starts the same way at the indentation closest to its own (its likely sibling)."""
+    line = source.line(span.line)
+    dash = re.match(r"^(\s*)-\s", line)
+    own = len(dash[1]) if dash else None
+    key = _KEY_LINE.match(line)
+    if dash is None and key is not None:
+        own = key.start("key")
+    if own is None:
+        return None
+    best: tuple[int, int, int, str] | None = None
+    for number, text in _lines_above(source, span.line):
+        if dash is not None:
+            found = re.match(r"^(\s*)-\s", text)
+            column, name = (len(found[1]), "-") if found else (None, "")
+        else:
+            found = _KEY_LINE.match(text)
+            column, name = (found.start("key"), found["key"]) if found else (None, "")
+        if column is not None and (best is None or abs(column - own) < best[0]):
+            best = (abs(column - own), number, column, name)
+        if not text[:1].isspace():
+            break  # a top-level key: the block ends here
+    if best is None or best[2] == own:
+        return None
+    _, number, column, name = best
+    what = "this '-' with the one" if dash is not None else f"'{key['key'] if key else ''}' with '{name}'"
+    return f"align {what} on line {number}: indent it {column} spaces, not {own}"
+
+
+def _lines_above(source: SourceText, number: int, limit: int = 200) -> Iterator[tuple[int, str]]:
+    """The lines above `number` that hold something other than a comment, nearest first."""
+    for above in range(number - 1, max(number - limit, 0), -1):
+        text = source.line(above)
+        if text.strip() and not text.lstrip().startswith("#"):
+            yield above, text
+
+
+def _after_value_hint(line: str, span: Span) -> str | None:
+    """Text after a value's closing quote or bracket (`reason: "hi" there`, `explain: {credits} earned`)."""
+    match = _KEY_LINE.match(line)
+    if match is None or not match["value"] or match.start("value") >= span.column - 1:
+        return None
+    value = match["value"]
+    if value[0] in "\"'":
+        what = "its closing quote"
+    elif value[0] in "[{":
+        what = f"the '{']' if value[0] == '[' else '}'}' that closes it (a value starting with '{value[0]}' is " \
+               f"read as a {'list' if value[0] == '[' else 'mapping'})"
+    else:
+        return None
+    return (f"the value ends at {what}: quote the whole value — write: {match['lead'].lstrip()}{match['key']}: "
+            f"{_quoted(value)}")
+
+
+def _indicator_hint(line: str, span: Span) -> str | None:
+    """A plain value starting with a character YAML reserves (`@`, a backtick, `%`, `*`)."""
+    found = line[span.column - 1 : span.column]
+    match = _KEY_LINE.match(line)
+    if found not in _INDICATORS or match is None or not match["value"] or match.start("value") != span.column - 1:
+        return None
+    return (f"a value cannot start with {_INDICATORS[found]} unquoted — write: {match['lead'].lstrip()}"
+            f"{match['key']}: {_quoted(match['value'])}")
+
+
+def _line_above(source: SourceText, number: int) -> tuple[int, str] | None:
+    """The nearest line above `number` that holds something other than a comment."""
+    return next(_lines_above(source, number), None)
 
 
 def _one_line(text: str) -> str:
@@ -313,6 +447,42 @@ class _Builder:
 
     def _bad_key(self, node: Node, message: str, hint: str | None) -> None:
         self.diagnostics.append(Diagnostic("yaml-key", message, _span_of(node, self.path), hint=hint))
+
+
+def comments(text: str) -> list[tuple[int, str]] | None:
+    """Every comment of a YAML text, as (1-based line, text from '#' to the end of the line), in order; None when
+    the text cannot be split into YAML tokens. A comment is a '#' between two tokens, so one inside a quoted or
+    block scalar is not.
+
+    `ceruleng fmt` compares the comments before and after formatting: a formatter must never drop one.
+    """
+    found: list[tuple[int, str]] = []
+    try:
+        loader = _Loader(text)
+        try:
+            end = 0
+            while loader.check_token():
+                token = loader.get_token()
+                assert token is not None  # check_token said there is one
+                found.extend(_comments_between(text, end, token.start_mark.index))
+                end = max(end, token.end_mark.index)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError:
+        return None
+    return found + _comments_between(text, end, len(text))
+
+
+def _comments_between(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """Comments in a stretch of text that holds only white space and comments (a gap between two tokens)."""
+    found = []
+    at = text.find("#", start, end)
+    while at >= 0:
+        stop = text.find("\n", at, end)
+        stop = end if stop < 0 else stop
+        found.append((text.count("\n", 0, at) + 1, text[at:stop].rstrip()))
+        at = text.find("#", stop, end)
+    return found
 
 
 def iter_paths(data: Any, at: Path = ()) -> Iterator[Path]:

@@ -30,6 +30,7 @@ Expected = tuple[str, str, int, int]
 _EXPECT = re.compile(r"# expect: (?:(?P<severity>error|warning) )?(?P<code>[a-z][a-z0-9-]*) "
                      r"(?P<line>\d+):(?P<column>\d+)")
 _CHECK = re.compile(r"# check: (?P<path>\S+)")
+_HINT = re.compile(r"# hint: (?P<hint>\S.*)")
 _XFAIL = re.compile(r"# xfail (?P<where>api|cli): (?P<reason>.+)")
 _HEADLINE = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning)"
                        r"\[(?P<code>[a-z][a-z0-9-]*)\]: (?P<message>\S.*)$")
@@ -47,6 +48,8 @@ class Case:
     """The path checked, relative to tests/check_cases."""
     expected: list[Expected]
     xfail: dict[str, str] = field(default_factory=dict)
+    hints: list[str] = field(default_factory=list)
+    """Hints `check` must give, each exactly (the hint of one of the expected diagnostics)."""
 
     @property
     def exit_code(self) -> int:
@@ -65,12 +68,15 @@ def read_case(path: Path) -> Case:
     expected: list[Expected] = []
     target = path.name
     xfail: dict[str, str] = {}
+    hints: list[str] = []
     last_xfail: str | None = None
     for line in header:
         if (match := _EXPECT.fullmatch(line)) is not None:
             expected.append((match["severity"] or "error", match["code"], int(match["line"]), int(match["column"])))
         elif (match := _CHECK.fullmatch(line)) is not None:
             target = match["path"]
+        elif (match := _HINT.fullmatch(line)) is not None:
+            hints.append(match["hint"])
         elif (match := _XFAIL.fullmatch(line)) is not None:
             last_xfail = match["where"]
             xfail[last_xfail] = match["reason"]
@@ -78,12 +84,12 @@ def read_case(path: Path) -> Case:
         elif line.startswith("#   ") and last_xfail is not None:  # a reason continued on the next lines
             xfail[last_xfail] += " " + line[1:].strip()
             continue
-        elif line.startswith(("# expect", "# check", "# xfail")):
+        elif line.startswith(("# expect", "# check", "# xfail", "# hint")):
             raise ValueError(f"{path.name}: malformed header line {line!r}")
         last_xfail = None
     if not expected:
         raise ValueError(f"{path.name}: no '# expect:' line")
-    return Case(path.stem, path, target, sorted(expected), xfail)
+    return Case(path.stem, path, target, sorted(expected), xfail, hints)
 
 
 ALL_CASES = [read_case(path) for path in sorted(CASES.glob("*.yaml"))]
@@ -119,6 +125,8 @@ def test_the_api_reports_exactly_the_expected_diagnostics(case: Case) -> None:
     assert got == case.expected
     assert all(d.message and "Traceback" not in d.message for d in checked.diagnostics)
     assert all(d.span.path == str(CASES / case.target) for d in checked.diagnostics)
+    for hint in case.hints:
+        assert hint in [d.hint for d in diagnostics], f"hint not given: {hint!r}"
     if any(severity == "error" for severity, *_ in case.expected):
         assert checked.spec is None
 
@@ -160,6 +168,8 @@ def test_the_command_line_reports_them_in_the_documented_form(
         assert match["path"] == case.target
         headlines.append((match["severity"], match["code"], int(match["line"]), int(match["column"])))
     assert sorted(headlines) == case.expected
+    for hint in case.hints:  # a "did you mean" joins the headline; any other hint has its own line
+        assert f"= hint: {hint}\n" in done.stdout or f"({hint})\n" in done.stdout
     assert headlines == sorted(headlines, key=lambda h: (h[2], h[3], h[1])), "diagnostics are sorted by position"
 
 

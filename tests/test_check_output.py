@@ -33,6 +33,7 @@ GOLDEN_RUNS: dict[str, tuple[str, ...]] = {
     "broken.max-errors-2.json": ("--max-errors", "2", "--format", "json", "broken.yaml"),
     "folder.txt": ("folder",),
     "folder.json": ("--format", "json", "folder"),
+    "yaml-mistakes.txt": ("yaml-mistakes",),
 }
 """Golden file → the arguments of `ceruleng check` (after `check --no-cache`) that print it."""
 

@@ -18,7 +18,7 @@ LAYERS = [
     {"backend"},
     {"scoring"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server"},
+    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server", "fmt", "diffing", "scaffold"},
     {"cli", "__main__", "__init__"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""
@@ -80,3 +80,9 @@ def test_lark_stays_inside_the_parser() -> None:
 def test_yaml_is_loaded_in_one_module() -> None:
     users = sorted(p.name for p in PACKAGE.rglob("*.py") if "import yaml" in p.read_text())
     assert users == ["yamlsrc.py"]
+
+
+def test_ruamel_stays_inside_the_formatter() -> None:
+    """ruamel.yaml (the `fmt` extra) writes specs back with their comments; nothing else may need it."""
+    users = sorted(p.name for p in PACKAGE.rglob("*.py") if "ruamel" in p.read_text())
+    assert users == ["cli.py", "formatter.py"]  # cli.py only says what to install when it is missing

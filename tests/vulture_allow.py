@@ -9,6 +9,8 @@ the package and the tests with this file, so any other unused definition fails C
 - `SourceDoc.url`: the model mirrors the YAML (a source may name its URL) even where nothing reads it yet;
 - `parser.write_tables`: run by hand to regenerate `expr/parse_tables.json` after a grammar change (its docstring);
 - RE2 options set as attributes (`log_errors`, `never_capture`);
+- the expression printer's methods (`boolean`, `list_of`, `not_`), dispatched on the node type like the checker's;
+- ruamel.yaml's `preserve_quotes` and html.parser's `handle_starttag`/`handle_data`, set or called by the library;
 - `HtmlWriter`: an optional writer, imported by name only when `--format html` is asked for (`OPTIONAL_WRITERS`).
 """
 
@@ -95,3 +97,12 @@ write_tables
 _.log_errors
 _.never_capture
 HtmlWriter
+diff_command
+fmt_command
+init
+_.preserve_quotes
+_.boolean
+_.list_of
+_.not_
+_.handle_starttag
+_.handle_data

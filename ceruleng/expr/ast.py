@@ -241,3 +241,12 @@ def depth(node: Expr) -> int:
         stack.extend((child, level + 1) for child in children(current))
     return deepest
 
+
+def names_used(node: Expr) -> Iterator[Name]:
+    """Every Name node in the tree (depth-first, source order)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Name):
+            yield current
+        stack.extend(reversed(list(children(current))))

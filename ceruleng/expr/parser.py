@@ -278,15 +278,17 @@ def _syntax_error(exc: UnexpectedInput, text: str, locate: Locate) -> Diagnostic
         found = text[offset]
         return Diagnostic("expr-syntax", f"unexpected character '{found}'", locate(offset),
                           hint=_character_hint(text, offset))
+    keyword = _keyword_hint(text, exc.token.start_pos or 0, str(exc.token)) \
+        if isinstance(exc, UnexpectedToken) and exc.token.type != "$END" else None
     after_number = isinstance(exc, UnexpectedToken) and text[: exc.token.start_pos].rstrip()[-1:].isdigit()
-    if isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and after_number:
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and after_number and keyword is None:
         return Diagnostic("expr-syntax", f"unexpected '{exc.token}' after a number", locate(exc.token.start_pos or 0),
                           hint="numbers are written as plain decimals (1500, 0.25), without exponents or units")
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         offset = exc.token.start_pos or 0
         expected = _expected(exc.expected, words)
         return Diagnostic("expr-syntax", f"unexpected '{exc.token}'{expected}", locate(offset),
-                          hint=_token_hint(str(exc.token)))
+                          hint=keyword or _token_hint(str(exc.token)))
     assert isinstance(exc, UnexpectedToken | UnexpectedEOF)
     expected = _expected({str(name) for name in exc.expected}, words)
     return Diagnostic("expr-syntax", f"expression ends too early{expected}", locate(len(text.rstrip())))
@@ -299,10 +301,24 @@ def _expected(names: set[str] | list[str], words: dict[str, str]) -> str:
     return "; expected " + ", ".join(wanted[:-1]) + (" or " if len(wanted) > 1 else "") + wanted[-1]
 
 
+_KEYWORDS = ("and", "or", "not", "in", "if", "then", "else", "true", "false")
+_WORD_BEFORE = re.compile(r"([A-Za-z_]+)\s*$")
+
+
+def _keyword_hint(text: str, offset: int, token: str) -> str | None:
+    """`AND`, `Or`, `NOT x`: a keyword written in capitals is read as a name."""
+    before = _WORD_BEFORE.search(text[:offset])
+    for word in (token, before[1] if before else ""):
+        if word.lower() in _KEYWORDS and word != word.lower():
+            return f"write '{word.lower()}' in lower case ('{word}' is read as a name)"
+    return None
+
+
 def _character_hint(text: str, offset: int) -> str | None:
     pair = text[offset : offset + 2]
     if pair in ("&&", "||"):
-        return "write 'and' / 'or'"
+        word = "and" if pair == "&&" else "or"
+        return f"write '{word}' instead of '{pair}' (keywords are words, in lower case)"
     if text[offset] == "=":
         return "compare with '==' (there is no assignment)"
     if text[offset] == "!":

@@ -54,8 +54,10 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def render_text(files: Sequence[FileDiagnostics], max_errors: int | None = None) -> str:
-    """Every diagnostic (errors capped at `max_errors`), sorted by position, then the summary line."""
+def render_text(files: Sequence[FileDiagnostics], max_errors: int | None = None,
+                skipped: Sequence[tuple[str, str]] = ()) -> str:
+    """Every diagnostic (errors capped at `max_errors`), sorted by position, the files a folder check skipped and
+    why, then the summary line."""
     blocks: list[str] = []
     shown_errors = 0
     hidden = 0
@@ -70,6 +72,7 @@ def render_text(files: Sequence[FileDiagnostics], max_errors: int | None = None)
     errors, warnings = summary(files)
     if hidden:
         blocks.append(f"... {_plural(hidden, 'more error')} not shown (--max-errors {max_errors})")
+    blocks.extend(f"skipped {path}: {reason}" for path, reason in skipped)
     blocks.append(summary_line(len(files), errors, warnings))
     return "\n".join(blocks) + "\n"
 
@@ -81,7 +84,9 @@ def summary_line(file_count: int, errors: int, warnings: int) -> str:
     return f"{checked}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
 
 
-def render_json(files: Sequence[FileDiagnostics], max_errors: int | None = None) -> str:
+def render_json(files: Sequence[FileDiagnostics], max_errors: int | None = None,
+                skipped: Sequence[tuple[str, str]] = ()) -> str:
+    """The diagnostics for tools; `skipped` (files a folder check passed over, with why) only when there are some."""
     items = []
     shown_errors = 0
     for checked in files:
@@ -100,9 +105,11 @@ def render_json(files: Sequence[FileDiagnostics], max_errors: int | None = None)
                 "hint": diagnostic.hint,
             })
     errors, warnings = summary(files)
-    document = {
+    document: dict[str, object] = {
         "files": [checked.path for checked in files],
         "diagnostics": items,
         "summary": {"files": len(files), "errors": errors, "warnings": warnings},
     }
+    if skipped:
+        document["skipped"] = [{"path": path, "reason": reason} for path, reason in skipped]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
