@@ -138,6 +138,23 @@ class CompiledLayout:
     span: Span
 
 
+Amount = Callable[[Context], Decimal]
+"""A generated cycle rule giving an amount (a cap, a limit, a tier's bound or factor)."""
+
+
+@dataclass(frozen=True)
+class CompiledRepeats:
+    within: str | Duration
+    shares: tuple[Decimal, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CompiledTier:
+    up_to: Amount | None
+    factor: Amount
+
+
 @dataclass(frozen=True)
 class CompiledCategory:
     id: str
@@ -145,10 +162,35 @@ class CompiledCategory:
     index: int
     types: tuple[str, ...]
     span: Span
-    cap: Callable[[Context], Decimal] | None = None
+    cap: Amount | None = None
     cap_span: Span | None = None
     cap_every: Duration | None = None
     """The cap applies in each part of this length of the period."""
+    repeats: CompiledRepeats | None = None
+    tiers: tuple[CompiledTier, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledLimit:
+    """A cap over the entries `select` chooses (None: all), in its window (or each part of it)."""
+
+    id: str
+    title: str
+    select: EntryTest | None
+    at_most: Amount
+    window: CompiledWindow | None
+    effective: Effective
+    span: Span
+
+
+@dataclass(frozen=True)
+class CompiledCarry:
+    """Which of a period's surplus carries over, and how it counts in the next period."""
+
+    select: EntryTest | None
+    window: CompiledWindow | None
+    limits: tuple[CompiledLimit, ...]
+    keep_tags: bool
 
 
 @dataclass(frozen=True)
@@ -211,6 +253,8 @@ class CompiledSpec:
     carry_none: bool = False
     """The spec says nothing carries over (carry_over.max is 0): no earlier cycle is ever scored."""
     minimums: list[CompiledMinimum] = field(default_factory=list)
+    limits: list[CompiledLimit] = field(default_factory=list)
+    carry: CompiledCarry | None = None
     alternatives: list[CompiledAlternative] = field(default_factory=list)
     templates: list[Template] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)

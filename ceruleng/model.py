@@ -87,6 +87,34 @@ class Bound:
 
 
 @dataclass(frozen=True)
+class Repeats:
+    """Repeats of the same activity (by `key`), in date order, earn `shares` of their credit."""
+
+    key: ExprText
+    within: str | Duration
+    """"cycle" (the period), "ever", or how far back an earlier one counts."""
+    shares: tuple[Decimal, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class Tier:
+    up_to: ExprText | None
+    factor: ExprText
+    path: Path
+
+
+@dataclass(frozen=True)
+class Split:
+    over: ExprText
+    credits: ExprText
+    tags: tuple[tuple[str, ExprText], ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
 class Category:
     id: str
     title: str
@@ -102,6 +130,10 @@ class Category:
     maximum: Bound | None
     cap: ExprText | None
     cap_every: Duration | None
+    tags: tuple[tuple[str, ExprText], ...]
+    repeats: Repeats | None
+    tiers: tuple[Tier, ...]
+    split: Split | None
     explain: ExprText | None
     effective: Effective
     sources: tuple[Citation, ...]
@@ -142,10 +174,49 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A cap over the credit `select` chooses, in a window (default: the period)."""
+
+    id: str
+    title: str
+    select: ExprText | None
+    at_most: ExprText
+    window: Window | None
+    effective: Effective
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
+class CarryRules:
+    """What of a period's surplus carries to the next: which credit (`select`, `window`), limits on it, and whether
+    it keeps its category and tags there."""
+
+    select: ExprText | None
+    window: Window | None
+    limits: tuple[Limit, ...]
+    keep_tags: bool
+    path: Path
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    description: str
+    type: str
+    values: tuple[str, ...] | None
+    default: ExprText | None
+    span: Span
+
+
+@dataclass(frozen=True)
 class Requirement:
     credits: ExprText
     window: Window | None
     carry_over: ExprText | None
+    """The most that carries (carry_over.max)."""
+    carry: CarryRules | None
     minimums: tuple[Minimum, ...]
     alternatives: tuple[Alternative, ...]
     sources: tuple[Citation, ...]
@@ -384,6 +455,8 @@ class SpecModel:
     attributes: dict[str, Attribute]
     credential_attributes: dict[str, Attribute]
     activity_types: dict[str, str]
+    tags: dict[str, Tag]
+    limits: tuple[Limit, ...]
     lets: tuple[tuple[str, ExprText], ...]
     checks: tuple[Check, ...]
     categories: tuple[Category, ...]
@@ -488,12 +561,59 @@ class _Reader:
             maximum=self.bound(data, "maximum", at),
             cap=self.cap(data, at),
             cap_every=self.duration(data["cap"], "every", (*at, "cap")) if data.get("cap") else None,
+            tags=self.named_expressions(data, "tags", at),
+            repeats=self.repeats(data, at),
+            tiers=tuple(Tier(self.expr(item, "up_to", (*at, "tiers", i)), self.required_expr(item, "factor",
+                                                                                            (*at, "tiers", i)),
+                             (*at, "tiers", i))
+                        for i, item in enumerate(data.get("tiers") or ())),
+            split=self.split(data, at),
             explain=self.expr(data, "explain", at),
             effective=self.effective(data, at),
             sources=self.sources(data, at) + (self.sources(data["cap"], (*at, "cap")) if data.get("cap") else ()),
             path=at,
             span=self.document.key_span((*at, "id")),
         )
+
+    def named_expressions(self, data: dict[str, Any], key: str, at: Path) -> tuple[tuple[str, ExprText], ...]:
+        raw = data.get(key) or {}
+        return tuple((str(name), ExprText(_text(value), (*at, key, name), self.span((*at, key, name))))
+                     for name, value in raw.items())
+
+    def repeats(self, data: dict[str, Any], at: Path) -> Repeats | None:
+        raw = data.get("repeats")
+        if not isinstance(raw, dict):
+            return None
+        here = (*at, "repeats")
+        self.sources(raw, here)
+        within = raw.get("within", "cycle")
+        return Repeats(self.required_expr(raw, "key", here),
+                       self.duration(raw, "within", here) or Duration(0, "days", self.span(here))
+                       if isinstance(within, dict) else str(within),
+                       tuple(Decimal(str(share)) for share in raw.get("shares") or (1,)), here,
+                       self.document.key_span(here))
+
+    def split(self, data: dict[str, Any], at: Path) -> Split | None:
+        raw = data.get("split")
+        if not isinstance(raw, dict):
+            return None
+        here = (*at, "split")
+        self.sources(raw, here)
+        return Split(self.required_expr(raw, "over", here), self.required_expr(raw, "credits", here),
+                     self.named_expressions(raw, "tags", here), here, self.document.key_span(here))
+
+    def limit(self, data: dict[str, Any], at: Path) -> Limit:
+        return Limit(str(data.get("id", "")), str(data.get("title", data.get("id", ""))), self.expr(data, "select", at),
+                     self.required_expr(data, "at_most", at), self.window(data, "window", at),
+                     self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
+
+    def tag(self, name: str, data: dict[str, Any]) -> Tag:
+        at: Path = ("tags", name)
+        self.sources(data, at)
+        values = data.get("values")
+        return Tag(name, str(data.get("description", name)), str(data.get("type", "text")),
+                   tuple(str(v) for v in values) if values else None, self.expr(data, "default", at),
+                   self.document.key_span(at))
 
     def cap(self, data: dict[str, Any], at: Path) -> ExprText | None:
         raw = data.get("cap")
@@ -673,6 +793,11 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
         requirement = Requirement(
             credits=read.required_expr(raw, "credits", at),
             window=read.window(raw, "window", at),
+            carry=CarryRules(read.expr(carry, "select", (*at, "carry_over")),
+                             read.window(carry, "window", (*at, "carry_over")),
+                             tuple(read.limit(item, (*at, "carry_over", "limits", i))
+                                   for i, item in enumerate(carry.get("limits") or ())),
+                             bool(carry.get("keep_tags", False)), (*at, "carry_over")) if carry else None,
             carry_over=read.expr(carry, "max", (*at, "carry_over")) if carry else None,
             minimums=tuple(read.minimum(item, (*at, "minimums", i)) for i, item in enumerate(raw.get("minimums", ()))),
             alternatives=tuple(
@@ -725,6 +850,8 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
         credential_attributes={name: read.attribute(name, value, ("credential_attributes", name))
                                for name, value in (data.get("credential_attributes") or {}).items()},
         activity_types={str(key): str(value) for key, value in data["activity_types"].items()},
+        tags={str(name): read.tag(str(name), value) for name, value in (data.get("tags") or {}).items()},
+        limits=tuple(read.limit(item, ("limits", i)) for i, item in enumerate(data.get("limits") or ())),
         lets=tuple((name, ExprText(_text(value), ("let", name), document.span(("let", name))))
                    for name, value in (data.get("let") or {}).items()),
         checks=tuple(read.check(item, ("checks", i)) for i, item in enumerate(data.get("checks") or ())),

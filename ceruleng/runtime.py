@@ -26,6 +26,12 @@ class Outcome(NamedTuple):
     status: str
     credits: Decimal
     reasons: tuple[Reason, ...]
+    tags: dict[str, Any] | None = None
+    """The tags its credit carries (for specs that declare tags)."""
+    parts: tuple[tuple[Decimal, dict[str, Any]], ...] | None = None
+    """The credit split into parts, each with its amount and tags (a category with `split`)."""
+    key: str | None = None
+    """What makes it the same activity as another (a category with `repeats`)."""
 
 
 COMPUTE_ERRORS = (ArithmeticError, values.ValueProblem, OverflowError)

@@ -22,7 +22,9 @@ CASES = [(spec, example) for spec in SPECS.values() for example in spec.model.ex
 @pytest.mark.parametrize("path", sorted(HERE.glob("*.yaml")), ids=lambda p: p.name)
 def test_a_window_spec_checks_clean(path: Path) -> None:
     checked = check_file(str(path))
-    assert not checked.diagnostics, [f"{d.span}: {d.code}: {d.message}" for d in checked.diagnostics]
+    shown = [f"{d.span}: {d.code}: {d.message}" for d in checked.diagnostics]
+    expected = {"rolling.yaml": {"window-before-history"}}.get(path.name, set())  # the lint a rolling window earns
+    assert {d.code for d in checked.diagnostics} == expected, shown
     assert checked.spec is not None and checked.spec.model.examples
 
 

@@ -38,7 +38,7 @@ from ceruleng.backend.writer import CodeWriter
 from ceruleng.compiled import Origin, Step
 from ceruleng.compiler.state import ParameterValues
 from ceruleng.expr import ast
-from ceruleng.expr.checker import Binding, Checked, always_read, present_when
+from ceruleng.expr.checker import SPLIT_DEPTH, Binding, Checked, always_read, present_when
 from ceruleng.model import Effective
 from ceruleng.runtime import Outcome
 from ceruleng.source import Span
@@ -247,8 +247,8 @@ class Body:
             return f"({self.module.pool.add('s', sentence, lambda: sentence)},)"
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
-    def outcome(self, status: str, credits: str, reasons: str) -> str:
-        return f"{names.OUTCOME}({self.category}, {status!r}, {credits}, {reasons})"
+    def outcome(self, status: str, credits: str, reasons: str, fields: str = "") -> str:
+        return f"{names.OUTCOME}({self.category}, {status!r}, {credits}, {reasons}{fields})"
 
 
 def _lets_in(bindings: list[Binding]) -> list[Binding]:
@@ -345,7 +345,26 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
             out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.negative}, ({c},)),)')}")
     explain = body.reasons(version.explain) if version.explain else "()"
     reasons = explain if extra == "()" else f"{explain} + {extra}"
-    out.line(f"return {body.outcome('awarded', c, reasons)}")
+    out.line(f"return {body.outcome('awarded', c, reasons, _ledger_fields(body, version))}")
+
+
+def _ledger_fields(body: Body, version: VersionPlan) -> str:
+    """The outcome's tags, parts and key, computed once the credit is known (`, tags, parts, key` or nothing)."""
+    if not version.tags and version.split is None and version.key is None:
+        return ""
+    tags = "{" + ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in version.tags) + "}"
+    parts = "None"
+    split = version.split
+    if split is not None:
+        variable = names.element(SPLIT_DEPTH)
+        over = body.expression(split.over)
+        credits = body.expression(split.credits)
+        overrides = ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in split.tags)
+        parts = f"tuple(({credits}, {{**tg, {overrides}}}) for {variable} in {over})"
+        body.out.line(f"tg = {tags}")
+        tags = "tg"
+    key = body.expression(version.key) if version.key is not None else "None"
+    return f", {tags}, {parts}, {key}"
 
 
 def _never_negative(version: VersionPlan) -> bool:

@@ -27,6 +27,7 @@ from ceruleng.backend.plans import (
     LetPlan,
     RoundingPlan,
     RoutePlan,
+    SplitPlan,
     TemplatePlan,
     TypePlan,
     VersionPlan,
@@ -35,10 +36,14 @@ from ceruleng.backend.writer import CodeWriter
 from ceruleng.compiled import (
     ActivityScorer,
     CompiledAlternative,
+    CompiledCarry,
     CompiledCategory,
     CompiledLayout,
+    CompiledLimit,
     CompiledMinimum,
+    CompiledRepeats,
     CompiledSpec,
+    CompiledTier,
     CompiledWindow,
     CountedCategory,
     MinimumVersion,
@@ -50,7 +55,7 @@ from ceruleng.expr import ast
 from ceruleng.expr.checker import Binding, Checked
 from ceruleng.expr.types import NUMBER
 from ceruleng.fields import Coercer
-from ceruleng.model import Category, Check, ExprText, Window
+from ceruleng.model import Category, Check, ExprText, Limit, Requirement, Window
 from ceruleng.runtime import RUNTIME
 from ceruleng.source import Span
 from ceruleng.templates import VALUE_FORMAT, Template, build, credits_formatter
@@ -157,6 +162,16 @@ class _Builder:
                 setattr(plan, attribute, BoundPlan(credits, self.template(bound.reason), self.add_step(
                     attribute, attribute, bound.credits.span, bound.path, credits)))
         plan.explain = self.template(category.explain) if category.explain else self._default_explain(category)
+        own = {name: self.checked(text) for name, text in category.tags}
+        defaults = {name: self.checked(tag.default) for name, tag in self.model.tags.items()
+                    if tag.default is not None and name not in own}
+        plan.tags = [*own.items(), *defaults.items()]
+        if category.split is not None:
+            split = category.split
+            plan.split = SplitPlan(self.checked(split.over), self.checked(split.credits),
+                                   tuple((name, self.checked(text)) for name, text in split.tags))
+        if category.repeats is not None:
+            plan.key = self.checked(category.repeats.key)
         return plan
 
     def _default_explain(self, category: Category) -> TemplatePlan:
@@ -231,9 +246,13 @@ class _Builder:
                             for type_name, (fast, traced) in scorers.items()}
         for plan, versions in categories:
             first = versions[0]
-            category = CompiledCategory(first.id, first.title, plan.index, first.types, first.span,
-                                        get(cycle.get(f"cap{plan.index}")), first.cap.span if first.cap else None,
-                                        first.cap_every)
+            repeats = first.repeats
+            category = CompiledCategory(
+                first.id, first.title, plan.index, first.types, first.span, get(cycle.get(f"cap{plan.index}")),
+                first.cap.span if first.cap else None, first.cap_every,
+                CompiledRepeats(repeats.within, repeats.shares, repeats.span) if repeats else None,
+                tuple(CompiledTier(get(cycle.get(f"tier{plan.index}_{n}_up_to")),
+                                   get(cycle[f"tier{plan.index}_{n}_factor"])) for n in range(len(first.tiers))))
             compiled.by_number.append(category)
             compiled.categories[category.id] = category
         compiled.deadline = get(cycle.get("deadline"))
@@ -246,6 +265,13 @@ class _Builder:
         node = self.checked(carry).node if carry is not None else None
         compiled.carry_none = isinstance(node, ast.Number) and node.value == 0
         compiled.minimums = self.minimums(get, cycle)
+        compiled.limits = [self.limit(get, cycle, f"limit{index}", limit) for index, limit in enumerate(model.limits)]
+        carry_rules = model.requirement.carry if model.requirement else None
+        if carry_rules is not None:
+            compiled.carry = CompiledCarry(
+                get(cycle.get("carry_select")), _window(get, cycle, "carry", carry_rules.window),
+                tuple(self.limit(get, cycle, f"carry_limit{index}", limit)
+                      for index, limit in enumerate(carry_rules.limits)), carry_rules.keep_tags)
         if model.requirement is not None:
             compiled.alternatives = [CompiledAlternative(a.id, a.title, namespace[cycle[f"alternative{i}"]], a.span)
                                      for i, a in enumerate(model.requirement.alternatives)]
@@ -266,7 +292,7 @@ class _Builder:
 
     def cycle_functions(self, module: ModuleCode,
                         categories: list[tuple[CategoryPlan, list[Category]]]) -> dict[str, str]:
-        """Every cycle rule as a function of the context `x`, by label."""
+        """Every cycle rule as a function of the context `x` (conditions on an entry: of `e` and `x`), by label."""
         written: dict[str, str] = {}
         model = self.model
 
@@ -277,6 +303,11 @@ class _Builder:
 
         for plan, versions in categories:
             write(f"cap{plan.index}", versions[0].cap)
+            for number, tier in enumerate(versions[0].tiers):
+                write(f"tier{plan.index}_{number}_up_to", tier.up_to)
+                write(f"tier{plan.index}_{number}_factor", tier.factor)
+        for index, limit in enumerate(model.limits):
+            self.limit_functions(write, f"limit{index}", limit)
         cycle = model.cycle
         if cycle is not None:
             write("deadline", cycle.deadline)
@@ -285,26 +316,41 @@ class _Builder:
             if cycle.first is not None:
                 write("first_start", cycle.first.start)
                 write("first_end", cycle.first.end)
-        requirement = model.requirement
-        if requirement is None:
-            return written
+        if model.requirement is not None:
+            self.requirement_functions(write, model.requirement)
+        return written
+
+    def requirement_functions(self, write: Callable[..., None], requirement: Requirement) -> None:
         write("requirement", requirement.credits)
-        if requirement.window is not None:
-            write("requirement_window_start", requirement.window.start)
-            write("requirement_window_end", requirement.window.end)
+        _window_functions(write, "requirement", requirement.window)
         write("carry_max", requirement.carry_over)
+        carry = requirement.carry
+        if carry is not None:
+            write("carry_select", carry.select, f"{names.ENTRY}, {names.CONTEXT}")
+            _window_functions(write, "carry", carry.window)
+            for index, limit in enumerate(carry.limits):
+                self.limit_functions(write, f"carry_limit{index}", limit)
         for index, group in enumerate(_grouped(list(requirement.minimums))):
             for number, minimum in enumerate(group):
-                write(f"minimum{index}_{number}", minimum.at_least)
+                label = f"minimum{index}_{number}"
+                write(label, minimum.at_least)
                 for k, counted in enumerate(minimum.counts):
-                    write(f"minimum{index}_{number}_{k}", counted.up_to)
-                write(f"minimum{index}_{number}_select", minimum.select, f"{names.ENTRY}, {names.CONTEXT}")
-                if minimum.window is not None:
-                    write(f"minimum{index}_{number}_window_start", minimum.window.start)
-                    write(f"minimum{index}_{number}_window_end", minimum.window.end)
+                    write(f"{label}_{k}", counted.up_to)
+                write(f"{label}_select", minimum.select, f"{names.ENTRY}, {names.CONTEXT}")
+                _window_functions(write, label, minimum.window)
         for index, alternative in enumerate(requirement.alternatives):
             write(f"alternative{index}", alternative.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
-        return written
+
+    @staticmethod
+    def limit_functions(write: Callable[..., None], label: str, limit: Limit) -> None:
+        write(f"{label}_select", limit.select, f"{names.ENTRY}, {names.CONTEXT}")
+        write(f"{label}_at_most", limit.at_most)
+        _window_functions(write, label, limit.window)
+
+    @staticmethod
+    def limit(get: Callable[[str | None], Any], cycle: dict[str, str], label: str, limit: Limit) -> CompiledLimit:
+        return CompiledLimit(limit.id, limit.title, get(cycle.get(f"{label}_select")), get(cycle[f"{label}_at_most"]),
+                             _window(get, cycle, label, limit.window), limit.effective, limit.span)
 
     def layout(self, get: Callable[[str | None], Any], cycle: dict[str, str]) -> CompiledLayout | None:
         model_cycle = self.model.cycle
@@ -348,6 +394,12 @@ def compile_expression(checked: Checked, filename: str = "<ceruleng expression>"
     module.function(f"expression({names.ACTIVITY}, {names.CONTEXT})", body)
     function: Callable[..., Any] = writer.compile({**RUNTIME, **pool.values}).namespace["expression"]
     return function
+
+
+def _window_functions(write: Callable[..., None], label: str, window: Window | None) -> None:
+    if window is not None:
+        write(f"{label}_window_start", window.start)
+        write(f"{label}_window_end", window.end)
 
 
 def _window(get: Callable[[str | None], Any], cycle: dict[str, str], label: str,

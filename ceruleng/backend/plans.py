@@ -78,6 +78,18 @@ class VersionPlan:
     minimum: BoundPlan | None = None
     maximum: BoundPlan | None = None
     explain: TemplatePlan | None = None
+    tags: list[tuple[str, Checked]] = field(default_factory=list)
+    """The tags of its credit: the category's own, then the defaults of the spec's other tags."""
+    split: SplitPlan | None = None
+    key: Checked | None = None
+    """What makes two activities the same (repeats)."""
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    over: Checked
+    credits: Checked
+    tags: tuple[tuple[str, Checked], ...]
 
 
 @dataclass

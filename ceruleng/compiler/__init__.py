@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ceruleng.compiler.declarations import declare_names
 from ceruleng.compiler.expressions import check_expressions, check_let_depth
+from ceruleng.compiler.ledger import check_ledger, check_windows
 from ceruleng.compiler.policy import check_quotes, check_reachability, check_unused_lets, compare_with_requirement
 from ceruleng.compiler.references import group_versions, resolve_references
 from ceruleng.compiler.state import CompileState
@@ -39,6 +40,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("check reachability", check_reachability),
     Stage("check unused lets", check_unused_lets),
     Stage("check quotes", check_quotes),
+    Stage("check windows", check_windows),
+    Stage("check the ledger", check_ledger),
 )
 
 

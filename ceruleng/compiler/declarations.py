@@ -108,13 +108,29 @@ ENTRY_FIELDS: tuple[tuple[str, Type, str], ...] = (
 """What every entry of credit says about itself (tags the spec declares come after)."""
 
 
+TAG_TYPES: dict[str, Type] = {"text": TEXT, "boolean": BOOLEAN, "number": NUMBER, "text-list": ListType(TEXT)}
+
+
 def _ledger_scopes(state: CompileState) -> None:
     """Scopes of the rules that read credit already awarded: a condition on one entry (`select`), a limit's amount
-    (which may read the requirement), and the period's totals (minimums, carry-over, alternatives)."""
+    (which may read the requirement), and the period's totals (minimums, carry-over, alternatives). An entry's
+    fields are its category, type, date, credits and whether it was carried in, then the spec's tags (a tag a
+    category does not give, and that has no default, reads as missing: `has(subject)`)."""
+    model = state.model
     fields = [(name, field_type) for name, field_type, _ in ENTRY_FIELDS]
+    bindings = [Binding(name, field_type, "entry", description=description)
+                for name, field_type, description in ENTRY_FIELDS]
+    for tag in model.tags.values():
+        if tag.name in dict(fields):
+            state.error("name-conflict", f"tag '{tag.name}' has the name of a field every entry of credit has",
+                        tag.span, "choose another name: " + ", ".join(name for name, _ in fields) + " are taken")
+            continue
+        tag_type = TAG_TYPES.get(tag.type, TEXT)
+        state.tag_types[tag.name] = tag_type
+        fields.append((tag.name, tag_type))
+        bindings.append(Binding(tag.name, tag_type, "entry", optional=True, description=tag.description))
     state.entry_type = RecordType("entry", tuple(fields))
-    state.entry_scope = state.cycle_scope.with_bindings(
-        Binding(name, field_type, "entry", description=description) for name, field_type, description in ENTRY_FIELDS)
+    state.entry_scope = state.cycle_scope.with_bindings(bindings)
     requirement = Binding("requirement", NUMBER, "total", description="the credits this period requires")
     state.limit_scope = state.cycle_scope.with_bindings([requirement])
     state.totals_scope = state.cycle_scope.with_bindings([

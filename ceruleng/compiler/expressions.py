@@ -13,9 +13,11 @@ minimums, alternatives, deadline) see no activity attributes; alternatives also 
 from __future__ import annotations
 
 from ceruleng.compiler.state import CompileState
-from ceruleng.expr.checker import Binding, Scope, always_read
-from ceruleng.expr.types import ANY, BOOLEAN, DATE, NUMBER, SCORED_ACTIVITY, ListType
-from ceruleng.model import Category, Check, Cycle, ExprText, Window
+from ceruleng.errors import did_you_mean
+from ceruleng.expr import ast
+from ceruleng.expr.checker import Binding, Scope, always_read, element_scope
+from ceruleng.expr.types import ANY, BOOLEAN, DATE, NUMBER, SCORED_ACTIVITY, TEXT, ListType
+from ceruleng.model import Category, Check, Cycle, ExprText, Limit, Requirement, Window
 
 CREDITS = Binding("credits", NUMBER, "credits", description="the credit this activity earns")
 
@@ -71,12 +73,61 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
         state.template(category.explain, with_credits)
     if category.cap is not None:
         state.expression(category.cap, state.limit_scope, NUMBER, "the cap")
+    _tags(state, category.tags, with_credits)
+    _cross_activity(state, category, inner, with_credits)
+
+
+def _tags(state: CompileState, tags: tuple[tuple[str, ExprText], ...], scope: Scope) -> None:
+    """A category's (or a split part's) tags: declared names, each an expression of the tag's type."""
+    for name, text in tags:
+        declared = state.model.tags.get(name)
+        if declared is None:
+            state.error("unknown-tag", f"unknown tag '{name}'", state.model.document.key_span(text.path),
+                        did_you_mean(name, state.model.tags) or "declare it under tags")
+            continue
+        checked = state.expression(text, scope, state.tag_types.get(name), f"the tag '{name}'")
+        if checked is not None and declared.values is not None:
+            for literal in _literals(checked.node):
+                if literal not in declared.values:
+                    state.error("unknown-tag-value", f"'{literal}' is not a value of tag '{name}'", text.span,
+                                did_you_mean(literal, declared.values) or "values: " + ", ".join(declared.values))
+
+
+def _literals(node: ast.Expr) -> list[str]:
+    """The text literals an expression can give as its value (through `if`), for checking a tag's values."""
+    if isinstance(node, ast.String):
+        return [node.value]
+    if isinstance(node, ast.Conditional):
+        return [*_literals(node.then), *_literals(node.otherwise)]
+    return []
+
+
+def _cross_activity(state: CompileState, category: Category, inner: Scope, with_credits: Scope) -> None:
+    """Repeats, tiers and a split of the category's credit."""
+    if category.repeats is not None:
+        state.expression(category.repeats.key, inner, TEXT, "the key of repeats")
+    for tier in category.tiers:
+        if tier.up_to is not None:
+            state.expression(tier.up_to, state.limit_scope, NUMBER, "the tier's up_to")
+        state.expression(tier.factor, state.limit_scope, NUMBER, "the tier's factor")
+    split = category.split
+    if split is not None:
+        listed = state.expression(split.over, with_credits, None, "the list to split over")
+        if listed is not None and not isinstance(listed.type, ListType | type(ANY)):
+            state.error("expr-type", f"split needs a list to split the credit over, got {listed.type.name}",
+                        split.over.span)
+        parts = element_scope(with_credits, listed.type if listed is not None else ANY)
+        state.expression(split.credits, parts, NUMBER, "a part's credits")
+        _tags(state, split.tags, parts)
 
 
 def check_expressions(state: CompileState) -> None:
     model = state.model
     scope = _lets(state, model.lets, state.activity_scope)
     state.global_scope = scope
+    for tag in model.tags.values():
+        if tag.default is not None:
+            state.expression(tag.default, scope, state.tag_types.get(tag.name), f"the default of tag '{tag.name}'")
     for rule in model.checks:
         _check_rule(state, rule, scope)
     for category in model.categories:
@@ -102,6 +153,13 @@ def _layout(state: CompileState, cycle: Cycle) -> None:
                         state.model.document.key_span((*first.path, "length")))
 
 
+def _limit(state: CompileState, limit: Limit, amounts: Scope) -> None:
+    if limit.select is not None:
+        state.expression(limit.select, state.entry_scope, BOOLEAN, "the condition under 'select'")
+    state.expression(limit.at_most, amounts, NUMBER, "the limit")
+    _window(state, limit.window)
+
+
 def _window(state: CompileState, window: Window | None) -> None:
     if window is None:
         return
@@ -112,12 +170,15 @@ def _window(state: CompileState, window: Window | None) -> None:
 
 def _cycle_rules(state: CompileState) -> None:
     model = state.model
-    cycle_scope = state.cycle_scope
     if model.cycle is not None:
         _layout(state, model.cycle)
     for category in model.categories:
         if category.cap is not None and model.cycle is None:
             state.error("cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
+    for limit in model.limits:
+        _limit(state, limit, state.limit_scope)
+        if model.cycle is None:
+            state.error("cap-without-cycle", "a limit needs a cycle to count credit in", limit.span)
     requirement = model.requirement
     if requirement is None:
         return
@@ -125,10 +186,23 @@ def _cycle_rules(state: CompileState) -> None:
         state.error("requirement-without-cycle", "a requirement needs a cycle to count credits in",
                     model.document.key_span(("requirement",)), "add cycle: {length: {years: 2}, source: ...}")
         return
+    _requirement(state, requirement)
+
+
+def _requirement(state: CompileState, requirement: Requirement) -> None:
+    """The requirement and what it holds: carry-over, minimums, alternatives."""
+    cycle_scope = state.cycle_scope
     state.expression(requirement.credits, cycle_scope, NUMBER, "the requirement")
     _window(state, requirement.window)
     if requirement.carry_over is not None:
         state.expression(requirement.carry_over, state.totals_scope, NUMBER, "the carry-over limit")
+    carry = requirement.carry
+    if carry is not None:
+        if carry.select is not None:
+            state.expression(carry.select, state.entry_scope, BOOLEAN, "the condition under 'select'")
+        _window(state, carry.window)
+        for limit in carry.limits:
+            _limit(state, limit, state.totals_scope)
     for minimum in requirement.minimums:
         state.expression(minimum.at_least, state.totals_scope, NUMBER, "the minimum")
         if minimum.select is not None:

@@ -65,6 +65,8 @@ class CompileState:
     totals_scope: Scope = field(default_factory=Scope)
     """What minimums, carry-over and alternatives see: the cycle scope, the requirement and the period's totals."""
     entry_type: RecordType = field(default_factory=lambda: RecordType("entry", ()))
+    tag_types: dict[str, Type] = field(default_factory=dict)
+    """Each declared tag's type (text unless the spec says otherwise)."""
     lets: dict[Path, Binding] = field(default_factory=dict)
     """Each let's binding, by the document path of its expression."""
     checked: dict[Path, Checked] = field(default_factory=dict)

@@ -362,6 +362,17 @@ class _Checker:
             self.depth -= 1
 
 
+SPLIT_DEPTH = 99
+"""The element depth of a split's parts (aggregates inside their expressions count from 0, so names never clash)."""
+
+
+def element_scope(scope: Scope, listed: Type, depth: int = SPLIT_DEPTH) -> Scope:
+    """The scope inside a rule applied to each element of a list (a split's parts): the element's fields as names,
+    and the element itself as `it`."""
+    element = listed.element if isinstance(listed, ListType) else ANY
+    return scope.with_bindings(_element_bindings(element, depth))
+
+
 def _element_bindings(element: Type, depth: int) -> list[Binding]:
     bindings = [Binding("it", element, "element", depth, description="the element itself")]
     if isinstance(element, RecordType):

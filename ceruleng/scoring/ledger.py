@@ -1,27 +1,27 @@
-"""Evaluate: the accounting of one period — scored activities → caps, totals, minimums, requirement, alternatives.
+"""Evaluate: the accounting of one period — entries of credit → repeats, tiers, limits, totals, minimums, requirement.
 
-Input: a period's context, the activities counted toward it (each awarded one an entry of credit with the day it
-counts on), and entries of earlier periods that a window reaching back may count. Output: the period's totals in a
-`CredentialResult`: capped activities cut in date order (then id), category sums, `earned`, the requirement (judged
-over its window), each minimum (over its categories or selection, in its window or in each part of it), and the
-alternative that met the requirement, if one did.
+Input: a period's context and its entries of credit (each awarded activity gives one, or one per part when its
+category splits it; each entry has an amount, the day it counts on, its category and tags), entries of earlier
+periods that a window reaching back may count, and credit carried in. Output: the period's totals in a
+`CredentialResult`: repeats and tiers applied in date order, then every limit (category caps and the spec's limits
+together, in date order then id: the entry that crosses one is cut to fit and later ones count nothing, its reason
+naming the limit that bound), category sums, `earned`, the requirement over its window, each minimum over what it
+selects (in its window, or in each part of it), each limit's use, and the alternative that met the requirement.
 
-Windows (docs/language.md, "Windows"): a rule's window defaults to the period; `start`/`end` move it, `length`
-makes it a rolling window ending on its end, and `every` cuts it into consecutive parts, each judged alone. An
-entry counts in a window when the day it counts on is inside it — its date, or for credit taken in from a grace or
-a look-back, the period's last or first day — so one activity counts once per period, and in every window that
-reaches its period.
+Every number a member sees comes from the entries, so `earned`, `remaining`, each minimum and each limit agree by
+construction. An entry counts in a window when the day it counts on is inside it — its date, or for credit taken
+in from a grace or a look-back, the period's last or first day; carried-in credit counts on the period's first day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiled import CompiledSpec, CompiledWindow
+from ceruleng.compiled import CompiledCategory, CompiledLimit, CompiledSpec, CompiledWindow
 from ceruleng.model import Duration
 from ceruleng.runtime import NotInForce
 from ceruleng.scoring.periods import after
@@ -29,6 +29,7 @@ from ceruleng.scoring.results import (
     ActivityResult,
     CategoryTitles,
     CredentialResult,
+    LimitResult,
     MinimumPart,
     MinimumResult,
     TraceLine,
@@ -36,27 +37,47 @@ from ceruleng.scoring.results import (
 from ceruleng.values import ZERO, format_credits, format_number
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Entry:
-    """Credit an activity counts toward a period: how much (after caps), in which category, on which day."""
+    """Credit counted toward a period: how much (after repeats, tiers and limits), on which day, of what."""
 
     activity: ActivityResult
     counts_on: date
     period: int
+    credits: Decimal
+    tags: dict[str, Any] = field(default_factory=dict)
+    carried: bool = False
 
     @property
     def category(self) -> str | None:
         return self.activity.category
 
-    @property
-    def credits(self) -> Decimal:
-        return self.activity.credits
-
     def fields(self) -> dict[str, Any]:
-        """The entry as `select` conditions and `entries` read it."""
+        """The entry as `select` conditions and `entries` read it: its own fields, then its tags."""
         activity = self.activity
-        return {"category": activity.category, "type": activity.type, "date": activity.date,
-                "credits": activity.credits, "carried": False}
+        return {**self.tags, "category": activity.category, "type": activity.type, "date": activity.date,
+                "credits": self.credits, "carried": self.carried}
+
+
+def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names: Sequence[str]) -> list[Entry]:
+    """The entries an awarded activity gives: one, or one per part of a split (what the parts do not take stays
+    with the category's own tags); every declared tag present, None when nothing gives it."""
+    outcome = activity.outcome
+    tags = dict.fromkeys(tag_names)
+    if outcome is not None and outcome.tags:
+        tags.update(outcome.tags)
+    parts = outcome.parts if outcome is not None else None
+    if not parts:
+        return [Entry(activity, counts_on, period, activity.credits, tags)]
+    found = []
+    left = activity.credits
+    for amount, part_tags in parts:
+        share = max(ZERO, min(amount, left))
+        left -= share
+        found.append(Entry(activity, counts_on, period, share, {**tags, **part_tags}))
+    if left > ZERO:
+        found.append(Entry(activity, counts_on, period, left, tags))
+    return found
 
 
 def parts(start: date, end: date, every: Duration | None) -> list[tuple[date, date]]:
@@ -88,6 +109,36 @@ def window_of(window: CompiledWindow | None, context: dict[str, Any]) -> tuple[d
     return start, end
 
 
+def _part_of(day: date, pieces: list[tuple[date, date]]) -> int | None:
+    for number, (first, last) in enumerate(pieces):
+        if first <= day <= last:
+            return number
+    return None
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+@dataclass
+class _Bound:
+    """One cap in force for a period: what it limits, its amount, its parts, and what each part has used."""
+
+    id: str
+    title: str
+    select: Callable[[Entry], bool]
+    at_most: Decimal
+    pieces: list[tuple[date, date]]
+    used: list[Decimal]
+    cut: Decimal = ZERO
+    note: Callable[[Decimal, Decimal, Decimal], str] | None = None
+    """How a cut is explained (a category cap keeps its own sentence)."""
+    span: Any = None
+    shown: bool = True
+    """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
+
+
 class Ledger:
     """One spec's accounting, shared by every credential of a batch."""
 
@@ -95,62 +146,195 @@ class Ledger:
         self.spec = spec
         self.model = spec.model
         self.places = spec.model.places
+        self.unit = spec.model.unit_name
         self.titles = titles
-        self.caps = [(key, category.cap, category.cap_every) for key, category in spec.categories.items()
-                     if category.cap]
+        self.tag_names = tuple(spec.model.tags)
+        self.caps = [category for category in spec.categories.values() if category.cap]
+        self.crossing = [category for category in spec.categories.values() if category.repeats or category.tiers]
+        self.bounded = bool(self.caps or spec.limits)
+        carry = spec.carry
         self.windowed = spec.requirement_window is not None or any(
-            version.window is not None for minimum in spec.minimums for version in minimum.versions)
-        """Whether any rule counts another window than the period (then entries are kept per day)."""
+            version.window is not None for minimum in spec.minimums for version in minimum.versions) or any(
+            category.repeats is not None and category.repeats.within != "cycle" for category in self.crossing) or (
+            carry is not None and carry.keep_tags)
+        """Whether a rule reads credit outside the period's own entries (then earlier periods are accounted)."""
 
-    # ---- caps --------------------------------------------------------------------------------------------------
+    # ---- repeats and tiers ---------------------------------------------------------------------------------------
 
-    def apply_caps(self, entries: list[Entry], context: dict[str, Any]) -> dict[str, Decimal]:
-        """Cut entries to the caps, in date order (then id); returns each capped category's cap."""
-        caps = {key: cap(context) for key, cap, _ in self.caps}
-        every = {key: step for key, _, step in self.caps if step is not None}
-        used: dict[tuple[str, int], Decimal] = {}
-        start: date = context["cycle_start"]
-        for entry in sorted(entries, key=lambda e: (e.counts_on, e.activity.id or "")):
-            category = entry.category
-            cap = caps.get(category) if category is not None else None
-            if cap is None or category is None:
+    def cross(self, entries: list[Entry], history: Sequence[Entry], context: dict[str, Any]) -> None:
+        """Repeats and tiers, in date order (then id), on this period's entries."""
+        for category in self.crossing:
+            own = sorted((e for e in entries if e.category == category.id), key=_order)
+            if category.repeats is not None:
+                self.repeats(category, own, [e for e in history if e.category == category.id])
+            if category.tiers:
+                self.tiers(category, own, context)
+
+    def repeats(self, category: CompiledCategory, own: list[Entry], earlier: Sequence[Entry]) -> None:
+        """The n-th time an activity of the same key is claimed earns the n-th share. A time counts only when it
+        earned something, and (with `within: {years: N}`) only when it was at most N years before."""
+        rule = category.repeats
+        assert rule is not None
+        seen: dict[str, list[date]] = {}
+        if rule.within != "cycle":
+            for entry in sorted(earlier, key=_order):
+                key = entry.activity.outcome.key if entry.activity.outcome else None
+                if key is not None and entry.credits > ZERO:
+                    seen.setdefault(key, []).append(entry.counts_on)
+        for entry in own:
+            outcome = entry.activity.outcome
+            key = outcome.key if outcome is not None else None
+            if key is None:
                 continue
-            step = every.get(category)
-            part = _part_index(start, entry.counts_on, step) if step is not None else 0
-            so_far = used.get((category, part), ZERO)
-            if so_far + entry.credits > cap:
-                self.cut(entry.activity, category, so_far, cap, step)
-            used[(category, part)] = so_far + entry.credits
-        return caps
+            dates = seen.setdefault(key, [])
+            if isinstance(rule.within, Duration):
+                since = after(entry.counts_on, rule.within, -1)
+                count = sum(1 for day in dates if day > since)
+            else:
+                count = len(dates)
+            share = rule.shares[min(count, len(rule.shares) - 1)]
+            if share != 1:
+                before = entry.credits
+                self.reset(entry, before * share)
+                activity = entry.activity
+                activity.status = "capped"
+                activity.raw_reasons = [*activity.raw_reasons, (
+                    f"The {_ordinal(count + 1)} time '{key}' is claimed, it earns {format_number(share * 100)}% of "
+                    f"its credit: {format_credits(entry.credits, self.places)} {self.unit} instead of "
+                    f"{format_credits(before, self.places)}.")]
+                if activity.trace is not None:
+                    activity.trace.append(TraceLine("repeats", rule.span, format_number(share)))
+            if entry.credits > ZERO:
+                dates.append(entry.counts_on)
 
-    def cut(self, activity: ActivityResult, category: str, so_far: Decimal, cap: Decimal,
-            every: Duration | None) -> None:
-        allowed = max(ZERO, cap - so_far)
-        cap_text = format_credits(cap, self.places)
-        title = self.titles[category]
-        per = f"per {every.describe()}" if every is not None else "per cycle"
-        unit = self.model.unit_name
-        if allowed == ZERO:
-            note = f"The cap of {cap_text} {unit} {per} for {title} was already reached, so this activity adds nothing."
-        else:
-            note = (f"Cut from {format_credits(activity.credits, self.places)} to "
-                    f"{format_credits(allowed, self.places)} {unit}: {title} counts at most {cap_text} {per}.")
+    @staticmethod
+    def reset(entry: Entry, credits: Decimal) -> None:
+        """Give an entry another amount; its activity's credits follow (an activity is the sum of its entries)."""
+        entry.activity.credits += credits - entry.credits
+        entry.credits = credits
+
+    def tiers(self, category: CompiledCategory, own: list[Entry], context: dict[str, Any]) -> None:
+        bounds = [(tier.up_to(context) if tier.up_to is not None else None, tier.factor(context))
+                  for tier in category.tiers]
+        base = ZERO
+        for entry in own:
+            earned = entry.credits
+            total = ZERO
+            left = earned
+            start = base
+            for up_to, factor in bounds:
+                room = left if up_to is None else max(ZERO, min(left, up_to - start))
+                total += room * factor
+                left -= room
+                start += room
+                if left <= ZERO:
+                    break
+            total += left  # beyond the last tier with a bound and no open tier: as it is
+            base += earned
+            if total != earned:
+                self.reset(entry, total)
+                activity = entry.activity
+                activity.raw_reasons = [*activity.raw_reasons, (
+                    f"In tiers of {self.titles[category.id]}: {format_credits(earned, self.places)} "
+                    f"{self.unit} count as {format_credits(total, self.places)}.")]
+
+    # ---- limits --------------------------------------------------------------------------------------------------
+
+    def bounds(self, context: dict[str, Any], requirement: Decimal | None) -> list[_Bound]:
+        """Every cap in force for the period: category caps, then the spec's limits (in force on its end)."""
+        found = []
+        start, end = context["cycle_start"], context["cycle_end"]
+        amounts = {**context, "requirement": requirement if requirement is not None else ZERO}
+        for category in self.caps:
+            assert category.cap is not None
+            pieces = parts(start, end, category.cap_every)
+            found.append(_Bound(category.id, category.title, _in_category(category.id), category.cap(amounts),
+                                pieces, [ZERO] * len(pieces), note=self._cap_note(category), span=category.cap_span,
+                                shown=False))
+        for limit in self.spec.limits:
+            if not limit.effective.covers(end):
+                continue
+            first, last = window_of(limit.window, context)
+            pieces = parts(first, last, limit.window.every if limit.window else None)
+            found.append(_Bound(limit.id, limit.title, _selected(limit, context), limit.at_most(amounts), pieces,
+                                [ZERO] * len(pieces), span=limit.span))
+        return found
+
+    def apply(self, entries: list[Entry], bounds: list[_Bound]) -> None:
+        """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
+        has left; the one that binds says so."""
+        for entry in sorted(entries, key=_order):
+            applying = []
+            for bound in bounds:
+                part = _part_of(entry.counts_on, bound.pieces)
+                if part is not None and bound.select(entry):
+                    applying.append((bound, part))
+            if not applying:
+                continue
+            allowed = entry.credits
+            binding: tuple[_Bound, int] | None = None
+            for bound, part in applying:
+                room = max(ZERO, bound.at_most - bound.used[part])
+                if room < allowed:
+                    allowed, binding = room, (bound, part)
+            if binding is not None:
+                self.cut(entry, allowed, *binding)
+            for bound, part in applying:
+                bound.used[part] += entry.credits
+
+    def cut(self, entry: Entry, allowed: Decimal, bound: _Bound, part: int) -> None:
+        activity = entry.activity
+        before = entry.credits
+        bound.cut += before - allowed
+        entry.credits = allowed
+        activity.credits -= before - allowed
         activity.status = "capped"
-        activity.credits = allowed
+        if bound.note is not None:
+            note = bound.note(before, allowed, bound.at_most)
+        else:
+            cap_text = format_credits(bound.at_most, self.places)
+            whole = len(bound.pieces) == 1
+            where = "" if whole else (f" from {bound.pieces[part][0].isoformat()} to "
+                                      f"{bound.pieces[part][1].isoformat()}")
+            if allowed == ZERO:
+                note = (f"{bound.title}: at most {cap_text} {self.unit}{where}, already reached, so this adds "
+                        "nothing.")
+            else:
+                note = (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
+                        f"{self.unit} by the limit '{bound.title}' (at most {cap_text}{where}).")
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
-            activity.trace.append(TraceLine(f"cap {per}", self.spec.categories[category].cap_span,
-                                            format_number(allowed)))
+            activity.trace.append(TraceLine(f"limit {bound.id}", bound.span, format_number(allowed)))
+
+    def _cap_note(self, category: CompiledCategory) -> Callable[[Decimal, Decimal, Decimal], str]:
+        """A category cap's own sentence (the words results have always used)."""
+        per = f"per {category.cap_every.describe()}" if category.cap_every is not None else "per cycle"
+        title = self.titles[category.id]
+
+        def note(before: Decimal, allowed: Decimal, cap: Decimal) -> str:
+            cap_text = format_credits(cap, self.places)
+            if allowed == ZERO:
+                return (f"The cap of {cap_text} {self.unit} {per} for {title} was already reached, so this "
+                        "activity adds nothing.")
+            return (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
+                    f"{self.unit}: {title} counts at most {cap_text} {per}.")
+
+        return note
 
     # ---- totals --------------------------------------------------------------------------------------------------
 
     def totals(self, result: CredentialResult, context: dict[str, Any], entries: list[Entry],
-               history: Sequence[Entry] = ()) -> None:
-        """The period's totals: caps applied to `entries` (this period's), then the requirement and minimums over
-        their windows (which may also count `history`: entries of earlier periods, already capped)."""
+               history: Sequence[Entry] = (), carried: Sequence[Entry] = ()) -> None:
+        """The period's totals over `entries` (this period's), with `carried` (credit carried in, when it keeps its
+        tags) and `history` (entries of earlier periods, already counted there) for windows reaching back."""
         spec = self.spec
-        caps = self.apply_caps(entries, context) if self.caps else {}
-        window = window_of(spec.requirement_window, context) if self.windowed else None
+        if self.crossing:
+            self.cross(entries, history, context)
+        required = spec.requirement(context) if spec.requirement is not None else None
+        bounds = self.bounds(context, required) if self.bounded else []
+        if bounds:
+            self.apply(entries, bounds)
+        window = window_of(spec.requirement_window, context) if spec.requirement_window is not None else None
         counted = entries if window is None else [e for e in (*history, *entries) if window[0] <= e.counts_on
                                                    <= window[1]]
         sums: dict[str, Decimal] = {}
@@ -162,32 +346,39 @@ class Ledger:
             earned += entry.credits
         result.category_titles = self.titles
         result.category_sums = sums
-        result.category_caps = caps
+        result.category_caps = {bound.id: bound.at_most for bound in bounds if not bound.shown}
+        result.limits = [LimitResult(b.id, b.title, b.at_most, sum(b.used, ZERO) - b.cut, b.cut,
+                                     (b.pieces[0][0], b.pieces[-1][1]) if b.pieces else None,
+                                     [(first, last, used) for (first, last), used in zip(b.pieces, b.used, strict=True)]
+                                     if len(b.pieces) > 1 else [])
+                         for b in bounds if b.shown]
         result.earned = earned
-        result.window = window if spec.requirement_window is not None else None
-        if spec.requirement is None:
+        result.window = window
+        if required is None:
             return
-        result.required = spec.requirement(context)
+        result.required = required
         held = earned + result.carried_in
         if spec.minimums:
-            totals = {**context, "requirement": result.required, "earned": earned, "carried_in": result.carried_in,
-                      "entries": [entry.fields() for entry in counted]}
-            result.minimums = self.minimums(totals, (*history, *entries) if self.windowed else entries, sums)
+            totals = {**context, "requirement": required, "earned": earned, "carried_in": result.carried_in,
+                      "entries": [entry.fields() for entry in (*counted, *carried)]}
+            pool = [*history, *entries] if self.windowed else entries
+            result.minimums = self.minimums(totals, [*pool, *carried], sums)
         result.met_by = self.alternative(result, context)
-        enough = held >= result.required and all(m.met for m in result.minimums)
+        enough = held >= required and all(m.met for m in result.minimums)
         result.met = enough or result.met_by is not None
-        result.remaining = ZERO if result.met_by else max(ZERO, result.required - held)
+        result.remaining = ZERO if result.met_by else max(ZERO, required - held)
 
     def minimums(self, context: dict[str, Any], entries: Sequence[Entry],
                  sums: dict[str, Decimal]) -> list[MinimumResult]:
         results = []
         judged = context["cycle_end"]
+        carried_in = any(entry.carried for entry in entries)
         for minimum in self.spec.minimums:
             version = minimum.version_on(judged)
             if version is None:
                 raise NotInForce(f"minimum '{minimum.id}'", judged)
             needed = version.at_least(context)
-            plain = version.window is None and version.select is None and version.counts
+            plain = version.window is None and version.select is None and version.counts and not carried_in
             if plain:  # categories over the period: the sums already made
                 counted = ZERO
                 for counted_category in version.counts:
@@ -204,7 +395,8 @@ class Ledger:
             total = sum((piece.counted for piece in pieces), ZERO)
             met = all(piece.met for piece in pieces)
             results.append(MinimumResult(minimum.id, minimum.title, needed if every is None else needed * len(pieces),
-                                         total, met, (start, end), pieces if every is not None else []))
+                                         total, met, (start, end) if version.window is not None else None,
+                                         pieces if every is not None else []))
         return results
 
     def counted(self, version: Any, entries: Iterable[Entry], context: dict[str, Any]) -> Decimal:
@@ -230,9 +422,57 @@ class Ledger:
                 return alternative.id
         return None
 
+    # ---- carry-over ------------------------------------------------------------------------------------------------
 
-def _part_index(start: date, day: date, every: Duration) -> int:
-    number = 0
-    while after(start, every, number + 1) <= day:
-        number += 1
-    return number
+    def carry(self, book: CredentialResult, context: dict[str, Any], entries: list[Entry], carried_in: Decimal,
+              next_start: date) -> tuple[Decimal, list[Entry]]:
+        """What of the period's surplus carries into the next period: how much (at most `carry_over.max`, never more
+        than the period earned itself), and — when the spec selects what carries or keeps its tags — which entries,
+        the latest first, cut to fit the carry-over's own limits. Carried credit never carries again."""
+        spec = self.spec
+        assert spec.carry_max is not None
+        required = book.required or ZERO
+        totals = {**context, "requirement": required, "earned": book.earned, "carried_in": carried_in,
+                  "entries": [entry.fields() for entry in entries]}
+        surplus = book.earned + carried_in - required
+        amount = max(ZERO, min(surplus, spec.carry_max(totals), book.earned))
+        rules = spec.carry
+        if rules is None or amount == ZERO:
+            return amount, []
+        start, end = window_of(rules.window, context)
+        eligible = [e for e in entries if not e.carried and start <= e.counts_on <= end
+                    and (rules.select is None or rules.select(e.fields(), context))]
+        limits = [(limit, limit.at_most(totals)) for limit in rules.limits]
+        used = [ZERO] * len(limits)
+        carried: list[Entry] = []
+        left = amount
+        for entry in sorted(eligible, key=_order, reverse=True):
+            if left <= ZERO:
+                break
+            take = min(left, entry.credits)
+            for number, (limit, at_most) in enumerate(limits):
+                if limit.select is None or limit.select(entry.fields(), context):
+                    take = min(take, max(ZERO, at_most - used[number]))
+            if take <= ZERO:
+                continue
+            for number, (limit, _) in enumerate(limits):
+                if limit.select is None or limit.select(entry.fields(), context):
+                    used[number] += take
+            left -= take
+            carried.append(Entry(entry.activity, next_start, entry.period + 1, take, dict(entry.tags), carried=True))
+        return amount - left, carried if rules.keep_tags else []
+
+
+def _order(entry: Entry) -> tuple[date, str]:
+    return (entry.counts_on, entry.activity.id or "")
+
+
+def _in_category(category: str) -> Callable[[Entry], bool]:
+    return lambda entry: entry.category == category
+
+
+def _selected(limit: CompiledLimit, context: dict[str, Any]) -> Callable[[Entry], bool]:
+    select = limit.select
+    if select is None:
+        return lambda entry: True
+    return lambda entry: bool(select(entry.fields(), context))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-from ceruleng.runtime import Reason
+from ceruleng.runtime import Outcome, Reason
 from ceruleng.source import Span
 from ceruleng.templates import Template
 from ceruleng.values import ZERO, format_credits, format_value
@@ -48,6 +48,8 @@ class ActivityResult:
     places: int
     malformed: bool = False
     trace: list[TraceLine] | None = None
+    outcome: Outcome | None = None
+    """What the rules decided, with the tags, parts and key the ledger reads (None for an activity not scored)."""
 
     @property
     def reasons(self) -> list[str]:
@@ -122,6 +124,20 @@ class MinimumResult:
     """Each part, when it is judged in parts (`every`)."""
 
 
+@dataclass
+class LimitResult:
+    """One limit as it stood for the period: its amount, what it let count, what it cut, and its parts."""
+
+    id: str
+    title: str
+    at_most: Decimal
+    counted: Decimal
+    cut: Decimal
+    window: tuple[date, date] | None
+    parts: list[tuple[date, date, Decimal]] = field(default_factory=list)
+    """Each part of its window (when it applies per part): first day, last day, what it let count."""
+
+
 @dataclass(frozen=True)
 class PeriodInfo:
     """The period a result is about: its number, days, deadline, grace, and where the scoring day stands."""
@@ -159,6 +175,7 @@ class CredentialResult:
     category_sums: dict[str, Decimal] = field(default_factory=dict)
     category_caps: dict[str, Decimal] = field(default_factory=dict)
     minimums: list[MinimumResult] = field(default_factory=list)
+    limits: list[LimitResult] = field(default_factory=list)
     fee: tuple[Decimal, str, str] | None = None
     audit: tuple[Decimal, bool] | None = None
     activities: list[ActivityResult] = field(default_factory=list)
@@ -202,6 +219,14 @@ class CredentialResult:
                         f'"met": {_flag(part.met)}}}' for part in m.parts)
             + "]}" for m in self.minimums
         )
+        limits = ", ".join(
+            f'{{"id": {_encode(limit.id)}, "title": {_encode(limit.title)}, "at_most": "{show(limit.at_most)}", '
+            f'"counted": "{show(limit.counted)}", "cut": "{show(limit.cut)}", "window": {_days(limit.window)}, '
+            f'"parts": ['
+            + ", ".join(f'{{"start": "{first.isoformat()}", "end": "{last.isoformat()}", "counted": "{show(used)}"}}'
+                        for first, last, used in limit.parts)
+            + "]}" for limit in self.limits
+        )
         period = self.period
         period_text = (f'{{"number": {period.number}, "start": "{period.start.isoformat()}", '
                        f'"end": "{period.end.isoformat()}", "deadline": "{period.deadline.isoformat()}", '
@@ -219,7 +244,8 @@ class CredentialResult:
                 f'"required": {_quoted(show(self.required))}, "earned": "{show(self.earned)}", '
                 f'"carried_in": "{show(self.carried_in)}", "remaining": {_quoted(show(self.remaining))}, '
                 f'"met": {_flag(self.met)}, "met_by": {_text(self.met_by)}, "categories": {{{categories}}}, '
-                f'"minimums": [{minimums}], "fee": {fee}, "audit": {audit}, "error": {_text(self.error)}, '
+                f'"minimums": [{minimums}], "limits": [{limits}], "fee": {fee}, "audit": {audit}, '
+                f'"error": {_text(self.error)}, '
                 f'"activities": [{activities}]')
         if self.trace is not None:
             text += ', "trace": ' + json.dumps([line.to_json() for line in self.trace], ensure_ascii=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,10 +24,10 @@ from typing import Any
 from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
-from ceruleng.scoring.ledger import Entry, Ledger, window_of
+from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, PeriodInfo, TraceLine
-from ceruleng.values import ZERO, format_number, parse_iso_date
+from ceruleng.values import ZERO, add_days, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
 _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
@@ -131,7 +132,7 @@ class Scorer:
         number = outcome.category
         return ActivityResult(position, item["id"], item["type"], item["date"],
                               None if number is None else self.ids[number], outcome.status, outcome.credits,
-                              outcome.reasons, self.templates, self.places, False, trace)
+                              outcome.reasons, self.templates, self.places, False, trace, outcome)
 
     def unknown_type(self, type_name: str) -> str:
         hint = did_you_mean(type_name, self.model.activity_types)
@@ -198,7 +199,7 @@ class Scorer:
         base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on}
         if model.cycle is None:
             result.activities = self.score_records(records, base, None)
-            self.ledger.totals(result, base, _entries(result.activities, 0))
+            self.ledger.totals(result, base, _entries(result.activities, 0, self.ledger.tag_names))
             return result
         try:
             periods = self.periods(base)
@@ -214,7 +215,7 @@ class Scorer:
             self.book(result, records, periods, period, base)
         else:
             result.activities = self.score_records(records, context, period)
-            self.ledger.totals(result, context, _entries(result.activities, period.number))
+            self.ledger.totals(result, context, _entries(result.activities, period.number, self.ledger.tag_names))
         self.fee_and_audit(result, member, period.start, seed)
         return result
 
@@ -277,42 +278,33 @@ class Scorer:
         for position, _record, item, problems in typed:
             if item is not None and not problems:
                 home[position] = self.home(periods, item["date"])
-        first = period.number
-        earliest = min((number for number in home.values() if number is not None), default=first)
-        if self.ledger.windowed:
-            reach = min(window_of(window, period.context(base))[0] for window in self.windows())
-            first = min(first, periods.containing(reach).number)
-        if self.carries or (self.spec.layout is not None and self.spec.layout.grace is not None):
-            first = min(first, earliest)
-        first = max(first, 1)
+        first = self.first_accounted(periods, period, base, home)
         claimed: dict[int, int] = {}
         """Activities a period took from the next one's first days, in its grace: position → that period."""
         history: list[Entry] = []
-        carried = ZERO
+        carried: Decimal = ZERO
+        carried_entries: list[Entry] = []
         scored: dict[tuple[int, int], ActivityResult] = {}
-        books: dict[int, tuple[CredentialResult, list[Entry]]] = {}
+        book = result
         for number in range(first, period.number + 1):
             current = periods.at(number)
             context = current.context(base)
             book = result if number == period.number else CredentialResult(
                 self.spec.id, "", "", self.places, None, None, base["certified_on"])
             book.carried_in = carried
-            own = [(position, item) for position, _r, item, problems in typed
+            own = [self.scored(scored, position, item, context, current, number)
+                   for position, _r, item, problems in typed
                    if item is not None and not problems and home[position] == number and position not in claimed]
-            entries = [self._entry(scored, position, item, context, current, number) for position, item in own]
-            book.activities = [entry.activity for entry in entries]
-            live = [entry for entry in entries if entry.activity.counts]
-            self.ledger.totals(book, context, live, history)
-            self.grace(book, context, current, typed, home, claimed, scored, live, history, number)
-            books[number] = (book, live)
+            own.extend(self.grace(book, context, current, typed, home, claimed, scored, own, history,
+                                  carried_entries, number))
+            book.activities = own
+            live = self.entries(own, current, number)
+            self.ledger.totals(book, context, live, history, carried_entries)
             history.extend(live)
-            if self.carries and number < period.number and self.spec.carry_max is not None:
-                surplus = book.earned + carried - (book.required or ZERO)
-                carried = max(ZERO, min(surplus, self.spec.carry_max({**context, "requirement": book.required or ZERO,
-                                                                        "earned": book.earned,
-                                                                        "carried_in": carried,
-                                                                        "entries": []}), book.earned))
-        own_results = {a.index: a for a in books[period.number][0].activities}
+            if self.carries and number < period.number:
+                carried, carried_entries = self.ledger.carry(book, context, live, carried,
+                                                             add_days(current.end, 1))
+        own_results = {a.index: a for a in book.activities}
         own_results.update(self.reaching_back(result, history, period.number))
         listed: list[ActivityResult] = []
         for position, record, item, problems in typed:
@@ -325,6 +317,80 @@ class Scorer:
                 listed.append(self.elsewhere(position, record, item, period, home[position], claimed.get(position),
                                              first))
         result.activities = listed
+
+    def first_accounted(self, periods: Periods, period: Period, base: dict[str, Any],
+                        home: dict[int, int | None]) -> int:
+        """The earliest period the reported one depends on: its own, or earlier when a window reaches back, or
+        when credit can carry over or be taken in a grace (then from the period of the earliest activity)."""
+        first = period.number
+        if self.ledger.windowed:
+            reach = min(window_of(window, period.context(base))[0] for window in self.windows())
+            first = min(first, periods.containing(reach).number)
+            if any(c.repeats is not None and c.repeats.within != "cycle" for c in self.ledger.crossing):
+                first = min(first, min((n for n in home.values() if n is not None), default=first))
+        if self.carries or (self.spec.layout is not None and self.spec.layout.grace is not None):
+            first = min(first, min((n for n in home.values() if n is not None), default=first))
+        return max(first, 1)
+
+    def entries(self, activities: list[ActivityResult], period: Period, number: int) -> list[Entry]:
+        """The entries of credit of a period's activities, each counting on its date (kept inside the period)."""
+        tags = self.ledger.tag_names
+        found: list[Entry] = []
+        for activity in activities:
+            if activity.counts and activity.date is not None and activity.category is not None:
+                counts_on = min(max(activity.date, period.start), period.end)
+                found.extend(entries_of(activity, counts_on, number, tags))
+        return found
+
+    def scored(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
+               context: dict[str, Any], period: Period, number: int) -> ActivityResult:
+        """An activity scored for the period it counts toward (each at most once per period)."""
+        activity = scored.get((position, number))
+        if activity is None:
+            activity = scored[(position, number)] = self.score_activity(position, item, context)
+            if item["date"] < period.start:
+                activity.raw_reasons = [*activity.raw_reasons, "Completed before the first period, in its look-back: "
+                                        "it counts toward the first period."]
+        return activity
+
+    def grace(self, book: CredentialResult, context: dict[str, Any], period: Period, typed: list[Any],
+              home: dict[int, int | None], claimed: dict[int, int], scored: dict[tuple[int, int], ActivityResult],
+              own: list[ActivityResult], history: list[Entry], carried: list[Entry],
+              number: int) -> list[ActivityResult]:
+        """The activities dated in the period's grace (the next period's first days) it takes: while it is still
+        short — judged on a trial of its totals — or all of them, when the spec says they always count. Each counts
+        once, toward one period."""
+        layout = self.spec.layout
+        if layout is None or layout.grace is None or period.grace_end is None:
+            return []
+        always = layout.grace_counts == "always"
+        candidates = sorted(((position, item) for position, _r, item, problems in typed
+                             if item is not None and not problems and home[position] == number + 1
+                             and item["date"] <= period.grace_end and position not in claimed),
+                            key=lambda pair: (pair[1]["date"], pair[1]["id"] or ""))
+        taken: list[ActivityResult] = []
+        for position, item in candidates:
+            if not always and self.trial(book, context, period, [*own, *taken], history, carried, number):
+                break
+            activity = self.scored(scored, position, item, context, period, number)
+            if not activity.counts:
+                continue
+            claimed[position] = number
+            activity.raw_reasons = [*activity.raw_reasons, f"Completed after this period ended "
+                                    f"({period.end.isoformat()}), in its grace: it counts toward this period, "
+                                    "not the next."]
+            taken.append(activity)
+        return taken
+
+    def trial(self, book: CredentialResult, context: dict[str, Any], period: Period, activities: list[ActivityResult],
+              history: list[Entry], carried: list[Entry], number: int) -> bool:
+        """Whether the period is met with these activities (accounted on copies, so nothing real is cut twice)."""
+        copies = [replace(activity, raw_reasons=list(activity.raw_reasons), trace=None) for activity in activities]
+        trial = CredentialResult(self.spec.id, "", "", self.places, None, None, book.certified_on)
+        trial.carried_in = book.carried_in
+        trial.activities = copies
+        self.ledger.totals(trial, context, self.entries(copies, period, number), history, carried)
+        return bool(trial.met) or trial.required is None
 
     def windows(self) -> list[CompiledWindow | None]:
         """Every window a rule of the spec counts (None: the period's own)."""
@@ -355,44 +421,6 @@ class Scorer:
                 return 1
             return None
         return periods.containing(day).number
-
-    def _entry(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
-               context: dict[str, Any], period: Period, number: int) -> Entry:
-        activity = scored.get((position, number))
-        if activity is None:
-            activity = scored[(position, number)] = self.score_activity(position, item, context)
-            if item["date"] < period.start:
-                activity.raw_reasons = [*activity.raw_reasons, "Completed before the first period, in its look-back: "
-                                        "it counts toward the first period."]
-        counts_on = min(max(item["date"], period.start), period.end)
-        return Entry(activity, counts_on, number)
-
-    def grace(self, book: CredentialResult, context: dict[str, Any], period: Period, typed: list[Any],
-              home: dict[int, int | None], claimed: dict[int, int], scored: dict[tuple[int, int], ActivityResult],
-              live: list[Entry], history: list[Entry], number: int) -> None:
-        """Take activities dated in the period's grace (the next period's first days) while it is still short —
-        or all of them, when the spec says they always count — so each counts once, toward one period."""
-        layout = self.spec.layout
-        if layout is None or layout.grace is None or period.grace_end is None:
-            return
-        always = layout.grace_counts == "always"
-        candidates = sorted(((position, item) for position, _r, item, problems in typed
-                             if item is not None and not problems and home[position] == number + 1
-                             and item["date"] <= period.grace_end and position not in claimed),
-                            key=lambda pair: (pair[1]["date"], pair[1]["id"] or ""))
-        for position, item in candidates:
-            if not always and (book.met or book.required is None):
-                return
-            entry = self._entry(scored, position, item, context, period, number)
-            if not entry.activity.counts:
-                continue
-            claimed[position] = number
-            entry.activity.raw_reasons = [*entry.activity.raw_reasons, f"Completed after this period ended "
-                                          f"({period.end.isoformat()}), in its grace: it counts toward this period, "
-                                          "not the next."]
-            live.append(entry)
-            book.activities = [*book.activities, entry.activity]
-            self.ledger.totals(book, context, live, history)
 
     def elsewhere(self, position: int, record: Any, item: dict[str, Any], period: Period, home: int | None,
                   taken_by: int | None, first_scored: int) -> ActivityResult:
@@ -452,7 +480,10 @@ def _problem(exc: Exception) -> str:
     return _PROBLEMS.get(type(exc).__name__, str(exc))
 
 
-def _entries(activities: list[ActivityResult], period: int) -> list[Entry]:
+def _entries(activities: list[ActivityResult], period: int, tags: tuple[str, ...]) -> list[Entry]:
     """The entries of credit of a period's own activities (on the simple path: each counts on its own date)."""
-    return [Entry(activity, activity.date, period) for activity in activities
-            if activity.counts and activity.date is not None and activity.category is not None]
+    found: list[Entry] = []
+    for activity in activities:
+        if activity.counts and activity.date is not None and activity.category is not None:
+            found.extend(entries_of(activity, activity.date, period, tags))
+    return found
