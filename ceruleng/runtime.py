@@ -112,7 +112,8 @@ def _whole(value: Decimal) -> int:
     return values.as_whole(value, "a count of days, months or years")
 
 
-SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "all": all, "sum": sum, "bool": bool}
+SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "all": all, "sum": sum, "bool": bool,
+                 "tuple": tuple}
 """The only built-ins generated code may call."""
 
 RUNTIME: dict[str, Any] = {
