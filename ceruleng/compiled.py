@@ -195,10 +195,11 @@ class CompiledCarry:
 
 @dataclass(frozen=True)
 class CountedCategory:
-    """A category a minimum adds, limited by `up_to` when given."""
+    """What a minimum adds: a category's entries, or those `select` chooses (or both), limited by `up_to`."""
 
-    category: str
+    category: str | None
     up_to: Callable[[Context], Decimal] | None
+    select: EntryTest | None = None
 
 
 @dataclass(frozen=True)

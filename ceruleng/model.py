@@ -143,9 +143,13 @@ class Category:
 
 @dataclass(frozen=True)
 class Counted:
-    category: str
+    """What counts toward a minimum: a category's entries, or the entries `select` chooses (or both), at most
+    `up_to`."""
+
+    category: str | None
     up_to: ExprText | None
     span: Span
+    select: ExprText | None = None
 
 
 @dataclass(frozen=True)
@@ -709,8 +713,9 @@ class _Reader:
 
     def minimum(self, data: dict[str, Any], at: Path) -> Minimum:
         counts = tuple(
-            Counted(str(item["category"]), self.expr(item, "up_to", (*at, "counts", i)),
-                    self.span((*at, "counts", i, "category")))
+            Counted(str(item["category"]) if "category" in item else None, self.expr(item, "up_to", (*at, "counts", i)),
+                    self.span((*at, "counts", i, "category" if "category" in item else "select")),
+                    self.expr(item, "select", (*at, "counts", i)))
             for i, item in enumerate(data.get("counts") or ())
         )
         return Minimum(str(data["id"]), str(data["title"]), self.required_expr(data, "at_least", at), counts,

@@ -336,6 +336,7 @@ class _Builder:
                 write(label, minimum.at_least)
                 for k, counted in enumerate(minimum.counts):
                     write(f"{label}_{k}", counted.up_to)
+                    write(f"{label}_{k}_select", counted.select, f"{names.ENTRY}, {names.CONTEXT}")
                 write(f"{label}_select", minimum.select, f"{names.ENTRY}, {names.CONTEXT}")
                 _window_functions(write, label, minimum.window)
         for index, alternative in enumerate(requirement.alternatives):
@@ -373,7 +374,8 @@ class _Builder:
         for index, group in enumerate(_grouped(list(requirement.minimums))):
             versions = tuple(
                 MinimumVersion(minimum.effective, get(cycle[f"minimum{index}_{number}"]), tuple(
-                    CountedCategory(counted.category, get(cycle.get(f"minimum{index}_{number}_{k}")))
+                    CountedCategory(counted.category, get(cycle.get(f"minimum{index}_{number}_{k}")),
+                                    get(cycle.get(f"minimum{index}_{number}_{k}_select")))
                     for k, counted in enumerate(minimum.counts)),
                     get(cycle.get(f"minimum{index}_{number}_select")),
                     _window(get, cycle, f"minimum{index}_{number}", minimum.window))

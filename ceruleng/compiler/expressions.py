@@ -211,6 +211,8 @@ def _requirement(state: CompileState, requirement: Requirement) -> None:
         for counted in minimum.counts:
             if counted.up_to is not None:
                 state.expression(counted.up_to, cycle_scope, NUMBER, "the limit under 'up_to'")
+            if counted.select is not None:
+                state.expression(counted.select, state.entry_scope, BOOLEAN, "the condition under 'select'")
     scored = state.totals_scope.with_bindings([
         Binding("activities", ListType(SCORED_ACTIVITY), "activities", description="this cycle's scored activities"),
     ])

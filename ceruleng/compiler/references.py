@@ -69,7 +69,8 @@ def resolve_references(state: CompileState) -> None:
                 _category_reference(state, category_id, document.span(("checks", i, key, j)))
     for minimum in model.requirement.minimums if model.requirement else ():
         for counted in minimum.counts:
-            _category_reference(state, counted.category, counted.span)
+            if counted.category is not None:
+                _category_reference(state, counted.category, counted.span)
     for category in model.categories:
         for j, type_name in enumerate(category.types):
             if type_name not in model.activity_types:

@@ -182,7 +182,8 @@ class _Table:
                                  _citation(minimum.sources)),
                             title=minimum.title, at_least=minimum.at_least, effective=_effective(minimum.effective))
             for counted in minimum.counts:
-                self.put(rule, f"counts {counted.category}", counted.up_to or "all of it")
+                what = counted.category or expression_text(counted.select)[0]
+                self.put(rule, f"counts {what}", counted.up_to or "all of it")
 
     def declarations(self) -> None:
         model = self.model

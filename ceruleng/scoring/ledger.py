@@ -378,11 +378,12 @@ class Ledger:
             if version is None:
                 raise NotInForce(f"minimum '{minimum.id}'", judged)
             needed = version.at_least(context)
-            plain = version.window is None and version.select is None and version.counts and not carried_in
+            plain = (version.window is None and version.select is None and version.counts and not carried_in
+                     and all(c.select is None and c.category is not None for c in version.counts))
             if plain:  # categories over the period: the sums already made
                 counted = ZERO
                 for counted_category in version.counts:
-                    earned = sums.get(counted_category.category, ZERO)
+                    earned = sums.get(counted_category.category or "", ZERO)
                     up_to = counted_category.up_to
                     counted += min(earned, up_to(context)) if up_to else earned
                 results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
@@ -407,7 +408,9 @@ class Ledger:
             return sum((e.credits for e in chosen), ZERO)
         total = ZERO
         for counted_category in version.counts:
-            earned = sum((e.credits for e in chosen if e.category == counted_category.category), ZERO)
+            wanted, test = counted_category.category, counted_category.select
+            earned = sum((e.credits for e in chosen if (wanted is None or e.category == wanted)
+                          and (test is None or test(e.fields(), context))), ZERO)
             up_to = counted_category.up_to
             total += min(earned, up_to(context)) if up_to else earned
         return total
