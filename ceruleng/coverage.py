@@ -28,17 +28,8 @@ def rule_path(citation: Citation) -> Path:
 
 
 def describe(model: SpecModel, path: Path) -> str:
-    """A rule's key as a reader finds it in the spec: `categories[3] webinar`, `requirement.carry_over`."""
-    parts: list[str] = []
-    node: Any = model.document.data
-    for key in path:
-        node = node[key] if isinstance(node, dict | list) else None
-        if isinstance(key, int):
-            label = node.get("id") if isinstance(node, dict) else None
-            parts[-1] += f"[{key}]" + (f" {label}" if label else "")
-        else:
-            parts.append(str(key))
-    return ".".join(parts) or "(top level)"
+    """A rule's key as a reader finds it in the spec (see `SpecModel.describe`)."""
+    return model.describe(path)
 
 
 @dataclass

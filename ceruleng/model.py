@@ -472,6 +472,24 @@ class SpecModel:
     def path(self) -> str:
         return self.document.source.path
 
+    def describe(self, path: Path) -> str:
+        """A rule's key as a reader finds it in the spec: `categories[3] webinar`, `requirement.carry_over`."""
+        parts: list[str] = []
+        node: Any = self.document.data
+        for key in path:
+            if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            elif isinstance(node, dict):
+                node = node.get(key)
+            else:
+                node = None
+            if isinstance(key, int) and parts:
+                label = node.get("id") if isinstance(node, dict) else None
+                parts[-1] += f"[{key}]" + (f" {label}" if label else "")
+            else:
+                parts.append(str(key))
+        return ".".join(parts) or "(top level)"
+
 
 class _Reader:
     """Builds model records from validated data, collecting date diagnostics on the way."""

@@ -239,6 +239,12 @@ def format_credits(value: Decimal, places: int) -> str:
     return found
 
 
+def at_precision(value: Decimal, places: int) -> Decimal:
+    """A total as the spec reports it (its places, an exact tie to the even digit): what requirements, minimums and
+    limits judge, so three credits of 20/60 meet a requirement of 1 exactly as the report shows."""
+    return value.quantize(_QUANTA[places], context=CONTEXT)
+
+
 def format_value(value: object) -> str:
     """Any runtime value as text for a reason sentence."""
     if value is None:

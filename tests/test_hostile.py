@@ -118,6 +118,19 @@ def _spec_with_credit(folder: Path, expression: str) -> Path:
     return path
 
 
+def _let_chain(folder: Path, length: int, conditional: bool) -> Path:
+    """The base spec whose credit ends a chain of `length` lets, each needed (only if `conditional`) by the next."""
+    lets = ["  l0: minutes / 60\n"]
+    for step in range(1, length):
+        body = f"if minutes > {step} then l{step - 1} else 0" if conditional else f"l{step - 1} + 0"
+        lets.append(f"  l{step}: {json.dumps(body)}\n")
+    text = BASE_SPEC.replace(BASE_CREDIT, f"    credit: l{length - 1}\n")
+    text = text.replace("categories:", "let:\n" + "".join(lets) + "categories:", 1)
+    path = folder / "let-chain.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _csv_cell(folder: Path, characters: int) -> Path:
     """A CSV whose first row holds a title of `characters` characters (past the csv module's own field limit)."""
     path = folder / "long-cell.csv"
@@ -188,13 +201,14 @@ GENERATORS: dict[str, Callable[..., Path]] = {
     "csv-cell": _csv_cell,
     "long-line": _long_line,
     "spec-file": _spec_file,
+    "let-chain": _let_chain,
     "long-spec-id": _long_spec_id,
     "long-expression": lambda folder, length: _spec_with_credit(folder, "minutes" + " + 1" * ((length - 7) // 4)),
     "deep-expression": lambda folder, depth: _spec_with_credit(folder, "floor(" * depth + "minutes" + ")" * depth),
     "deep-negation": lambda folder, depth: _spec_with_credit(folder, "-" * depth + "minutes"),
     "deep-parentheses": lambda folder, depth: _spec_with_credit(folder, "(" * depth + "minutes / 60" + ")" * depth),
 }
-SPEC_KINDS = {"nested-spec", "long-text-spec", "long-expression", "deep-expression", "deep-negation",
+SPEC_KINDS = {"let-chain", "nested-spec", "long-text-spec", "long-expression", "deep-expression", "deep-negation",
               "deep-parentheses", "spec-file"}
 
 
@@ -240,6 +254,11 @@ def check_eval_output(case: dict[str, Any], code: int, out: str, err: str) -> No
     assert len(errors) == len(case["members"]), errors
     for got, want in zip(errors, case["members"], strict=True):
         assert got is None if want is None else (got is not None and want in got), (got, want)
+    if "credentials" in case:
+        credential_errors = [result.get("error") for member in members for result in member["results"]]
+        assert len(credential_errors) == len(case["credentials"]), credential_errors
+        for got, want in zip(credential_errors, case["credentials"], strict=True):
+            assert got is None if want is None else (got is not None and want in got), (got, want)
     activities = [a for member in members for result in member["results"] for a in result["activities"]]
     expected = case["activities"]
     assert len(activities) == len(expected), [(a["id"], a["status"], a["reasons"]) for a in activities]
@@ -252,7 +271,8 @@ def check_eval_output(case: dict[str, Any], code: int, out: str, err: str) -> No
     summary = document["summary"]
     assert summary["members"] == len(members) and summary["activity_results"] == len(activities)
     assert summary["malformed"] == sum(1 for a in activities if a["malformed"])
-    assert (code == 1) == bool(summary["malformed"] or any(errors)), summary
+    credential_failed = any(result.get("error") for member in members for result in member["results"])
+    assert (code == 1) == bool(summary["malformed"] or any(errors) or credential_failed), summary
 
 
 def check_spec_output(case: dict[str, Any], code: int, out: str, err: str) -> None:
@@ -345,7 +365,7 @@ def test_the_corpus_is_well_formed() -> None:
     names = [case["name"] for case in CASES]
     assert len(names) == len(set(names)), [name for name in names if names.count(name) > 1]
     known = {"name", "check", "expr", "eval", "generate", "rules", "args", "exit", "code", "at", "stderr", "members",
-             "activities", "isolate", "xfail", "outputs"}
+             "credentials", "activities", "isolate", "xfail", "outputs"}
     for case in CASES:
         assert set(case) <= known, (case["name"], set(case) - known)
         assert sum(key in case for key in ("check", "expr", "eval", "generate")) == 1, case["name"]

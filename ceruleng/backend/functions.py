@@ -423,11 +423,13 @@ def _in_force(pool: ConstantPool, effective: Effective) -> str:
 # ---- cycle-level functions and dated parameters ----------------------------------------------------------------
 
 
-def write_cycle_function(module: ModuleCode, label: str, params: str, checked: Checked, span: Span) -> str:
-    """A cycle rule (requirement, deadline, a cap, a minimum, an alternative): one expression of `x` (and `acts`)."""
+def write_cycle_function(module: ModuleCode, label: str, params: str, checked: Checked, span: Span,
+                         what: str) -> str:
+    """A cycle rule (requirement, deadline, a cap, a minimum, an alternative): one expression of `x` (and `acts`);
+    `what` names it for people (`requirement.minimums[0] ethics.at_least`)."""
     name = names.cycle_function(label)
     body = Body(module, {}, traced=False)
-    with body.out.origin(Origin(span, label.replace("_", " "))):
+    with body.out.origin(Origin(span, what)):
         body.out.line(f"return {body.expression(checked)}")
     module.function(f"{name}({params})", body)
     return name

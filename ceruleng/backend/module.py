@@ -299,7 +299,7 @@ class _Builder:
         def write(label: str, text: ExprText | None, params: str = names.CONTEXT) -> None:
             if text is not None:
                 written[label] = functions.write_cycle_function(module, label, params, self.checked(text),
-                                                                text.span)
+                                                                text.span, model.describe(text.path))
 
         for plan, versions in categories:
             write(f"cap{plan.index}", versions[0].cap)

@@ -204,6 +204,12 @@ def _presence(call: CallTypes) -> Type:
     if call.node.function == "has":
         return BOOLEAN
     first, second = call.types[0], call.types[1]
+    fallback = call.arg(1)
+    if isinstance(first, ScaleType) and isinstance(fallback, ast.String):
+        if first.rank(fallback.value) is None:  # a default grade is a grade: it must be on the scale
+            call.report("unknown-scale-value", f"'{fallback.value}' is not on the {first.scale} scale", fallback,
+                        did_you_mean(fallback.value, first.values) or "values: " + ", ".join(first.values))
+        return first
     if first is not None and second is not None and unify(first, second) is None:
         call.report(
             "expr-type",

@@ -221,6 +221,12 @@ class _Checker:
         self._expect(node.test, scope, BOOLEAN, "the condition after 'if' must be true or false")
         then = self.visit(node.then, scope)
         otherwise = self.visit(node.otherwise, scope)
+        for scaled, literal in ((then, node.otherwise), (otherwise, node.then)):
+            if isinstance(scaled, ScaleType) and isinstance(literal, ast.String):
+                # a grade or a grade written out: still a grade, compared by rank (not by its letters)
+                self._on_scale(literal, scaled)
+                self.result.types[id(literal)] = scaled
+                return scaled
         common = unify(then, otherwise)
         if common is None:
             self.error("expr-type", f"'then' gives {then.name} but 'else' gives {otherwise.name}", node.otherwise)
@@ -299,6 +305,11 @@ class _Checker:
         return BOOLEAN
 
     visit_In = visit_NotIn = _membership
+
+    def _on_scale(self, literal: ast.String, scale: ScaleType) -> None:
+        if scale.rank(literal.value) is None:
+            self.error("unknown-scale-value", f"'{literal.value}' is not on the {scale.scale} scale", literal,
+                       did_you_mean(literal.value, scale.values) or "values: " + ", ".join(scale.values))
 
     def _scale_list(self, items: ast.Expr, scale: ScaleType) -> None:
         if isinstance(items, ast.ListOf):

@@ -34,7 +34,7 @@ from ceruleng.scoring.results import (
     MinimumResult,
     TraceLine,
 )
-from ceruleng.values import ZERO, format_credits, format_number
+from ceruleng.values import ZERO, at_precision, format_credits, format_number
 
 
 @dataclass(slots=True, eq=False)
@@ -274,7 +274,7 @@ class Ledger:
             allowed = entry.credits
             binding: tuple[_Bound, int] | None = None
             for bound, part in applying:
-                room = max(ZERO, bound.at_most - bound.used[part])
+                room = max(ZERO, bound.at_most - at_precision(bound.used[part], self.places))
                 if room < allowed:
                     allowed, binding = room, (bound, part)
             if binding is not None:
@@ -364,9 +364,10 @@ class Ledger:
             pool = [*history, *entries] if self.windowed else entries
             result.minimums = self.minimums(totals, [*pool, *carried], sums)
         result.met_by = self.alternative(result, context)
-        enough = held >= required and all(m.met for m in result.minimums)
+        judged = at_precision(held, self.places)  # totals are judged as they are reported
+        enough = judged >= required and all(m.met for m in result.minimums)
         result.met = enough or result.met_by is not None
-        result.remaining = ZERO if result.met_by else max(ZERO, required - held)
+        result.remaining = ZERO if result.met_by else max(ZERO, required - judged)
 
     def minimums(self, context: dict[str, Any], entries: Sequence[Entry],
                  sums: dict[str, Decimal]) -> list[MinimumResult]:
@@ -386,12 +387,13 @@ class Ledger:
                     earned = sums.get(counted_category.category or "", ZERO)
                     up_to = counted_category.up_to
                     counted += min(earned, up_to(context)) if up_to else earned
+                counted = at_precision(counted, self.places)
                 results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
                 continue
             start, end = window_of(version.window, context)
             every = version.window.every if version.window is not None else None
-            pieces = [MinimumPart(first, last, needed,
-                                  self.counted(version, [e for e in entries if first <= e.counts_on <= last], context))
+            pieces = [MinimumPart(first, last, needed, at_precision(
+                self.counted(version, [e for e in entries if first <= e.counts_on <= last], context), self.places))
                       for first, last in parts(start, end, every)]
             total = sum((piece.counted for piece in pieces), ZERO)
             met = all(piece.met for piece in pieces)

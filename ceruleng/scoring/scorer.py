@@ -211,12 +211,39 @@ class Scorer:
         result.deadline = period.deadline
         result.period = PeriodInfo(period.number, period.start, period.end, period.deadline, period.grace_end,
                                    period.status(as_of))
-        if self.reaches_back:
-            self.book(result, records, periods, period, base)
-        else:
-            result.activities = self.score_records(records, context, period)
-            self.ledger.totals(result, context, _entries(result.activities, period.number, self.ledger.tag_names))
+        try:
+            if self.reaches_back:
+                self.book(result, records, periods, period, base)
+            else:
+                result.activities = self.score_records(records, context, period)
+                self.ledger.totals(result, context, _entries(result.activities, period.number, self.ledger.tag_names))
+        except (LayoutError, *_RULE_ERRORS) as exc:
+            return self.unaccounted(result, records, exc)
         self.fee_and_audit(result, member, period.start, seed)
+        return result
+
+    def unaccounted(self, result: CredentialResult, records: Sequence[Any], exc: Exception) -> CredentialResult:
+        """A credential whose totals a cycle rule could not compute (a credential attribute it needs is missing or
+        zero, no version of a rule is in force on the period's end): its activities as scored (or, when scoring
+        stopped before them, all listed as not scored), no totals, and a sentence naming the rule."""
+        origins = self.spec.origins_of(exc)
+        rule = f"{origins[-1].what} ({origins[-1].span})" if origins else "a rule of the period"
+        if isinstance(exc, Missing):
+            attribute = self.model.credential_attributes.get(exc.what)
+            described = f" ({attribute.description})" if attribute and attribute.description != exc.what else ""
+            problem = f"{rule} needs the credential's {exc.what}{described}, which it does not give"
+        elif isinstance(exc, NotInForce):
+            problem = str(exc)
+        elif isinstance(exc, LayoutError):
+            problem = f"the periods of this credential cannot be laid out: {exc}"
+        else:
+            problem = f"{rule} could not be computed: {_problem(exc)}"
+        result.error = problem
+        result.required = result.remaining = result.met = None
+        result.minimums, result.limits = [], []
+        if not result.activities:
+            reason = f"Not scored: {problem}."
+            result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
         return result
 
     def unlaid(self, result: CredentialResult, records: Sequence[Any], certified_on: date, as_of: date,
