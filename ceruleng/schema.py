@@ -139,18 +139,20 @@ class _Translator:
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
+        self.nodes: dict[tuple[str | int, ...], tuple[dict[str, Any], list[str]]] = {}
 
     def problems(self, errors: Iterable[ValidationError]) -> list[SchemaProblem]:
         found: list[tuple[str, tuple[Any, ...], SchemaProblem]] = []
         required_done: set[tuple[Any, ...]] = set()
         for error in errors:
             keyword = str(error.validator)
-            node = tuple(error.absolute_schema_path)[:-1]
+            schema_path = tuple(error.absolute_schema_path)
+            node = schema_path[:-1]
             if keyword == "required":  # one error per missing key; `required` reports them all at once
                 if (node, tuple(error.absolute_path)) in required_done:
                     continue
                 required_done.add((node, tuple(error.absolute_path)))
-            found.extend((keyword, node, problem) for problem in self._translate(error))
+            found.extend((keyword, node, problem) for problem in self._translate(error, schema_path))
         # A value of the wrong type is one mistake: drop what the same schema node says besides about the same value
         # (an integer's range when the number is not whole). Keywords deeper in the schema apply to values of one
         # type only, so they cannot fire on a value whose type failed.
@@ -158,12 +160,14 @@ class _Translator:
         return [problem for keyword, node, problem in found
                 if keyword == "type" or (node, problem.path) not in mistyped]
 
-    def _translate(self, error: ValidationError) -> Iterator[SchemaProblem]:
+    def _translate(self, error: ValidationError, schema_path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
         keyword = str(error.validator)
         translate = _KEYWORDS.get(keyword)
         if translate is None:  # a test keeps every keyword of our schemas mapped
             raise AssertionError(f"no diagnostic for the JSON Schema keyword {keyword!r}")
-        node, applicators = self._node(error.absolute_schema_path)
+        if schema_path not in self.nodes:
+            self.nodes[schema_path] = self._node(schema_path)
+        node, applicators = self.nodes[schema_path]
         value: Any = error.instance
         path: DataPath = tuple(error.absolute_path)
         failure = _Failure(keyword, error.validator_value, value, path, node, list(error.context or ()))
@@ -262,6 +266,11 @@ def _repeated_items(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem
         seen.add(key)
 
 
+def _literal(value: Any) -> str:
+    """A schema's value as the schema writes it (its non-integer numbers are Decimals, which json cannot write)."""
+    return str(value) if isinstance(value, Decimal) else json.dumps(value)
+
+
 def _type_words(kind: str | list[str]) -> str:
     return " or ".join(_TYPE_WORDS[name] for name in _listed(kind))
 
@@ -278,7 +287,7 @@ def _closest_choice(failure: _Failure) -> str | None:
 _KEYWORDS: dict[str, _Translate] = {
     "type": _at_value("schema-type", lambda f: f"expected {_type_words(f.expected)}, got {_show(f.value)}"),
     "oneOf": _Translator.one_of,
-    "const": _at_value("schema-const", lambda f: f"must be {json.dumps(f.expected)}, got {_show(f.value)}"),
+    "const": _at_value("schema-const", lambda f: f"must be {_literal(f.expected)}, got {_show(f.value)}"),
     "enum": _at_value("schema-enum", _not_one_of, _closest_choice),
     "required": _Translator.required,
     "additionalProperties": _unknown_keys,
