@@ -4,17 +4,17 @@ Input: a `LoadedDocument` and one of the published JSON Schemas in `schemas/`. O
 (`schema-unknown-key`, `schema-missing-key`, `schema-type`, `schema-enum`, `schema-pattern`, `schema-range`,
 `schema-size`, `schema-const`), each at the key or value it concerns, with a "did you mean" where one is likely.
 
-Why not the jsonschema package here: importing it takes ~0.2 s, which alone would break `ceruleng check`'s start-up
-budget. This module implements exactly the keywords our schemas use (a test walks the schemas and fails on any other
-keyword) and the test suite checks it against jsonschema on every spec in the corpus, valid and broken.
+The validating is jsonschema's (`Draft202012Validator`, taught that the loader's `Decimal` is a JSON number); this
+module only turns its errors into our diagnostics: `_KEYWORDS` maps every keyword our schemas use to a code and a
+message, and a test fails when a schema uses a keyword without a mapping. jsonschema is imported on the first
+validation only (~80 ms), so `ceruleng --help` and a cached `ceruleng check` never pay for it.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -26,17 +26,14 @@ from ceruleng.errors import Diagnostic, did_you_mean
 from ceruleng.surrogates import UnencodableText
 
 if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
     from ceruleng.yamlsrc import LoadedDocument
 
 SCHEMA_NAMES = ("spec", "activities", "result")
 
-SUPPORTED_KEYWORDS = frozenset({
-    "$schema", "$id", "$ref", "$defs", "title", "description", "default", "examples",
-    "type", "properties", "additionalProperties", "propertyNames", "required", "enum", "const", "pattern",
-    "minimum", "maximum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "maxProperties",
-    "items", "uniqueItems", "oneOf", "format",
-})  # fmt: skip
-"""Every JSON Schema keyword this validator understands; `format` is an annotation only, as in 2020-12."""
+DataPath = tuple[str | int, ...]
 
 
 def schema_text(name: str) -> str:
@@ -50,7 +47,8 @@ def schema_text(name: str) -> str:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(schema_text(name))
+    """A published schema as data; a non-integer number in it is a `Decimal` (never a float), like the loader's."""
+    schema: dict[str, Any] = json.loads(schema_text(name), parse_float=Decimal)
     return schema
 
 
@@ -58,7 +56,7 @@ def load_schema(name: str) -> dict[str, Any]:
 class SchemaProblem:
     """One violation: where (a data path), what (code, message), and whether it concerns the key at that path."""
 
-    path: tuple[str | int, ...]
+    path: DataPath
     code: str
     message: str
     hint: str | None = None
@@ -88,13 +86,14 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def _is_type(value: Any, wanted: str) -> bool:
-    actual = json_type(value)
-    if wanted == "number":
-        return actual in ("number", "integer")
-    if wanted == "integer":
-        return actual == "integer" or (actual == "number" and value == value.to_integral_value())
-    return actual == wanted
+def _is_number(_checker: object, value: Any) -> bool:
+    return json_type(value) in ("number", "integer")
+
+
+def _is_integer(_checker: object, value: Any) -> bool:
+    """An int, or a Decimal with nothing after the point (`2.0`): JSON Schema counts 2.0 as an integer too."""
+    kind = json_type(value)
+    return kind == "integer" or (kind == "number" and value == value.to_integral_value())
 
 
 def _show(value: Any) -> str:
@@ -105,142 +104,233 @@ def _show(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-class Validator:
-    """Validates data against one schema, yielding every problem (not only the first)."""
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
-    def __init__(self, schema: dict[str, Any]) -> None:
-        self.root = schema
 
-    def problems(self, data: Any) -> Iterator[SchemaProblem]:
-        yield from self._validate(data, self.root, ())
+def _json_key(value: Any) -> Any:
+    """A hashable stand-in, equal for equal JSON values: `true` is not `1`, `1` is `1.0` (as jsonschema compares)."""
+    if isinstance(value, bool) or value is None:
+        return ("literal", value)
+    if isinstance(value, list):
+        return ("array", tuple(_json_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _json_key(item)) for key, item in value.items()))
+    return ("value", value)
 
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """One jsonschema error, read into typed fields, with the schema node that holds the failing keyword."""
+
+    keyword: str
+    expected: Any
+    """The keyword's value in the schema: the 2 of `minItems: 2`, the list of `enum`."""
+    value: Any
+    path: DataPath
+    node: dict[str, Any]
+    """The schema object holding the keyword, its `$ref`s merged (for `properties` and `description`)."""
+    context: list[ValidationError]
+    """For `oneOf`: the errors of every branch."""
+
+
+class _Translator:
+    """Turns jsonschema's errors for one document into `SchemaProblem`s, as many as a person has mistakes: one per
+    unknown key, per missing key and per repeated item (jsonschema reports each of those once per mapping or list)."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.nodes: dict[tuple[str | int, ...], tuple[dict[str, Any], list[str]]] = {}
+
+    def problems(self, errors: Iterable[ValidationError]) -> list[SchemaProblem]:
+        found: list[tuple[str, tuple[Any, ...], SchemaProblem]] = []
+        required_done: set[tuple[Any, ...]] = set()
+        for error in errors:
+            keyword = str(error.validator)
+            schema_path = tuple(error.absolute_schema_path)
+            node = schema_path[:-1]
+            if keyword == "required":  # one error per missing key; `required` reports them all at once
+                if (node, tuple(error.absolute_path)) in required_done:
+                    continue
+                required_done.add((node, tuple(error.absolute_path)))
+            found.extend((keyword, node, problem) for problem in self._translate(error, schema_path))
+        # A value of the wrong type is one mistake: drop what the same schema node says besides about the same value
+        # (an integer's range when the number is not whole). Keywords deeper in the schema apply to values of one
+        # type only, so they cannot fire on a value whose type failed.
+        mistyped = {(node, problem.path) for keyword, node, problem in found if keyword == "type"}
+        return [problem for keyword, node, problem in found
+                if keyword == "type" or (node, problem.path) not in mistyped]
+
+    def _translate(self, error: ValidationError, schema_path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
+        keyword = str(error.validator)
+        translate = _KEYWORDS.get(keyword)
+        if translate is None:  # a test keeps every keyword of our schemas mapped
+            raise AssertionError(f"no diagnostic for the JSON Schema keyword {keyword!r}")
+        if schema_path not in self.nodes:
+            self.nodes[schema_path] = self._node(schema_path)
+        node, applicators = self.nodes[schema_path]
+        value: Any = error.instance
+        path: DataPath = tuple(error.absolute_path)
+        failure = _Failure(keyword, error.validator_value, value, path, node, list(error.context or ()))
+        if "propertyNames" not in applicators:
+            yield from translate(self, failure)
+            return
+        for problem in translate(self, failure):  # the value checked was a key of the mapping at `path`
+            yield SchemaProblem((*path, value), problem.code, f"key {problem.message}", problem.hint, True)
+
+    def resolved(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """A schema with its `$ref` chain merged in, the referring schema's own keywords winning (so a property's
+        description beats the shared definition's)."""
         while "$ref" in schema:
-            reference = schema["$ref"]
             target: dict[str, Any] = self.root
-            for part in reference.removeprefix("#/").split("/"):
+            for part in schema["$ref"].removeprefix("#/").split("/"):
                 target = target[part]
-            schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+            schema = {**target, **{key: value for key, value in schema.items() if key != "$ref"}}
         return schema
 
-    def _validate(self, value: Any, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        schema = self._resolve(schema)
-        if "oneOf" in schema:
-            yield from self._one_of(value, schema, path)
-            return
-        types = schema.get("type")
-        if types is not None:
-            wanted = [types] if isinstance(types, str) else types
-            if not any(_is_type(value, t) for t in wanted):
-                words = " or ".join(_TYPE_WORDS[t] for t in wanted)
-                yield SchemaProblem(path, "schema-type", f"expected {words}, got {_show(value)}")
-                return
-        yield from self._values(value, schema, path)
-        if isinstance(value, dict):
-            yield from self._object(value, schema, path)
-        elif isinstance(value, list):
-            yield from self._array(value, schema, path)
-        elif isinstance(value, str):
-            yield from self._string(value, schema, path)
-        elif json_type(value) in ("number", "integer"):
-            yield from self._number(value, schema, path)
+    def _node(self, schema_path: Iterable[str | int]) -> tuple[dict[str, Any], list[str]]:
+        """The schema object holding the failing keyword (`$ref`s merged), and the applicators on the way to it.
 
-    def _one_of(self, value: Any, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        branches = [self._resolve(branch) for branch in schema["oneOf"]]
-        results = [list(self._validate(value, branch, path)) for branch in branches]
-        if any(not problems for problems in results):
+        jsonschema's schema path leaves out `$ref` hops, so it is walked from the root, merging references."""
+        tokens = list(schema_path)[:-1]
+        node = self.resolved(self.root)
+        applicators: list[str] = []
+        index = 0
+        while index < len(tokens):
+            keyword = str(tokens[index])
+            applicators.append(keyword)
+            child = node[keyword]
+            if keyword in ("properties", "patternProperties", "$defs", "oneOf", "anyOf", "allOf", "prefixItems"):
+                index += 1
+                child = child[tokens[index]]
+            node = self.resolved(child)
+            index += 1
+        return node, applicators
+
+    def required(self, failure: _Failure) -> Iterator[SchemaProblem]:
+        properties: dict[str, Any] = failure.node.get("properties", {})
+        for key in failure.expected:
+            if key not in failure.value:
+                described = self.resolved(properties.get(key, {})).get("description")
+                yield SchemaProblem(failure.path, "schema-missing-key", f"missing required key '{key}'", described)
+
+    def one_of(self, failure: _Failure) -> Iterator[SchemaProblem]:
+        """The problems of the branch the value was most likely meant for: of the branches whose type it has, the
+        one with the fewest problems (the first of equals); when it has the type of none, one 'expected X or Y'."""
+        if not failure.context:  # valid under more than one branch: our schemas' branches exclude each other
             return
-        fitting = [problems for branch, problems in zip(branches, results, strict=True)
-                   if not any(p.code == "schema-type" and p.path == path for p in problems)]
+        by_branch: dict[int, list[ValidationError]] = {index: [] for index in range(len(failure.expected))}
+        for error in failure.context:
+            by_branch[int(error.relative_schema_path[0])].append(error)
+        results = [self.problems(errors) for errors in by_branch.values()]
+        fitting = [problems for problems in results
+                   if not any(p.code == "schema-type" and p.path == failure.path for p in problems)]
         if fitting:
             yield from min(fitting, key=len)
             return
-        words = " or ".join(dict.fromkeys(_TYPE_WORDS[t] for b in branches for t in _types_of(b)))
-        yield SchemaProblem(path, "schema-type", f"expected {words}, got {_show(value)}")
-
-    def _values(self, value: Any, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        if "const" in schema and value != schema["const"]:
-            yield SchemaProblem(path, "schema-const", f"must be {json.dumps(schema['const'])}, got {_show(value)}")
-        if "enum" in schema and value not in schema["enum"]:
-            choices = [str(choice) for choice in schema["enum"]]
-            hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
-            yield SchemaProblem(path, "schema-enum", f"{_show(value)} is not one of: {', '.join(choices)}", hint)
-
-    def _object(self, value: dict[str, Any], schema: dict[str, Any],
-                path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        properties: dict[str, Any] = schema.get("properties", {})
-        for key in schema.get("required", ()):
-            if key not in value:
-                described = self._resolve(properties.get(key, {})).get("description")
-                yield SchemaProblem(path, "schema-missing-key", f"missing required key '{key}'", described)
-        yield from self._counts(len(value), schema, path, "key")
-        names = schema.get("propertyNames")
-        for key, item in value.items():
-            if names is not None:
-                for problem in self._validate(key, names, (*path, key)):
-                    yield SchemaProblem((*path, key), problem.code, f"key {problem.message}", problem.hint, True)
-            if key in properties:
-                yield from self._validate(item, properties[key], (*path, key))
-                continue
-            extra = schema.get("additionalProperties", True)
-            if extra is False:
-                yield SchemaProblem((*path, key), "schema-unknown-key", f"unknown key '{key}'",
-                                    did_you_mean(key, properties) or "keys here: " + ", ".join(properties), True)
-            elif isinstance(extra, dict):
-                yield from self._validate(item, extra, (*path, key))
-
-    def _array(self, value: list[Any], schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        yield from self._counts(len(value), schema, path, "item")
-        if schema.get("uniqueItems"):
-            seen: list[Any] = []
-            for index, item in enumerate(value):
-                if item in seen:
-                    yield SchemaProblem((*path, index), "schema-size", f"{_show(item)} is listed twice")
-                seen.append(item)
-        if "items" in schema:
-            for index, item in enumerate(value):
-                yield from self._validate(item, schema["items"], (*path, index))
-
-    def _counts(self, count: int, schema: dict[str, Any], path: tuple[str | int, ...],
-                noun: str) -> Iterator[SchemaProblem]:
-        low = schema.get("minItems", schema.get("minProperties"))
-        high = schema.get("maxProperties")
-        if low is not None and count < low:
-            yield SchemaProblem(path, "schema-size", f"needs at least {low} {noun}{'s' if low != 1 else ''}")
-        if high is not None and count > high:
-            yield SchemaProblem(path, "schema-size", f"allows at most {high} {noun}{'s' if high != 1 else ''}")
-
-    def _string(self, value: str, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            yield SchemaProblem(path, "schema-size", f"needs at least {schema['minLength']} characters")
-        pattern = schema.get("pattern")
-        if pattern is not None and not _pattern(pattern).search(value):
-            yield SchemaProblem(path, "schema-pattern", f"{_show(value)} is not in the required form",
-                                schema.get("description"))
-
-    def _number(self, value: Any, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
-        number = Decimal(value)
-        if "minimum" in schema and number < Decimal(str(schema["minimum"])):
-            yield SchemaProblem(path, "schema-range", f"must be at least {schema['minimum']}, got {value}")
-        if "exclusiveMinimum" in schema and number <= Decimal(str(schema["exclusiveMinimum"])):
-            yield SchemaProblem(path, "schema-range", f"must be above {schema['exclusiveMinimum']}, got {value}")
-        if "maximum" in schema and number > Decimal(str(schema["maximum"])):
-            yield SchemaProblem(path, "schema-range", f"must be at most {schema['maximum']}, got {value}")
+        types = [self.resolved(branch).get("type", []) for branch in failure.expected]
+        names = list(dict.fromkeys(name for kind in types for name in _listed(kind)))
+        yield SchemaProblem(failure.path, "schema-type", f"expected {_type_words(names)}, got {_show(failure.value)}")
 
 
-def _types_of(schema: dict[str, Any]) -> list[str]:
-    types = schema.get("type", [])
-    return [types] if isinstance(types, str) else list(types)
+def _listed(kind: str | list[str]) -> list[str]:
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+_Translate = Callable[[_Translator, _Failure], Iterator[SchemaProblem]]
+
+
+def _at_value(code: str, message: Callable[[_Failure], str],
+              hint: Callable[[_Failure], str | None] = lambda failure: None) -> _Translate:
+    """A keyword that reports one problem, at the value that failed it."""
+
+    def translate(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:
+        yield SchemaProblem(failure.path, code, message(failure), hint(failure))
+
+    return translate
+
+
+def _unknown_keys(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:
+    properties: dict[str, Any] = failure.node.get("properties", {})
+    for key in failure.value:
+        if key not in properties:
+            yield SchemaProblem((*failure.path, key), "schema-unknown-key", f"unknown key '{key}'",
+                                did_you_mean(key, properties) or "keys here: " + ", ".join(properties), True)
+
+
+def _repeated_items(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:
+    seen: set[Any] = set()
+    for index, item in enumerate(failure.value):
+        key = _json_key(item)
+        if key in seen:
+            yield SchemaProblem((*failure.path, index), "schema-size", f"{_show(item)} is listed twice")
+        seen.add(key)
+
+
+def _literal(value: Any) -> str:
+    """A schema's value as the schema writes it (its non-integer numbers are Decimals, which json cannot write)."""
+    return str(value) if isinstance(value, Decimal) else json.dumps(value)
+
+
+def _type_words(kind: str | list[str]) -> str:
+    return " or ".join(_TYPE_WORDS[name] for name in _listed(kind))
+
+
+def _not_one_of(failure: _Failure) -> str:
+    return f"{_show(failure.value)} is not one of: {', '.join(str(choice) for choice in failure.expected)}"
+
+
+def _closest_choice(failure: _Failure) -> str | None:
+    choices = [str(choice) for choice in failure.expected]
+    return did_you_mean(failure.value, choices) if isinstance(failure.value, str) else None
+
+
+_KEYWORDS: dict[str, _Translate] = {
+    "type": _at_value("schema-type", lambda f: f"expected {_type_words(f.expected)}, got {_show(f.value)}"),
+    "oneOf": _Translator.one_of,
+    "const": _at_value("schema-const", lambda f: f"must be {_literal(f.expected)}, got {_show(f.value)}"),
+    "enum": _at_value("schema-enum", _not_one_of, _closest_choice),
+    "required": _Translator.required,
+    "additionalProperties": _unknown_keys,
+    "minProperties": _at_value("schema-size", lambda f: f"needs at least {_plural(f.expected, 'key')}"),
+    "maxProperties": _at_value("schema-size", lambda f: f"allows at most {_plural(f.expected, 'key')}"),
+    "minItems": _at_value("schema-size", lambda f: f"needs at least {_plural(f.expected, 'item')}"),
+    "uniqueItems": _repeated_items,
+    "minLength": _at_value("schema-size", lambda f: f"needs at least {f.expected} characters"),
+    "pattern": _at_value("schema-pattern", lambda f: f"{_show(f.value)} is not in the required form",
+                         lambda f: f.node.get("description")),
+    "minimum": _at_value("schema-range", lambda f: f"must be at least {f.expected}, got {f.value}"),
+    "exclusiveMinimum": _at_value("schema-range", lambda f: f"must be above {f.expected}, got {f.value}"),
+    "maximum": _at_value("schema-range", lambda f: f"must be at most {f.expected}, got {f.value}"),
+}
+"""Every JSON Schema keyword our schemas use that can fail, as our diagnostic."""
+
+APPLICATORS = frozenset({"$ref", "$defs", "properties", "items", "propertyNames"})
+"""Keywords that only apply other schemas: what fails is a keyword of those (`additionalProperties`, an applicator
+too when it holds a schema, is in `_KEYWORDS` for when it is `false`)."""
+
+ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "examples", "format"})
+"""Keywords that never fail (`format` is an annotation in 2020-12 unless a format checker is asked for)."""
+
+MAPPED_KEYWORDS = frozenset(_KEYWORDS) | APPLICATORS | ANNOTATIONS
+"""Every keyword a schema of ours may use; a test walks the schemas against it."""
 
 
 @cache
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _validator(name: str) -> Validator:
+    """jsonschema's 2020-12 validator for a published schema, reading the loader's Decimals as JSON numbers."""
+    from jsonschema import Draft202012Validator, validators  # here: only a check that misses the cache needs it
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
+    validator_class: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]  # untyped in the stubs
+        Draft202012Validator, type_checker=checker)
+    return validator_class(load_schema(name))
 
 
-@cache
-def validator(name: str) -> Validator:
-    return Validator(load_schema(name))
+def schema_problems(data: Any, name: str) -> list[SchemaProblem]:
+    """Every way `data` breaks the published schema `name`, one problem per mistake."""
+    validator = _validator(name)
+    return _Translator(load_schema(name)).problems(validator.iter_errors(data))
 
 
 def spec_value_problems(data: Any) -> Iterator[SchemaProblem]:
@@ -268,6 +358,16 @@ def spec_value_problems(data: Any) -> Iterator[SchemaProblem]:
                                     f"a spec number is below 10**12 and has at most {MAX_PLACES} decimal places")
 
 
+def _encodable(data: Any) -> Any:
+    """A copy of `data` with each unencodable text as its escaped form: jsonschema measures and matches strings, and
+    the surrogate is already reported once (`yaml-encoding`), not again as a wrong type."""
+    if isinstance(data, dict):
+        return {_encodable(key): _encodable(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_encodable(item) for item in data]
+    return str(data) if isinstance(data, UnencodableText) else data
+
+
 def _show_number(value: int | Decimal) -> str:
     number = Decimal(value)
     digits = len(number.as_tuple().digits)
@@ -279,15 +379,16 @@ def validate_document(document: LoadedDocument, name: str) -> tuple[list[Diagnos
     stages may go on checking: the document's own when it is valid, a copy without the unknown keys when those are
     its only problems (a misspelt key should not hide every later mistake), otherwise None. A spec is also
     checked for values no spec may hold (`spec_value_problems`)."""
-    problems = list(validator(name).problems(document.data))
-    if name == "spec":
-        problems.extend(spec_value_problems(document.data))
+    values = list(spec_value_problems(document.data)) if name == "spec" else []
+    checked = _encodable(document.data) if any(problem.code == "yaml-encoding" for problem in values) else document.data
+    problems = schema_problems(checked, name) + values
     diagnostics = []
     for problem in problems:
         span = document.key_span(problem.path) if problem.at_key else document.span(problem.path)
         if problem.code == "schema-missing-key":
             span = document.key_span(problem.path) if problem.path else document.span(())
         diagnostics.append(Diagnostic(problem.code, problem.message, span, hint=problem.hint))
+    diagnostics.sort(key=lambda diagnostic: diagnostic.span.sort_key())  # jsonschema's order is not the document's
     if not problems:
         return diagnostics, document.data
     if any(problem.code != "schema-unknown-key" for problem in problems):
