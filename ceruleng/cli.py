@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -250,19 +249,10 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         except OSError as exc:
             raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
         return
-    try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
-            "w", encoding="utf-8", errors="backslashreplace", dir=target.parent if str(target.parent) else ".",
-            prefix=f".{target.name}.", suffix=".tmp", delete=False, newline="")
-    except OSError as exc:
-        raise _input_error(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with handle:
-            yield handle.file  # the file itself: the wrapper would add a lookup to every write
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    from ceruleng.outputs import replaced_file
+
+    with replaced_file(target) as stream:
+        yield stream
 
 
 def _input_error(message: str) -> Exception:

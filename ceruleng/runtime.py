@@ -129,6 +129,7 @@ RUNTIME: dict[str, Any] = {
     "_lookup": _lookup,
     "_lookup_or": _lookup_or,
     "_round_to": values.round_to,
+    "_reportable": values.reportable,
     "_floor": values.floor,
     "_ceil": values.ceil,
     "_clamp": values.clamp,

@@ -21,7 +21,7 @@ from ceruleng.engine import Evaluator
 from ceruleng.model import Example, Expectation
 from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.source import Span
-from ceruleng.values import DateReader, format_credits, parse_iso_date
+from ceruleng.values import DateReader, at_precision, format_credits, parse_iso_date
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,13 @@ def _compare_totals(credential: CredentialResult, totals: dict[str, Any], path: 
     for key in _NUMBER_TOTALS:
         if key in totals:
             actual = getattr(credential, key)
-            if not _same_number(totals[key], actual):
+            if not _same_number(totals[key], actual, credential.places):
                 yield fail((*path, key), f"{key}: expected {_shown(totals[key])}, got "
                            f"{_credits(actual, credential.places)}")
     for key in ("met", "met_by"):
         if key in totals and totals[key] != getattr(credential, key):
             yield fail((*path, key), f"{key}: expected {totals[key]}, got {getattr(credential, key)}")
-    if "fee" in totals and not _same_number(totals["fee"], credential.fee[0] if credential.fee else None):
+    if "fee" in totals and not _same_number(totals["fee"], credential.fee[0] if credential.fee else None, 12):
         yield fail((*path, "fee"), f"fee: expected {_shown(totals['fee'])}, got {credential.fee}")
     if "audit_selected" in totals:
         actual_audit = credential.audit[1] if credential.audit else None
@@ -156,7 +156,7 @@ def _compare_parts(credential: CredentialResult, expected: Expectation, fail: Fa
     for category, wanted in expected.categories.items():
         total = categories.get(category)
         actual = total.earned if total else None
-        if not _same_number(wanted, actual):
+        if not _same_number(wanted, actual, credential.places):
             yield fail((*path, "categories", category), f"category {category}: expected {_shown(wanted)}, got "
                        f"{_credits(actual, credential.places)}")
     for minimum_id, wanted_parts in expected.minimum_parts.items():
@@ -170,7 +170,7 @@ def _compare_parts(credential: CredentialResult, expected: Expectation, fail: Fa
             actual_part = {"start": part.start.isoformat(), "end": part.end.isoformat(), "met": part.met}
             for key, value in wanted_part.items():
                 if key == "counted":
-                    if not _same_number(value, part.counted):
+                    if not _same_number(value, part.counted, credential.places):
                         yield fail((*where, number, key), f"minimum {minimum_id} part {number + 1}: counted "
                                    f"expected {_shown(value)}, got {_credits(part.counted, credential.places)}")
                 elif str(actual_part[key]) != str(value) and actual_part[key] != value:
@@ -219,18 +219,19 @@ def _compare_activity(activity: ActivityResult, wanted: dict[str, Any], path: tu
     for key in ("category", "status", "malformed"):
         if key in wanted and wanted[key] != getattr(activity, key):
             yield fail((*path, key), f"{key}: expected {wanted[key]}, got {getattr(activity, key)}{context}")
-    if "credits" in wanted and not _same_number(wanted["credits"], activity.credits):
+    if "credits" in wanted and not _same_number(wanted["credits"], activity.credits, places):
         yield fail((*path, "credits"), f"credits: expected {_shown(wanted['credits'])}, got "
                    f"{_credits(activity.credits, places)}{context}")
     if "reason" in wanted and str(wanted["reason"]) not in reasons:
         yield fail((*path, "reason"), f"reason: expected text containing {wanted['reason']!r}, got {reasons!r}")
 
 
-def _same_number(expected: Any, actual: Decimal | None) -> bool:
+def _same_number(expected: Any, actual: Decimal | None, places: int) -> bool:
+    """Whether an expected amount is the one the report shows (at the spec's precision, as totals are judged)."""
     if expected is None or actual is None:
         return expected is None and actual is None
     try:
-        return Decimal(str(expected)) == actual
+        return Decimal(str(expected)) == at_precision(actual, places)
     except InvalidOperation:
         return False
 

@@ -61,6 +61,22 @@ class ValueProblem(ArithmeticError):
     """A run-time problem computing one activity's value (a bad increment, a date out of range)."""
 
 
+MAX_REPORTED = Decimal(10) ** 15
+"""Every credit a rule computes (an activity's, a part's, a requirement, a cap, a minimum) stays below this in size:
+printed at any spec's precision (at most 6 places) and summed over millions of activities it still fits the
+28-digit context, so no total can fail to print."""
+
+
+def reportable(value: Decimal) -> Decimal:
+    """A computed credit that can be reported, or ValueProblem: input numbers are bounded, but a rule may multiply
+    them (`minutes * minutes * minutes`) past what any report can print."""
+    if abs(value) >= MAX_REPORTED:
+        digits = value.adjusted() + 1
+        raise ValueProblem(f"it is {format_number(value) if digits <= 20 else f'a number of {digits} digits'}, too "
+                           "large to report (a credit must be below 10^15)")
+    return value
+
+
 def round_to(value: Decimal, increment: Decimal, mode: str) -> Decimal:
     """Round `value` to a multiple of `increment` in the named mode (see ROUNDING_MODES)."""
     if increment <= 0:

@@ -244,6 +244,53 @@ def test_a_failed_run_leaves_the_output_file_unchanged(tmp_path: Path) -> None:
     assert done.returncode == 0 and json.loads(target.read_text(encoding="utf-8"))["summary"]["members"] == 1
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_new_output_file_gets_the_umask_mode(tmp_path: Path, umask: int) -> None:
+    """As a shell's `>` would make it: 0666 minus the umask (not the 0600 of a temporary file)."""
+    target = tmp_path / "out.json"
+    done = subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$0" -m ceruleng "$@"', sys.executable, "eval",
+                           "--rules", RULES, "--as-of", AS_OF, "-o", str(target), EXAMPLE],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_a_replaced_output_file_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("before", encoding="utf-8")
+    target.chmod(mode)
+    done = ceruleng("eval", "--rules", RULES, "--as-of", AS_OF, "--format", "json", "-o", str(target), EXAMPLE)
+    assert done.returncode == 0, done.stderr
+    assert target.stat().st_mode & 0o777 == mode and json.loads(target.read_text(encoding="utf-8"))["members"]
+    assert not leftovers(tmp_path)
+
+
+def test_output_through_a_symlink_replaces_the_file_it_points_to(tmp_path: Path) -> None:
+    """The link stays a link (as `>` writes through one); the file it names is replaced whole, its mode kept."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    real = reports / "latest.json"
+    real.write_text("before", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "out.json"
+    link.symlink_to(real)
+    done = ceruleng("eval", "--rules", RULES, "--as-of", AS_OF, "--format", "json", "-o", str(link), EXAMPLE)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert json.loads(real.read_text(encoding="utf-8"))["members"] and real.stat().st_mode & 0o777 == 0o640
+    assert not leftovers(tmp_path) and not leftovers(reports)
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(reports / "new.json")
+    done = ceruleng("eval", "--rules", RULES, "--as-of", AS_OF, "--format", "json", "-o", str(dangling), EXAMPLE)
+    assert done.returncode == 0 and dangling.is_symlink() and (reports / "new.json").is_file()
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(tmp_path / "loop-back.json")
+    (tmp_path / "loop-back.json").symlink_to(loop)
+    done = ceruleng("eval", "--rules", RULES, "--as-of", AS_OF, "-o", str(loop), EXAMPLE)
+    assert done.returncode == 2 and "loop.json: cannot write: " in one_line(done.stderr)
+
+
 def test_a_csv_without_its_columns_leaves_no_output(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("member,id\nM-1,A1\n", encoding="utf-8")
     target = tmp_path / "out.csv"

@@ -39,6 +39,7 @@ from ceruleng.compiled import Origin, Step
 from ceruleng.compiler.state import ParameterValues
 from ceruleng.expr import ast
 from ceruleng.expr.checker import SPLIT_DEPTH, Binding, Checked, always_read, present_when
+from ceruleng.expr.types import NUMBER
 from ceruleng.model import Effective
 from ceruleng.runtime import Outcome
 from ceruleng.source import Span
@@ -343,6 +344,9 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
     if not _never_negative(version):
         with body.branch(f"if {c} < _ZERO:"):
             out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.negative}, ({c},)),)')}")
+    if not _never_negative(version):
+        with out.origin(module.origin(version.credit_step, plan.index)):
+            out.line(f"{c} = _reportable({c})")
     explain = body.reasons(version.explain) if version.explain else "()"
     reasons = explain if extra == "()" else f"{explain} + {extra}"
     out.line(f"return {body.outcome('awarded', c, reasons, _ledger_fields(body, version))}")
@@ -356,13 +360,14 @@ def _ledger_fields(body: Body, version: VersionPlan) -> str:
     parts = "None"
     split = version.split
     if split is not None:
-        variable = names.element(SPLIT_DEPTH)
-        over = body.expression(split.over)
-        credits = body.expression(split.credits)
-        overrides = ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in split.tags)
-        parts = f"tuple(({credits}, {{**tg, {overrides}}}) for {variable} in {over})"
-        body.out.line(f"tg = {tags}")
-        tags = "tg"
+        with body.out.origin(Origin(split.span, "split.credits", None, body.category)):
+            variable = names.element(SPLIT_DEPTH)
+            over = body.expression(split.over)
+            credits = body.expression(split.credits)
+            overrides = ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in split.tags)
+            body.out.line(f"tg = {tags}")
+            body.out.line(f"pt = tuple((_reportable({credits}), {{**tg, {overrides}}}) for {variable} in {over})")
+        tags, parts = "tg", "pt"
     key = body.expression(version.key) if version.key is not None else "None"
     return f", {tags}, {parts}, {key}"
 
@@ -430,7 +435,8 @@ def write_cycle_function(module: ModuleCode, label: str, params: str, checked: C
     name = names.cycle_function(label)
     body = Body(module, {}, traced=False)
     with body.out.origin(Origin(span, what)):
-        body.out.line(f"return {body.expression(checked)}")
+        value = body.expression(checked)
+        body.out.line(f"return {f'_reportable({value})' if checked.type == NUMBER else value}")
     module.function(f"{name}({params})", body)
     return name
 

@@ -169,7 +169,8 @@ class _Builder:
         if category.split is not None:
             split = category.split
             plan.split = SplitPlan(self.checked(split.over), self.checked(split.credits),
-                                   tuple((name, self.checked(text)) for name, text in split.tags))
+                                   tuple((name, self.checked(text)) for name, text in split.tags),
+                                   split.credits.span)
         if category.repeats is not None:
             plan.key = self.checked(category.repeats.key)
         return plan

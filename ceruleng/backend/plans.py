@@ -90,6 +90,8 @@ class SplitPlan:
     over: Checked
     credits: Checked
     tags: tuple[tuple[str, Checked], ...]
+    span: Span
+    """Where the parts' credits are written: a failure computing a part names it."""
 
 
 @dataclass

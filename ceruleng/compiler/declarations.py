@@ -13,7 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiler.references import check_versions
+from ceruleng.compiler.references import check_always_in_force, check_versions
 from ceruleng.compiler.state import CompileState, ParameterValues
 from ceruleng.errors import did_you_mean
 from ceruleng.expr.checker import Binding, Scope
@@ -199,7 +199,10 @@ def _parameter(state: CompileState, parameter: Parameter) -> Type | None:
         state.error("parameter-type-mismatch", f"versions of parameter '{parameter.name}' have different types",
                     parameter.span)
         return None
-    check_versions(state, f"parameter '{parameter.name}'", [(v.effective, v.span) for v in parameter.versions])
+    versions = [(v.effective, v.span) for v in parameter.versions]
+    check_versions(state, f"parameter '{parameter.name}'", versions)
+    check_always_in_force(state, f"parameter '{parameter.name}'", versions,
+                          "an activity or period on such a day that reads it cannot be scored")
     state.parameters[parameter.name] = ParameterValues(
         parameter.name, tuple((v.effective, _runtime_value(v.value), v.span) for v in parameter.versions))
     return types[0]

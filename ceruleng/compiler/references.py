@@ -1,7 +1,7 @@
 """Compiler stages: group dated versions of rules, and resolve references between parts of a spec.
 
-Input: the model. Output: `duplicate-id`, `version-overlap`, `version-gap`, `version-mismatch`, `check-scope`,
-`unknown-category`, `unknown-activity-type` and `unknown-source` diagnostics.
+Input: the model. Output: `duplicate-id`, `version-overlap`, `version-gap`, `version-not-always-in-force`,
+`version-mismatch`, `check-scope`, `unknown-category`, `unknown-activity-type` and `unknown-source` diagnostics.
 """
 
 from __future__ import annotations
@@ -30,6 +30,29 @@ def check_versions(state: CompileState, what: str, versions: list[tuple[Effectiv
                         "an activity dated in the gap would have no rule; make the next version start the day after")
 
 
+def check_always_in_force(state: CompileState, what: str, versions: list[tuple[Effective, Span]],
+                          consequence: str) -> None:
+    """A rule that every period (or activity) needs in force (a minimum, a dated parameter) whose versions leave
+    days before the first or after the last uncovered: a warning, since only a period or activity on such a day
+    fails, and a rule that ended should say so with a last version (`at_least: 0`) rather than by stopping."""
+    if not versions or not any(effective.dated for effective, _ in versions):
+        return
+    first = min(versions, key=lambda v: (v[0].start is not None, v[0].start or v[0].end))
+    last = max(versions, key=lambda v: (v[0].end is None, v[0].end or v[0].start))
+    gaps = []
+    if first[0].start is not None:
+        gaps.append(f"before {first[0].start.isoformat()}")
+    if last[0].end is not None:
+        gaps.append(f"after {last[0].end.isoformat()}")
+    if not gaps:
+        return
+    span = first[1] if first[0].start is not None else last[1]
+    state.warn("version-not-always-in-force", f"no version of {what} is in force {' or '.join(gaps)}: {consequence}",
+               span,
+               "give the first version no effective_from and the last no effective_to (a rule that was dropped "
+               "keeps a last version saying so, such as at_least: 0)")
+
+
 def group_versions(state: CompileState) -> None:
     """Rules written more than once with the same id are dated versions of one rule."""
     model = state.model
@@ -54,9 +77,11 @@ def group_versions(state: CompileState) -> None:
                             model.document.key_span((*check_rule.path, key)))
     state.category_ids = {category.id for category in model.categories}
     minimums = model.requirement.minimums if model.requirement else ()
-    for minimum in minimums:
-        versions = [(m.effective, m.span) for m in minimums if m.id == minimum.id]
-        check_versions(state, f"minimum '{minimum.id}'", versions)
+    for minimum_id in dict.fromkeys(minimum.id for minimum in minimums):
+        versions = [(m.effective, m.span) for m in minimums if m.id == minimum_id]
+        check_versions(state, f"minimum '{minimum_id}'", versions)
+        check_always_in_force(state, f"minimum '{minimum_id}'", versions,
+                              "a credential whose period ends on such a day cannot be judged")
 
 
 def resolve_references(state: CompileState) -> None:

@@ -10,14 +10,13 @@ pre-commit hook can be given every YAML file of a repository.
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceruleng.files import scan_spec_files
 from ceruleng.fmt.formatter import Formatted, format_file
+from ceruleng.outputs import replaced_file
 
 Echo = Callable[[str, bool], None]
 """Prints one line: (text, to standard error)."""
@@ -92,15 +91,5 @@ def _specs(count: int) -> str:
 
 def write_in_place(path: str, text: str) -> None:
     """Replace a file's text atomically, keeping its mode; a symlink is written through (its target changes)."""
-    target = Path(path).resolve()
-    mode = target.stat().st_mode & 0o7777
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
-        "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False, newline="")
-    try:
-        with handle:
-            handle.write(text)
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with replaced_file(Path(path)) as stream:
+        stream.write(text)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ceruleng.errors import InputError
+from ceruleng.outputs import umask
 
 MARKER = ".ceruleng-report"
 """The file that marks a folder as a ceruleng report, safe to replace by the next run."""
@@ -51,7 +52,7 @@ def output_folder(path: str, note: str) -> Iterator[Path]:
     try:
         (working / MARKER).write_text(note + "\n", encoding="utf-8")
         yield working
-        os.chmod(working, 0o777 & ~_umask())
+        os.chmod(working, 0o777 & ~umask())
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             os.replace(target, retired / target.name)
@@ -62,9 +63,3 @@ def output_folder(path: str, note: str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(working, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

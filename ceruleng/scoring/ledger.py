@@ -274,7 +274,12 @@ class Ledger:
             allowed = entry.credits
             binding: tuple[_Bound, int] | None = None
             for bound, part in applying:
-                room = max(ZERO, bound.at_most - at_precision(bound.used[part], self.places))
+                used = bound.used[part]
+                if at_precision(used + allowed, self.places) <= bound.at_most:
+                    continue  # fits as the total is reported: three thirds fill a limit of one, no more
+                room = bound.at_most - used
+                if at_precision(room, self.places) <= ZERO:
+                    room = ZERO  # what is left would not show
                 if room < allowed:
                     allowed, binding = room, (bound, part)
             if binding is not None:

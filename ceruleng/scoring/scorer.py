@@ -154,7 +154,9 @@ class Scorer:
         elif step is not None and step.kind == "when":
             reason = f"Could not decide the category: {_problem(exc)}."
         else:
-            where = f" at {step.label} ({step.span})" if step is not None else ""
+            rule = f"{step.label} ({step.span})" if step is not None else (
+                f"{origins[-1].what} ({origins[-1].span})" if origins else None)
+            where = f" at {rule}" if rule else ""
             reason = f"Could not compute the credit{where}: {_problem(exc)}."
         return Outcome(number, "rejected", ZERO, (reason,))
 
@@ -302,9 +304,13 @@ class Scorer:
         credit that counts toward it."""
         typed = self.typed_records(records)
         home: dict[int, int | None] = {}
+        by_home: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
+        """Each period's own activities, in input order: a period looks only at its own (and its grace's), so a
+        credential of many periods costs its activities once, not once per period."""
         for position, _record, item, problems in typed:
             if item is not None and not problems:
-                home[position] = self.home(periods, item["date"])
+                home[position] = number = self.home(periods, item["date"])
+                by_home.setdefault(number, []).append((position, item))
         first = self.first_accounted(periods, period, base, home)
         claimed: dict[int, int] = {}
         """Activities a period took from the next one's first days, in its grace: position → that period."""
@@ -320,10 +326,9 @@ class Scorer:
                 self.spec.id, "", "", self.places, None, None, base["certified_on"])
             book.carried_in = carried
             own = [self.scored(scored, position, item, context, current, number)
-                   for position, _r, item, problems in typed
-                   if item is not None and not problems and home[position] == number and position not in claimed]
-            own.extend(self.grace(book, context, current, typed, home, claimed, scored, own, history,
-                                  carried_entries, number))
+                   for position, item in by_home.get(number, ()) if position not in claimed]
+            own.extend(self.grace(book, context, current, by_home.get(number + 1, []), claimed, scored, own,
+                                  history, carried_entries, number))
             book.activities = own
             live = self.entries(own, current, number)
             self.ledger.totals(book, context, live, history, carried_entries)
@@ -380,20 +385,20 @@ class Scorer:
                                         "it counts toward the first period."]
         return activity
 
-    def grace(self, book: CredentialResult, context: dict[str, Any], period: Period, typed: list[Any],
-              home: dict[int, int | None], claimed: dict[int, int], scored: dict[tuple[int, int], ActivityResult],
-              own: list[ActivityResult], history: list[Entry], carried: list[Entry],
-              number: int) -> list[ActivityResult]:
-        """The activities dated in the period's grace (the next period's first days) it takes: while it is still
-        short — judged on a trial of its totals — or all of them, when the spec says they always count. Each counts
-        once, toward one period."""
+    def grace(self, book: CredentialResult, context: dict[str, Any], period: Period,
+              following: list[tuple[int, dict[str, Any]]], claimed: dict[int, int],
+              scored: dict[tuple[int, int], ActivityResult], own: list[ActivityResult], history: list[Entry],
+              carried: list[Entry], number: int) -> list[ActivityResult]:
+        """The activities dated in the period's grace (the next period's first days, from `following`, that
+        period's own) it takes: while it is still short — judged on a trial of its totals — or all of them, when
+        the spec says they always count. Each counts once, toward one period."""
         layout = self.spec.layout
         if layout is None or layout.grace is None or period.grace_end is None:
             return []
         always = layout.grace_counts == "always"
-        candidates = sorted(((position, item) for position, _r, item, problems in typed
-                             if item is not None and not problems and home[position] == number + 1
-                             and item["date"] <= period.grace_end and position not in claimed),
+        grace_end = period.grace_end
+        candidates = sorted(((position, item) for position, item in following
+                             if item["date"] <= grace_end and position not in claimed),
                             key=lambda pair: (pair[1]["date"], pair[1]["id"] or ""))
         taken: list[ActivityResult] = []
         for position, item in candidates:
