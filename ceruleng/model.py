@@ -377,6 +377,8 @@ class Expectation:
     period: dict[str, Any]
     requirement_window: dict[str, Any]
     minimum_parts: dict[str, list[dict[str, Any]]]
+    limits: dict[str, dict[str, Any]]
+    """Per limit id: counted, cut and the activity ids behind it (`entries`)."""
 
     def expects_malformed(self, record_id: str | None, single: bool) -> bool:
         return bool((self.activity.get("malformed") and single)
@@ -785,6 +787,7 @@ def _expectation(data: dict[str, Any], path: Path) -> Expectation:
         period=dict(data.get("period") or {}),
         requirement_window=dict(data.get("requirement_window") or {}),
         minimum_parts={str(key): list(value) for key, value in (data.get("minimum_parts") or {}).items()},
+        limits={str(key): dict(value) for key, value in (data.get("limits") or {}).items() if isinstance(value, dict)},
     )
 
 

@@ -109,6 +109,7 @@ def _compare(spec: CompiledSpec, credential: CredentialResult, expected: Expecta
     yield from _compare_totals(credential, expected.totals, path, fail)
     yield from _compare_cycle(credential, expected, fail)
     yield from _compare_parts(credential, expected, fail)
+    yield from _compare_limits(credential, expected, fail)
 
 
 def _compare_activities(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
@@ -182,6 +183,29 @@ def _compare_parts(credential: CredentialResult, expected: Expectation, fail: Fa
             actual_met = found.met if found else "no such minimum"
             yield fail((*path, "minimums", minimum_id), f"minimum {minimum_id}: expected met={wanted}, got "
                        f"{actual_met}")
+
+
+def _compare_limits(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    """Each named limit: what it let count, what it cut, the activities behind it."""
+    path = expected.path
+    for limit_id, wanted_limit in expected.limits.items():
+        found_limit = next((limit for limit in credential.limits if limit.id == limit_id), None)
+        where = (*path, "limits", limit_id)
+        if found_limit is None:
+            yield fail(where, f"limit {limit_id}: not in force for the period (limits: "
+                       f"{', '.join(limit.id for limit in credential.limits) or 'none'})")
+            continue
+        for key in ("counted", "cut"):
+            if key in wanted_limit and not _same_number(wanted_limit[key], getattr(found_limit, key),
+                                                         credential.places):
+                yield fail((*where, key), f"limit {limit_id}: {key} expected {_shown(wanted_limit[key])}, got "
+                           f"{_credits(getattr(found_limit, key), credential.places)}")
+        if "entries" in wanted_limit:
+            got_ids = [entry.activity for entry in found_limit.entries]
+            if [str(item) for item in wanted_limit["entries"]] != got_ids:
+                wanted_ids = ", ".join(map(str, wanted_limit["entries"])) or "none"
+                yield fail((*where, "entries"), f"limit {limit_id}: entries expected {wanted_ids}, got "
+                           f"{', '.join(got_ids) or 'none'}")
 
 
 def _compare_cycle(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:

@@ -1,4 +1,4 @@
-"""Parquet output loads as it is: DuckDB reads the four tables with their fixed types, and the totals it computes
+"""Parquet output loads as it is: DuckDB reads the six tables with their fixed types, and the totals it computes
 from them are the JSON's, to the last digit. Real CLI runs (subprocesses), real DuckDB."""
 
 from __future__ import annotations

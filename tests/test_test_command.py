@@ -144,3 +144,25 @@ def test_every_format_reports_the_same_counts(output_format: str) -> None:
     assert done.returncode == 0
     closing = (done.stdout if output_format == "text" else done.stderr).splitlines()[-1]
     assert closing == f"{BUNDLED} passed, 0 failed"
+
+
+# ---- what an example can expect ------------------------------------------------------------------------------------
+
+
+def test_wrong_limit_expectations_fail_with_what_was_found(tmp_path: Path) -> None:
+    """A limit's counted, cut and entries are compared as reported; a limit not in force is named as such."""
+    spec = (ROOT / "tests" / "ledger" / "precision.yaml").read_text(encoding="utf-8")
+    right = "limits: {talks: {counted: 1, cut: 0.3, entries: [T1, T2]}}"
+    assert right in spec
+    wrong = spec.replace(right, "limits: {talks: {counted: 0.9, cut: 0.4, entries: [T2, T1]}, tours: {cut: 0}}")
+    (tmp_path / "precision.yaml").write_text(wrong, encoding="utf-8")
+    done = ceruleng_test("precision.yaml", "-k", "crosses the limit", cwd=tmp_path)
+    assert done.returncode == 1
+    messages = [line.split(": FAIL ", 1)[1] for line in done.stdout.splitlines() if ": FAIL " in line]
+    prefix = "'a talk that crosses the limit is cut to what is left': "
+    assert messages == [
+        prefix + "limit talks: counted expected 0.9, got 1.0",
+        prefix + "limit talks: cut expected 0.4, got 0.3",
+        prefix + "limit talks: entries expected T2, T1, got T1, T2",
+        prefix + "limit tours: not in force for the period (limits: talks)",
+    ]

@@ -156,12 +156,16 @@ def minimums_section(credential: CredentialResult, context: Context) -> Section 
 
 
 def limits_section(credential: CredentialResult, context: Context) -> Section | None:
-    """Per-category caps: how much of each limit this cycle has used."""
+    """Per-category caps and the spec's limits: how much of each this cycle has used, and what each cut."""
     bars = tuple(_bar(total.title or key, total.earned, total.cap, credential, "limit")
                  for key, total in credential.categories.items() if total.cap is not None)
+    bars += tuple(_bar(limit.title, limit.counted, limit.at_most, credential, "limit") for limit in credential.limits)
     if not bars:
         return None
-    return Section("limits", "Limits per cycle", bars)
+    notes = tuple(f"{limit.title}: {sentences.amount(limit.cut, credential)} cut, from "
+                  f"{', '.join(entry.activity for entry in limit.entries if entry.cut)}."
+                  for limit in credential.limits if limit.cut)
+    return Section("limits", "Limits per cycle", bars, tuple(text(note, "reason") for note in notes))
 
 
 SECTIONS: list[Callable[[CredentialResult, Context], Section | None]] = [

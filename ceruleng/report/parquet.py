@@ -1,8 +1,8 @@
-"""Results as Parquet: a folder of four tables with a fixed schema, loadable as they are by DuckDB, Spark, pandas.
+"""Results as Parquet: a folder of six tables with a fixed schema, loadable as they are by DuckDB, Spark, pandas.
 
 Input: `MemberResult`s one at a time (with their documents, for titles). Output, in the folder `-o` names:
-`credentials.parquet`, `activities.parquet`, `categories.parquet` and `minimums.parquet` — the rows of
-`report.rows`, joined on (member_index, credential_index). Types are fixed whatever the specs: credits and money
+`credentials.parquet`, `activities.parquet`, `categories.parquet`, `minimums.parquet`, `limits.parquet` and
+`entries.parquet` — the rows of `report.rows`, joined on (member_index, credential_index). Types are fixed whatever the specs: credits and money
 `decimal128(38, 6)` (exact; every spec's precision fits six places), dates `date32`, counts `int64`, flags `bool`,
 text `string` (UTF-8; a lone surrogate from a JSON input becomes U+FFFD). Rows are written in batches as members
 pass, so memory stays flat. Needs the `parquet` extra (pyarrow).
@@ -41,7 +41,7 @@ def _unsupported(result: MemberResult, document: Any = None) -> str:
 
 
 class ParquetWriter(Writer):
-    """Writes the four tables into a folder (the CLI hands it a fresh temporary one, renamed when complete)."""
+    """Writes the six tables into a folder (the CLI hands it a fresh temporary one, renamed when complete)."""
 
     output: ClassVar[str] = "folder"
     blocks: ClassVar[bool] = False

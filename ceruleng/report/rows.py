@@ -1,7 +1,7 @@
 """Results as flat rows of plain Python values, for warehouses, DataFrames and SQL: `to_rows()`.
 
 Input: one `MemberResult` (and optionally its member document, for activity titles, and its position in the run).
-Output: `Rows` — four lists of dicts, one per table, every value a `str`, `int`, `bool`, `Decimal`, `date` or None
+Output: `Rows` — six lists of dicts, one per table, every value a `str`, `int`, `bool`, `Decimal`, `date` or None
 (never a float): credits are `Decimal`s at the spec's precision, exactly the JSON's text. The columns are fixed and
 documented (`COLUMNS`); `categories` are rows (spec, category, credits), not a mapping keyed by category id, so a
 warehouse gets one column per fact, not one per category of every spec.
@@ -10,7 +10,10 @@ Tables, joined on (member_index, credential_index):
 - `credentials`: one row per member and credential (a member that could not be read: one row naming why);
 - `activities`: one row per activity and credential, every input activity included;
 - `categories`: one row per category of the credential's spec, with what it earned this cycle and its cap;
-- `minimums`: one row per minimum of the cycle.
+- `minimums`: one row per minimum of the cycle;
+- `limits`: one row per limit of the spec in force for the cycle (its amount, what it let count, what it cut);
+- `entries`: one row per entry of credit behind a minimum or a limit (`rule_kind` `minimum` or `limit`, `rule` its
+  id): the activity, the day it counts on, what it gave, what that limit cut from it, whether it was carried in.
 The Parquet writer (`report.parquet`) writes these same rows.
 """
 
@@ -41,22 +44,28 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "categories": (*KEYS, ("category", "str"), ("title", "str"), ("earned", "decimal"), ("cap", "decimal")),
     "minimums": (*KEYS, ("minimum", "str"), ("title", "str"), ("at_least", "decimal"), ("counted", "decimal"),
                  ("met", "bool")),
+    "limits": (*KEYS, ("limit", "str"), ("title", "str"), ("at_most", "decimal"), ("counted", "decimal"),
+               ("cut", "decimal"), ("window_start", "date"), ("window_end", "date")),
+    "entries": (*KEYS, ("rule_kind", "str"), ("rule", "str"), ("activity", "str"), ("date", "date"),
+                ("credits", "decimal"), ("cut", "decimal"), ("carried", "bool")),
 }
 """Every table's columns, in order, with their kind: int, str, bool, date or decimal."""
 
 
 @dataclass
 class Rows:
-    """One member's rows in the four tables."""
+    """One member's rows in the six tables."""
 
     credentials: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
     minimums: list[dict[str, Any]] = field(default_factory=list)
+    limits: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         return {"credentials": self.credentials, "activities": self.activities, "categories": self.categories,
-                "minimums": self.minimums}
+                "minimums": self.minimums, "limits": self.limits, "entries": self.entries}
 
 
 def exact(value: Decimal | None, places: int) -> Decimal | None:
@@ -81,6 +90,17 @@ def to_rows(result: MemberResult, document: Any = None, member_index: int = 0) -
                                 "cap": exact(total.cap, places)} for key, total in credential.categories.items())
         rows.minimums.extend({**keys, "minimum": m.id, "title": m.title, "at_least": exact(m.at_least, places),
                               "counted": exact(m.counted, places), "met": m.met} for m in credential.minimums)
+        for limit in credential.limits:
+            start, end = limit.window if limit.window else (None, None)
+            rows.limits.append({**keys, "limit": limit.id, "title": limit.title,
+                                "at_most": exact(limit.at_most, places), "counted": exact(limit.counted, places),
+                                "cut": exact(limit.cut, places), "window_start": start, "window_end": end})
+        behind = [("minimum", m.id, m.entries) for m in credential.minimums]
+        behind += [("limit", limit.id, limit.entries) for limit in credential.limits]
+        rows.entries.extend({**keys, "rule_kind": kind, "rule": rule, "activity": entry.activity, "date": entry.date,
+                             "credits": exact(entry.credits, places), "cut": exact(entry.cut, places),
+                             "carried": entry.carried}
+                            for kind, rule, entries in behind for entry in entries)
     return rows
 
 

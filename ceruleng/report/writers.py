@@ -22,7 +22,7 @@ from functools import partial
 from typing import IO, Any, ClassVar
 
 from ceruleng.errors import InputError
-from ceruleng.report import sentences
+from ceruleng.report import ledgerlines, sentences
 from ceruleng.report.cells import encodable, pad, shortened, shown, spreadsheet_safe, width
 from ceruleng.report.facts import SpecFacts, plural
 from ceruleng.report.titles import activity_titles, title_at
@@ -311,8 +311,9 @@ def render_credential(member: MemberResult, credential: CredentialResult, titles
         due = f"{deadline.isoformat()} ({sentences.when_due(deadline, day)})" if deadline else "-"
         lines.append(f"  cycle {credential.cycle[0].isoformat()} to {credential.cycle[1].isoformat()} · "
                      f"deadline {due}")
+        lines.extend(ledgerlines.period_lines(credential))
     lines.extend(_activity_table(credential, titles, paint, options.explain))
-    lines.extend(_totals(credential, day, facts, paint))
+    lines.extend(_totals(credential, day, facts, paint, options.explain))
     return "\n".join(lines)
 
 
@@ -358,7 +359,8 @@ def _line(row: tuple[str, ...], widths: list[int], paint: Painter | None = None)
     return "  ".join(cells).rstrip()
 
 
-def _totals(credential: CredentialResult, as_of: date, facts: SpecFacts | None, paint: Painter) -> list[str]:
+def _totals(credential: CredentialResult, as_of: date, facts: SpecFacts | None, paint: Painter,
+            explain: bool) -> list[str]:
     show: Callable[[Any], str] = lambda value: format_credits(value, credential.places)  # noqa: E731
     lines = []
     earned = f"earned {sentences.amount(credential.earned, credential)}"
@@ -382,10 +384,8 @@ def _totals(credential: CredentialResult, as_of: date, facts: SpecFacts | None, 
         amount_width = max(len(amount) for _, amount, _ in shown_categories)
         lines.extend(f"    {pad(title, title_width)}  {amount.rjust(amount_width)}{cap}"
                      for title, amount, cap in shown_categories)
-    for minimum in credential.minimums:
-        state = "met" if minimum.met else f"{show(minimum.at_least - minimum.counted)} more needed"
-        lines.append(f"  minimum {shown(minimum.title)}: {show(minimum.counted)} of {show(minimum.at_least)} "
-                     f"({state})")
+    lines.extend(ledgerlines.minimum_lines(credential, explain))
+    lines.extend(ledgerlines.limit_lines(credential, explain))
     step = sentences.next_step(credential, as_of, facts)
     if step:
         lines.append(f"  next step: {shown(step)}.")

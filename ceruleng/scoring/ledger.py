@@ -27,6 +27,7 @@ from ceruleng.runtime import NotInForce
 from ceruleng.scoring.periods import after
 from ceruleng.scoring.results import (
     ActivityResult,
+    Behind,
     CategoryTitles,
     CredentialResult,
     LimitResult,
@@ -78,6 +79,11 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
     if left > ZERO:
         found.append(Entry(activity, counts_on, period, left, tags))
     return found
+
+
+def _behind(entry: Entry, cut: Decimal = ZERO) -> Behind:
+    activity = entry.activity
+    return Behind(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
 
 
 def parts(start: date, end: date, every: Duration | None) -> list[tuple[date, date]]:
@@ -137,6 +143,8 @@ class _Bound:
     span: Any = None
     shown: bool = True
     """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
+    behind: list[Behind] = field(default_factory=list)
+    """The entries it applied to, as they came out of it (reported only for a shown limit)."""
 
 
 class Ledger:
@@ -282,10 +290,14 @@ class Ledger:
                     room = ZERO  # what is left would not show
                 if room < allowed:
                     allowed, binding = room, (bound, part)
+            before = entry.credits
             if binding is not None:
                 self.cut(entry, allowed, *binding)
             for bound, part in applying:
                 bound.used[part] += entry.credits
+                if bound.shown:
+                    cut = before - allowed if binding is not None and binding[0] is bound else ZERO
+                    bound.behind.append(_behind(entry, cut))
 
     def cut(self, entry: Entry, allowed: Decimal, bound: _Bound, part: int) -> None:
         activity = entry.activity
@@ -352,10 +364,10 @@ class Ledger:
         result.category_titles = self.titles
         result.category_sums = sums
         result.category_caps = {bound.id: bound.at_most for bound in bounds if not bound.shown}
-        result.limits = [LimitResult(b.id, b.title, b.at_most, sum(b.used, ZERO) - b.cut, b.cut,
+        result.limits = [LimitResult(b.id, b.title, b.at_most, sum(b.used, ZERO), b.cut,
                                      (b.pieces[0][0], b.pieces[-1][1]) if b.pieces else None,
                                      [(first, last, used) for (first, last), used in zip(b.pieces, b.used, strict=True)]
-                                     if len(b.pieces) > 1 else [])
+                                     if len(b.pieces) > 1 else [], b.behind)
                          for b in bounds if b.shown]
         result.earned = earned
         result.window = window
@@ -393,34 +405,46 @@ class Ledger:
                     up_to = counted_category.up_to
                     counted += min(earned, up_to(context)) if up_to else earned
                 counted = at_precision(counted, self.places)
-                results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed))
+                wanted = {counted_category.category for counted_category in version.counts}
+                first_day, last_day = context["cycle_start"], context["cycle_end"]
+                behind = [_behind(e) for e in sorted(entries, key=_order)
+                          if e.category in wanted and e.credits and first_day <= e.counts_on <= last_day]
+                results.append(MinimumResult(minimum.id, minimum.title, needed, counted, counted >= needed,
+                                             entries=behind))
                 continue
             start, end = window_of(version.window, context)
             every = version.window.every if version.window is not None else None
-            pieces = [MinimumPart(first, last, needed, at_precision(
-                self.counted(version, [e for e in entries if first <= e.counts_on <= last], context), self.places))
-                      for first, last in parts(start, end, every)]
+            pieces, behind = [], []
+            for first, last in parts(start, end, every):
+                total_of_part, chosen = self.counted(version, [e for e in entries if first <= e.counts_on <= last],
+                                                     context)
+                pieces.append(MinimumPart(first, last, needed, at_precision(total_of_part, self.places)))
+                behind.extend(_behind(e) for e in sorted(chosen, key=_order) if e.credits)
             total = sum((piece.counted for piece in pieces), ZERO)
             met = all(piece.met for piece in pieces)
             results.append(MinimumResult(minimum.id, minimum.title, needed if every is None else needed * len(pieces),
                                          total, met, (start, end) if version.window is not None else None,
-                                         pieces if every is not None else []))
+                                         pieces if every is not None else [], behind))
         return results
 
-    def counted(self, version: Any, entries: Iterable[Entry], context: dict[str, Any]) -> Decimal:
-        """What `entries` give a minimum: those of its categories (each limited by `up_to`), or those it selects."""
+    def counted(self, version: Any, entries: Iterable[Entry], context: dict[str, Any]) -> tuple[Decimal, list[Entry]]:
+        """What `entries` give a minimum — those of its categories (each limited by `up_to`), or those it selects —
+        and the entries that gave it."""
         select = version.select
         chosen = [e for e in entries if select is None or select(e.fields(), context)]
         if not version.counts:
-            return sum((e.credits for e in chosen), ZERO)
+            return sum((e.credits for e in chosen), ZERO), chosen
         total = ZERO
+        taken: list[Entry] = []
         for counted_category in version.counts:
             wanted, test = counted_category.category, counted_category.select
-            earned = sum((e.credits for e in chosen if (wanted is None or e.category == wanted)
-                          and (test is None or test(e.fields(), context))), ZERO)
+            mine = [e for e in chosen if (wanted is None or e.category == wanted)
+                    and (test is None or test(e.fields(), context))]
+            taken.extend(mine)
+            earned = sum((e.credits for e in mine), ZERO)
             up_to = counted_category.up_to
             total += min(earned, up_to(context)) if up_to else earned
-        return total
+        return total, list(dict.fromkeys(taken))
 
     def alternative(self, result: CredentialResult, context: dict[str, Any]) -> str | None:
         if not self.spec.alternatives:

@@ -97,6 +97,18 @@ class CategoryTotal:
     cap: Decimal | None = None
 
 
+@dataclass(frozen=True)
+class Behind:
+    """One entry of credit behind a minimum or a limit: whose it is, the day it counts on, how much it gave, and
+    (for a limit) how much this limit cut from it; `carried` when it came from the previous period's surplus."""
+
+    activity: str
+    date: date
+    credits: Decimal
+    cut: Decimal = ZERO
+    carried: bool = False
+
+
 @dataclass
 class MinimumPart:
     """One part of a minimum judged `every` so long: its days, what it needs and what it counted."""
@@ -122,6 +134,8 @@ class MinimumResult:
     """The days it counted, when it has a window of its own (None: the period)."""
     parts: list[MinimumPart] = field(default_factory=list)
     """Each part, when it is judged in parts (`every`)."""
+    entries: list[Behind] = field(default_factory=list)
+    """The entries it counted, in date order (before its categories' `up_to`, which `counted` applies)."""
 
 
 @dataclass
@@ -136,6 +150,8 @@ class LimitResult:
     window: tuple[date, date] | None
     parts: list[tuple[date, date, Decimal]] = field(default_factory=list)
     """Each part of its window (when it applies per part): first day, last day, what it let count."""
+    entries: list[Behind] = field(default_factory=list)
+    """Every entry it applied to, in date order: what it let count of each, and what it cut."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +214,14 @@ class CredentialResult:
         value: dict[str, Any] = json.loads(self.json_text())
         return value
 
+    def behind_json(self, entries: list[Behind]) -> str:
+        """`"entries": [...]` of a minimum or a limit."""
+        show = self.credits
+        return '"entries": [' + ", ".join(
+            f'{{"activity": {_encode(entry.activity)}, "date": "{entry.date.isoformat()}", '
+            f'"credits": "{show(entry.credits)}", "cut": "{show(entry.cut)}", "carried": {_flag(entry.carried)}}}'
+            for entry in entries) + "]"
+
     def json_text(self) -> str:
         """The credential result as JSON text, built directly (as `json.dumps(..., ensure_ascii=False)` writes it)."""
         show = self.credits
@@ -217,7 +241,7 @@ class CredentialResult:
             + ", ".join(f'{{"start": "{part.start.isoformat()}", "end": "{part.end.isoformat()}", '
                         f'"at_least": "{show(part.at_least)}", "counted": "{show(part.counted)}", '
                         f'"met": {_flag(part.met)}}}' for part in m.parts)
-            + "]}" for m in self.minimums
+            + f"], {self.behind_json(m.entries)}}}" for m in self.minimums
         )
         limits = ", ".join(
             f'{{"id": {_encode(limit.id)}, "title": {_encode(limit.title)}, "at_most": "{show(limit.at_most)}", '
@@ -225,7 +249,7 @@ class CredentialResult:
             f'"parts": ['
             + ", ".join(f'{{"start": "{first.isoformat()}", "end": "{last.isoformat()}", "counted": "{show(used)}"}}'
                         for first, last, used in limit.parts)
-            + "]}" for limit in self.limits
+            + f"], {self.behind_json(limit.entries)}}}" for limit in self.limits
         )
         period = self.period
         period_text = (f'{{"number": {period.number}, "start": "{period.start.isoformat()}", '
