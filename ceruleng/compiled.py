@@ -259,6 +259,9 @@ class CompiledSpec:
     alternatives: list[CompiledAlternative] = field(default_factory=list)
     templates: list[Template] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    reads: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)
+    """The declared names each expression of the spec reads, by its document path: which parameters and tables a
+    rule that was applied depends on (traceability: a parameter read only by a cap is exercised with the cap)."""
     program: Program | None = None
     """The generated module: its source, and the spec position of every line."""
     warnings: list[Diagnostic] = field(default_factory=list)

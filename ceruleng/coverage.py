@@ -55,6 +55,10 @@ def _exercised(spec: CompiledSpec, run: ExampleRun) -> _Exercised:
                 _from_result(spec, credential, found)
     for expected in run.example.expectations:
         _from_expectations(spec.model, expected, found)
+    for path, names in spec.reads.items():  # what the rules that were applied read
+        if any(path[: len(rule)] == rule for rule in found.paths if rule != ("requirement",)) or (
+                path[:2] == ("requirement", "credits") and ("requirement",) in found.paths):
+            found.names.update(names)
     return found
 
 
@@ -66,6 +70,11 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
         steps_by_span.setdefault(step.span, []).append(step)
     if credential.cycle is not None:
         found.paths.add(("cycle",))
+        if credential.period is not None and credential.period.number == 1:
+            found.paths.add(("cycle", "first"))
+    ledger_rules = {category.repeats.span: category.repeats.path for category in model.categories
+                    if category.repeats is not None}
+    ledger_rules.update((limit.span, limit.path) for limit in model.limits)
     for activity in credential.activities:
         routed = [c.path for c in model.categories if c.id == activity.category]
         found.paths.update(routed)
@@ -77,6 +86,8 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
             for step in steps_by_span.get(line.span, ()):
                 found.paths.add(step.path)
                 found.names.update(step.names)
+            if line.span in ledger_rules:  # a repeat's share or a limit's cut
+                found.paths.add(ledger_rules[line.span])
 
 
 def _from_expectations(model: SpecModel, expected: Expectation, found: _Exercised) -> None:

@@ -28,11 +28,33 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 KINDS = {"int": int, "str": str, "bool": bool, "date": date, "decimal": Decimal}
 
 
+LIMITED = """member: M-LIMITS
+credentials: [{spec: limits, certified_on: 2024-01-01, level: 1}]
+activities:
+  - {id: P, type: podcast, date: 2024-02-01, minutes: 480, title: A podcast}
+  - {id: R, type: reading, date: 2024-03-01, minutes: 600, title: A book}
+  - {id: W, type: webinar, date: 2024-04-01, minutes: 300, title: A webinar}
+"""
+"""A member of the limits test spec (the bundled specs write no `limits:`), so the limits and entries tables hold
+rows of a limit that cut."""
+
+
+LIMITS_SPEC = ROOT / "tests" / "ledger" / "limits.yaml"
+
+
 @pytest.fixture(scope="module")
-def rows() -> list[Rows]:
-    evaluator = Evaluator(load_specs([str(ROOT / "rules")]), date(2025, 6, 1), explain=True)
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rows") / "limited.yaml"
+    path.write_text(LIMITED, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def rows(limited: Path) -> list[Rows]:
+    evaluator = Evaluator(load_specs([str(ROOT / "rules"), str(LIMITS_SPEC)]), date(2025, 6, 1), explain=True)
     found = []
-    for number, item in enumerate(item for path in EXAMPLES for item in read_members(str(path))):
+    paths = [*EXAMPLES, limited]
+    for number, item in enumerate(item for path in paths for item in read_members(str(path))):
         found.append(to_rows(evaluator.member(item), item.document, number))
     return found
 
@@ -55,11 +77,12 @@ def test_rows_hold_their_documented_columns_and_kinds(rows: list[Rows]) -> None:
     assert {row["category_title"] for row in activities if row["category"]} >= {"College or university courses"}
 
 
-def test_rows_agree_with_the_json(rows: list[Rows]) -> None:
+def test_rows_agree_with_the_json(rows: list[Rows], limited: Path) -> None:
     import json
 
-    done = subprocess.run([sys.executable, "-m", "ceruleng", "eval", "--rules", "rules", "--as-of", "2025-06-01",
-                           "--format", "json", *(str(p.relative_to(ROOT)) for p in EXAMPLES)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "ceruleng", "eval", "--rules", "rules", "--rules", str(LIMITS_SPEC),
+                           "--as-of", "2025-06-01", "--format", "json",
+                           *(str(p.relative_to(ROOT)) for p in EXAMPLES), str(limited)], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     credentials = [c for m in json.loads(done.stdout)["members"] for c in m["results"]]
     mine = _all(rows, "credentials")
@@ -67,6 +90,15 @@ def test_rows_agree_with_the_json(rows: list[Rows]) -> None:
         (c["spec"], Decimal(c["earned"]), Decimal(c["remaining"]) if c["remaining"] else None) for c in credentials]
     assert [r["credits"] for r in _all(rows, "activities")] == [
         Decimal(a["credits"]) for c in credentials for a in c["activities"]]
+    assert [(r["limit"], str(r["counted"]), str(r["cut"])) for r in _all(rows, "limits")] == [
+        (limit["id"], limit["counted"], limit["cut"]) for c in credentials for limit in c["limits"]]
+    assert _all(rows, "limits")
+    behind = [(kind, rule["id"], entry) for c in credentials for kind, key in (("minimum", "minimums"),
+                                                                                ("limit", "limits"))
+              for rule in c[key] for entry in rule["entries"]]
+    assert [(r["rule_kind"], r["rule"], r["activity"], r["date"].isoformat(), str(r["credits"]), str(r["cut"]),
+             r["carried"]) for r in _all(rows, "entries")] == [
+        (kind, rule, e["activity"], e["date"], e["credits"], e["cut"], e["carried"]) for kind, rule, e in behind]
     # the decimal's own digits are the JSON's: 0.50 stays 0.50, not 0.5
     assert [str(r["credits"]) for r in _all(rows, "activities")] == [
         a["credits"] for c in credentials for a in c["activities"]]

@@ -280,6 +280,8 @@ class _Builder:
             template.compute = namespace.get(names.template_values(index))
         compiled.templates = self.templates
         compiled.steps = self.steps
+        compiled.reads = {path: frozenset(binding.name for binding in checked.names())
+                          for path, checked in self.state.checked.items()}
         return compiled
 
     def scorer_functions(self, module: ModuleCode, plan: TypePlan) -> tuple[str, str]:

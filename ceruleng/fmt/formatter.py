@@ -21,12 +21,14 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ceruleng.errors import CerulengError, ExpressionError
 from ceruleng.expr import ast, parser
 from ceruleng.files import looks_like_spec, read_spec_source
 from ceruleng.fmt.printer import has_comment, layout, print_expr
+from ceruleng.schema import load_schema
 from ceruleng.source import Span
 from ceruleng.yamlsrc import Path, comments, load_yaml
 
@@ -34,26 +36,39 @@ WIDTH = 120
 """The line length the layout aims at (the project's own)."""
 INDENT = 2
 
-EXPRESSION_PATHS: tuple[tuple[str, ...], ...] = (
-    ("let", "*"),
-    ("checks", "#", "require"),
-    ("cycle", "deadline"),
-    ("requirement", "credits"),
-    ("requirement", "carry_over", "max"),
-    ("requirement", "minimums", "#", "at_least"),
-    ("requirement", "minimums", "#", "counts", "#", "up_to"),
-    ("requirement", "alternatives", "#", "met_when"),
-    ("categories", "#", "when"),
-    ("categories", "#", "credit"),
-    ("categories", "#", "let", "*"),
-    ("categories", "#", "checks", "#", "require"),
-    ("categories", "#", "round", "increment"),
-    ("categories", "#", "minimum", "credits"),
-    ("categories", "#", "maximum", "credits"),
-    ("categories", "#", "cap", "per_cycle"),
-)
-"""Where a spec holds expressions (`*` any key, `#` any list item). Reasons and explain texts are templates of
-sentences, not expressions, and are left as written."""
+EXPRESSION_REF = "#/$defs/expression"
+"""How the spec schema marks a value that is an expression (reasons and explain texts are `template`s: sentences,
+not expressions, and are left as written)."""
+
+
+@cache
+def expression_paths() -> tuple[tuple[str, ...], ...]:
+    """Where a spec holds expressions (`*` any key, `#` any list item), read from the spec schema — the one place
+    that says which values are expressions, so a new kind of rule is formatted as soon as the schema has it."""
+    schema = load_schema("spec")
+    definitions = schema.get("$defs", {})
+    found: list[tuple[str, ...]] = []
+    pending: list[tuple[Any, tuple[str, ...], frozenset[str]]] = [(schema, (), frozenset())]
+    while pending:
+        node, at, entered = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        reference = node.get("$ref")
+        if reference == EXPRESSION_REF:
+            found.append(at)
+        elif isinstance(reference, str) and reference.startswith("#/$defs/"):
+            name = reference.removeprefix("#/$defs/")
+            if name not in entered:  # a definition inside itself (a nested window) adds no new place
+                pending.append((definitions.get(name), at, entered | {name}))
+        for key, child in (node.get("properties") or {}).items():
+            pending.append((child, (*at, key), entered))
+        if isinstance(node.get("additionalProperties"), dict):
+            pending.append((node["additionalProperties"], (*at, "*"), entered))
+        if isinstance(node.get("items"), dict):
+            pending.append((node["items"], (*at, "#"), entered))
+        for branch in (*node.get("oneOf", ()), *node.get("anyOf", ()), *node.get("allOf", ())):
+            pending.append((branch, at, entered))
+    return tuple(sorted(set(found)))
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,7 @@ class Formatted:
 
 
 def is_expression_path(path: Path) -> bool:
-    return any(_matches(pattern, path) for pattern in EXPRESSION_PATHS)
+    return any(_matches(pattern, path) for pattern in expression_paths())
 
 
 def _matches(pattern: tuple[str, ...], path: Path) -> bool:

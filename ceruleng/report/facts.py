@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-_IRREGULAR_ENDINGS = ("s", "x", "z", "ch", "sh")
-
 
 @dataclass(frozen=True)
 class SpecFacts:
@@ -31,23 +29,6 @@ class SpecFacts:
     """Titles of the requirement's alternatives, by id (what `met_by` names)."""
     content: str | None = None
     """SHA-256 of the spec file's text, when known: which revision scored the result."""
-
-
-def plural(unit: str) -> str:
-    """The unit's plural, English rules: credit → credits, CE hour → CE hours, class → classes, study → studies."""
-    if not unit:
-        return unit
-    lower = unit.lower()
-    if lower.endswith(_IRREGULAR_ENDINGS):
-        return unit + "es"
-    if lower.endswith("y") and len(unit) > 1 and lower[-2] not in "aeiou":
-        return unit[:-1] + "ies"
-    return unit + "s"
-
-
-def unit_for(amount: Decimal, unit: str) -> str:
-    """The unit as it reads after `amount`: singular for exactly one, plural for anything else (0.5 credits)."""
-    return unit if amount == 1 else plural(unit)
 
 
 def spec_facts(specs: Mapping[str, Any]) -> dict[str, SpecFacts]:

@@ -20,9 +20,10 @@ from typing import Any
 
 from ceruleng.report import sentences
 from ceruleng.report.cells import encodable, shortened, shown
-from ceruleng.report.facts import SpecFacts, plural, unit_for
+from ceruleng.report.facts import SpecFacts
 from ceruleng.report.titles import activity_titles, title_at
 from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
+from ceruleng.units import plural, unit_for
 from ceruleng.values import ZERO, format_credits
 
 LIMITS = {"id": 100, "title": 300, "reason": 1000, "trace": 400, "heading": 200}

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from ceruleng.report.cells import shown
 from ceruleng.scoring.results import Behind, CredentialResult, LimitResult, MinimumResult
-from ceruleng.values import ZERO, format_credits
+from ceruleng.values import format_credits
 
 BRIEF_ENTRIES = 6
 """Activities named behind a minimum or limit without --explain (then "and N more")."""
@@ -55,7 +55,10 @@ def limit_lines(credential: CredentialResult, explain: bool) -> list[str]:
 
 
 def _minimum(credential: CredentialResult, minimum: MinimumResult, explain: bool) -> str:
-    state = "met" if minimum.met else f"{_show(credential, max(ZERO, minimum.at_least - minimum.counted))} more needed"
+    state = "met" if minimum.met else f"{_show(credential, minimum.short_by)} more needed"
+    if minimum.parts and not minimum.met:
+        short = sum(1 for part in minimum.parts if not part.met)
+        state += f" in {short} of its {len(minimum.parts)} parts"
     window = f" over {_days(minimum.window)}" if minimum.window else ""
     text = (f"  minimum {shown(minimum.title)}: {_show(credential, minimum.counted)} of "
             f"{_show(credential, minimum.at_least)}{window} ({state})")

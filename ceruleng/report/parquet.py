@@ -2,10 +2,10 @@
 
 Input: `MemberResult`s one at a time (with their documents, for titles). Output, in the folder `-o` names:
 `credentials.parquet`, `activities.parquet`, `categories.parquet`, `minimums.parquet`, `limits.parquet` and
-`entries.parquet` — the rows of `report.rows`, joined on (member_index, credential_index). Types are fixed whatever the specs: credits and money
-`decimal128(38, 6)` (exact; every spec's precision fits six places), dates `date32`, counts `int64`, flags `bool`,
-text `string` (UTF-8; a lone surrogate from a JSON input becomes U+FFFD). Rows are written in batches as members
-pass, so memory stays flat. Needs the `parquet` extra (pyarrow).
+`entries.parquet` — the rows of `report.rows`, joined on (member_index, credential_index). Types are fixed
+whatever the specs: credits and money `decimal128(38, 6)` (exact; every spec's precision fits six places), dates
+`date32`, counts `int64`, flags `bool`, text `string` (UTF-8; a lone surrogate from a JSON input becomes U+FFFD).
+Rows are written in batches as members pass, so memory stays flat. Needs the `parquet` extra (pyarrow).
 """
 
 from __future__ import annotations

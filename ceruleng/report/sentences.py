@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from ceruleng.report.facts import SpecFacts, unit_for
+from ceruleng.report.facts import SpecFacts
 from ceruleng.scoring.results import CredentialResult
+from ceruleng.units import unit_for
 from ceruleng.values import ZERO, format_credits, format_number
 
 
@@ -42,7 +43,7 @@ def when_due(deadline: date, as_of: date) -> str:
 
 def short_minimums(credential: CredentialResult) -> list[tuple[str, Decimal]]:
     """(title, how much more) for every minimum not met yet."""
-    return [(m.title, m.at_least - m.counted) for m in credential.minimums if not m.met and m.at_least > m.counted]
+    return [(m.title, m.short_by) for m in credential.minimums if not m.met and m.short_by > ZERO]
 
 
 def still_needed(credential: CredentialResult, as_of: date, facts: SpecFacts | None = None) -> str | None:

@@ -24,9 +24,10 @@ from typing import IO, Any, ClassVar
 from ceruleng.errors import InputError
 from ceruleng.report import ledgerlines, sentences
 from ceruleng.report.cells import encodable, pad, shortened, shown, spreadsheet_safe, width
-from ceruleng.report.facts import SpecFacts, plural
+from ceruleng.report.facts import SpecFacts
 from ceruleng.report.titles import activity_titles, title_at
 from ceruleng.scoring.results import CredentialResult, MemberResult, TraceLine
+from ceruleng.units import plural
 from ceruleng.values import format_credits
 
 

@@ -35,6 +35,7 @@ from ceruleng.scoring.results import (
     MinimumResult,
     TraceLine,
 )
+from ceruleng.units import unit_for
 from ceruleng.values import ZERO, at_precision, format_credits, format_number
 
 
@@ -208,7 +209,8 @@ class Ledger:
                 activity.status = "capped"
                 activity.raw_reasons = [*activity.raw_reasons, (
                     f"The {_ordinal(count + 1)} time '{key}' is claimed, it earns {format_number(share * 100)}% of "
-                    f"its credit: {format_credits(entry.credits, self.places)} {self.unit} instead of "
+                    f"its credit: {format_credits(entry.credits, self.places)} {unit_for(entry.credits, self.unit)} "
+                    "instead of "
                     f"{format_credits(before, self.places)}.")]
                 if activity.trace is not None:
                     activity.trace.append(TraceLine("repeats", rule.span, format_number(share)))
@@ -244,7 +246,7 @@ class Ledger:
                 activity = entry.activity
                 activity.raw_reasons = [*activity.raw_reasons, (
                     f"In tiers of {self.titles[category.id]}: {format_credits(earned, self.places)} "
-                    f"{self.unit} count as {format_credits(total, self.places)}.")]
+                    f"{unit_for(earned, self.unit)} count as {format_credits(total, self.places)}.")]
 
     # ---- limits --------------------------------------------------------------------------------------------------
 
@@ -314,11 +316,12 @@ class Ledger:
             where = "" if whole else (f" from {bound.pieces[part][0].isoformat()} to "
                                       f"{bound.pieces[part][1].isoformat()}")
             if allowed == ZERO:
-                note = (f"{bound.title}: at most {cap_text} {self.unit}{where}, already reached, so this adds "
+                note = (f"{bound.title}: at most {cap_text} {unit_for(bound.at_most, self.unit)}{where}, already "
+                        "reached, so this adds "
                         "nothing.")
             else:
                 note = (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
-                        f"{self.unit} by the limit '{bound.title}' (at most {cap_text}{where}).")
+                        f"{unit_for(allowed, self.unit)} by the limit '{bound.title}' (at most {cap_text}{where}).")
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
             activity.trace.append(TraceLine(f"limit {bound.id}", bound.span, format_number(allowed)))

@@ -137,6 +137,14 @@ class MinimumResult:
     entries: list[Behind] = field(default_factory=list)
     """The entries it counted, in date order (before its categories' `up_to`, which `counted` applies)."""
 
+    @property
+    def short_by(self) -> Decimal:
+        """How much more it needs: judged in parts, what each short part lacks (a surplus in one part does not
+        make up for another); otherwise what the whole lacks."""
+        if self.parts:
+            return sum((max(ZERO, part.at_least - part.counted) for part in self.parts), ZERO)
+        return max(ZERO, self.at_least - self.counted)
+
 
 @dataclass
 class LimitResult:
