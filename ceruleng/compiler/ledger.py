@@ -7,7 +7,9 @@ Input: the model and the checked expressions. Output: warnings a policy writer w
   have that much history: say how the policy reads that, e.g. by pro-rating);
 - `tag-unused`: a declared tag no rule reads;
 - `limit-never-binds` and `minimum-unreachable`: a `select` no entry can satisfy, because it asks for a category the
-  spec does not have or a tag value no category gives.
+  spec does not have or a tag value no category gives;
+- `tag-maybe-missing`: a condition on entries that reads, on every entry, a tag some category does not give (and
+  that has no default): an entry of that category would leave the credential unscorable.
 
 Lengths are compared only when both are whole months (or both days); expressions are read for the literal values
 they can give, and anything else is taken to be able to give anything, so a warning here is never a guess.
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Iterator
 
 from ceruleng.compiler.state import CompileState
 from ceruleng.expr import ast
-from ceruleng.expr.checker import Checked
+from ceruleng.expr.checker import Checked, always_read
 from ceruleng.model import Duration, ExprText, Window
 from ceruleng.source import Span
 
@@ -178,6 +180,7 @@ def check_ledger(state: CompileState) -> None:
             ending = "never binds" if code == "limit-never-binds" else "can never be reached"
             state.warn(code, f"{what} {ending}: no entry of credit can satisfy its select", text.span,
                        "it asks for a category the spec does not have or a tag value no category gives")
+    _unguarded_tags(state)
     read = set(_entry_names(state.checked.values()))
     for template in state.templates.values():
         read |= set(_entry_names(template.placeholders))
@@ -185,6 +188,58 @@ def check_ledger(state: CompileState) -> None:
         if name not in read:
             state.warn("tag-unused", f"tag '{name}' is given but no rule reads it", tag.span,
                        "select credit by it in a minimum, a limit or the carry-over, or remove it")
+
+
+def _entry_conditions(state: CompileState) -> Iterator[tuple[str, ExprText]]:
+    """Every condition on one entry of credit the spec writes, with a few words naming it."""
+    model = state.model
+    for limit in model.limits:
+        if limit.select is not None:
+            yield f"limit '{limit.id}'", limit.select
+    requirement = model.requirement
+    if requirement is None:
+        return
+    for minimum in requirement.minimums:
+        if minimum.select is not None:
+            yield f"minimum '{minimum.id}'", minimum.select
+        for counted in minimum.counts:
+            if counted.select is not None:
+                yield f"minimum '{minimum.id}'", counted.select
+    carry = requirement.carry
+    if carry is not None:
+        if carry.select is not None:
+            yield "the carry-over", carry.select
+        for limit in carry.limits:
+            if limit.select is not None:
+                yield f"carry-over limit '{limit.id}'", limit.select
+
+
+def _unguarded_tags(state: CompileState) -> None:
+    """`tag-maybe-missing`: see the module's docstring. A read guarded by `has()`, `default()`, or the right side of
+    `and`/`or` is not read on every entry, and is left alone."""
+    model = state.model
+    lacking: dict[str, list[str]] = {}
+    for name, tag in model.tags.items():
+        if tag.default is None:
+            titles = [category.title for category in model.categories
+                      if name not in dict(category.tags)]
+            if titles:
+                lacking[name] = list(dict.fromkeys(titles))
+    if not lacking:
+        return
+    for what, text in _entry_conditions(state):
+        checked = state.checked.get(text.path)
+        if checked is None:
+            continue
+        for binding in always_read(checked):
+            if binding.kind == "entry" and binding.name in lacking:
+                titles = lacking[binding.name]
+                shown = ", ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
+                state.warn("tag-maybe-missing", f"{what} reads tag '{binding.name}' on every entry, but no value "
+                           f"of it comes with credit of {shown}: a credential with such credit cannot be scored",
+                           text.span,
+                           f"test has({binding.name}) first, use default({binding.name}, ...), or give the tag a "
+                           "default")
 
 
 def _entry_names(checked: Iterable[Checked]) -> Iterator[str]:

@@ -230,7 +230,11 @@ class Scorer:
         stopped before them, all listed as not scored), no totals, and a sentence naming the rule."""
         origins = self.spec.origins_of(exc)
         rule = f"{origins[-1].what} ({origins[-1].span})" if origins else "a rule of the period"
-        if isinstance(exc, Missing):
+        if isinstance(exc, Missing) and exc.what in self.model.tags and exc.what not in \
+                self.model.credential_attributes:
+            problem = (f"{rule} reads the tag {exc.what}, which some credit it looks at does not have (test "
+                       f"has({exc.what}) first, or give the tag a default)")
+        elif isinstance(exc, Missing):
             attribute = self.model.credential_attributes.get(exc.what)
             described = f" ({attribute.description})" if attribute and attribute.description != exc.what else ""
             problem = f"{rule} needs the credential's {exc.what}{described}, which it does not give"
