@@ -370,7 +370,7 @@ def test_sighup_reloads_the_specs_without_dropping_requests(tmp_path: Path) -> N
     running = Server(tmp_path)
     spec = tmp_path / "rules" / "asap-pace.yaml"
     original = spec.read_text()
-    askers = Askers(running, EXAMPLES[-1].read_bytes())  # the PACE member, scored all along
+    askers = Askers(running, (ROOT / "examples" / "pace-member.yaml").read_bytes())  # scored all along
     try:
         spec.write_text(original.replace("title: PACE recertification", "title: PACE recertification (v2)", 1))
         running.process.send_signal(signal.SIGHUP)

@@ -231,8 +231,9 @@ def _unguarded_tags(state: CompileState) -> None:
         checked = state.checked.get(text.path)
         if checked is None:
             continue
+        guarded = _guarded_names(checked.node)
         for binding in always_read(checked):
-            if binding.kind == "entry" and binding.name in lacking:
+            if binding.kind == "entry" and binding.name in lacking and binding.name not in guarded:
                 titles = lacking[binding.name]
                 shown = ", ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
                 state.warn("tag-maybe-missing", f"{what} reads tag '{binding.name}' on every entry, but no value "
@@ -240,6 +241,19 @@ def _unguarded_tags(state: CompileState) -> None:
                            text.span,
                            f"test has({binding.name}) first, use default({binding.name}, ...), or give the tag a "
                            "default")
+
+
+def _guarded_names(node: ast.Expr) -> set[str]:
+    """Names an expression tests with `has(...)` or reads through `default(...)`, which a missing value cannot fail."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if (isinstance(current, ast.Call) and current.function in ("has", "default") and current.args
+                and isinstance(current.args[0], ast.Name)):
+            found.add(current.args[0].name)
+        stack.extend(ast.children(current))
+    return found
 
 
 def _entry_names(checked: Iterable[Checked]) -> Iterator[str]:

@@ -69,6 +69,13 @@ def group_versions(state: CompileState) -> None:
                 if kind == "category" and any(_routing(v) != _routing(versions[0]) for v in versions):
                     state.error("version-mismatch", f"versions of category '{rule_id}' must take the same "
                                 "activity types with the same 'when'", versions[1].span)
+                elif kind == "category":
+                    differing = next((v for v in versions if _period_rules(v) != _period_rules(versions[0])), None)
+                    if differing is not None:
+                        state.error("version-mismatch", f"versions of category '{rule_id}' must have the same "
+                                    "cap, tiers and repeats: those apply to a whole period, not to one activity's "
+                                    "date", differing.span, "to change one over time, read a dated parameter in "
+                                    "it, or write it as a dated limit")
     for category in model.categories:
         for check_rule in category.checks:
             if check_rule.applies_to or check_rule.excluded:
@@ -118,3 +125,12 @@ def _category_reference(state: CompileState, category_id: str, span: Span) -> No
 
 def _routing(category: Any) -> tuple[Any, ...]:
     return (category.types, category.when.text if category.when else None)
+
+
+def _period_rules(category: Any) -> tuple[Any, ...]:
+    """What of a category applies per period (scored once, from the first version): as written."""
+    repeats = category.repeats
+    every = category.cap_every
+    return (category.cap.text if category.cap else None, (every.amount, every.unit) if every else None,
+            tuple((tier.up_to.text if tier.up_to else None, tier.factor.text) for tier in category.tiers),
+            (repeats.key.text, repeats.within, repeats.shares) if repeats else None)
