@@ -109,6 +109,7 @@ def _compare(spec: CompiledSpec, credential: CredentialResult, expected: Expecta
     yield from _compare_totals(credential, expected.totals, path, fail)
     yield from _compare_cycle(credential, expected, fail)
     yield from _compare_parts(credential, expected, fail)
+    yield from _compare_minimums(credential, expected, fail)
     yield from _compare_limits(credential, expected, fail)
 
 
@@ -177,12 +178,36 @@ def _compare_parts(credential: CredentialResult, expected: Expectation, fail: Fa
                 elif str(actual_part[key]) != str(value) and actual_part[key] != value:
                     yield fail((*where, number, key), f"minimum {minimum_id} part {number + 1}: {key} expected "
                                f"{value}, got {actual_part[key]}")
+
+
+
+def _compare_minimums(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    """Each named minimum: met, or {met, counted, entries}."""
+    path = expected.path
     for minimum_id, wanted in expected.minimums.items():
         found = next((m for m in credential.minimums if m.id == minimum_id), None)
-        if found is None or found.met != wanted:
+        where = (*path, "minimums", minimum_id)
+        wanted_met = wanted.get("met") if isinstance(wanted, dict) else wanted
+        if found is None or (wanted_met is not None and found.met != wanted_met):
             actual_met = found.met if found else "no such minimum"
-            yield fail((*path, "minimums", minimum_id), f"minimum {minimum_id}: expected met={wanted}, got "
-                       f"{actual_met}")
+            yield fail(where, f"minimum {minimum_id}: expected met={wanted_met}, got {actual_met}")
+            continue
+        if not isinstance(wanted, dict):
+            continue
+        if "counted" in wanted and not _same_number(wanted["counted"], found.counted, credential.places):
+            yield fail((*where, "counted"), f"minimum {minimum_id}: counted expected {_shown(wanted['counted'])}, "
+                       f"got {_credits(found.counted, credential.places)}")
+        if "entries" in wanted:
+            yield from _compare_entries(f"minimum {minimum_id}", wanted["entries"], found.entries, where, fail)
+
+
+def _compare_entries(what: str, wanted: Sequence[Any], entries: Sequence[Any], where: tuple[Any, ...],
+                     fail: Fail) -> Iterator[Failure]:
+    """The activities behind a minimum or a limit, by id in date order."""
+    got_ids = [entry.activity for entry in entries]
+    if [str(item) for item in wanted] != got_ids:
+        wanted_ids = ", ".join(map(str, wanted)) or "none"
+        yield fail((*where, "entries"), f"{what}: entries expected {wanted_ids}, got {', '.join(got_ids) or 'none'}")
 
 
 def _compare_limits(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
@@ -201,11 +226,8 @@ def _compare_limits(credential: CredentialResult, expected: Expectation, fail: F
                 yield fail((*where, key), f"limit {limit_id}: {key} expected {_shown(wanted_limit[key])}, got "
                            f"{_credits(getattr(found_limit, key), credential.places)}")
         if "entries" in wanted_limit:
-            got_ids = [entry.activity for entry in found_limit.entries]
-            if [str(item) for item in wanted_limit["entries"]] != got_ids:
-                wanted_ids = ", ".join(map(str, wanted_limit["entries"])) or "none"
-                yield fail((*where, "entries"), f"limit {limit_id}: entries expected {wanted_ids}, got "
-                           f"{', '.join(got_ids) or 'none'}")
+            yield from _compare_entries(f"limit {limit_id}", wanted_limit["entries"], found_limit.entries, where,
+                                        fail)
 
 
 def _compare_cycle(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:

@@ -138,8 +138,11 @@ def _normalised_file(path: str, _mtime: int, _size: int) -> str | FileProblem:
 
 
 _SPACES = re.compile(r"\s+")
+_BLOCKQUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+"""Markdown's `> ` at the start of each line of a quoted passage: a sentence that wraps is still one sentence."""
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 
 
 def _normalise(text: str) -> str:
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip().lower()
+    text = _BLOCKQUOTE.sub("", unicodedata.normalize("NFKC", text).translate(_QUOTES))
+    return _SPACES.sub(" ", text).strip().lower()

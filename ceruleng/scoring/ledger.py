@@ -180,42 +180,43 @@ class Ledger:
                 self.tiers(category, own, context)
 
     def repeats(self, category: CompiledCategory, own: list[Entry], earlier: Sequence[Entry]) -> None:
-        """The n-th time an activity of the same key is claimed earns the n-th share. A time counts only when it
-        earned something, and (with `within: {years: N}`) only when it was at most N years before."""
+        """The n-th time an activity of the same key is claimed earns the n-th share. A time is an activity (the
+        parts of a split one are one time, all at its share), and counts only when it earned something, and (with
+        `within: {years: N}`) only when it was at most N years before."""
         rule = category.repeats
         assert rule is not None
         seen: dict[str, list[date]] = {}
         if rule.within != "cycle":
-            for entry in sorted(earlier, key=_order):
-                key = entry.activity.outcome.key if entry.activity.outcome else None
-                if key is not None and entry.credits > ZERO:
-                    seen.setdefault(key, []).append(entry.counts_on)
-        for entry in own:
-            outcome = entry.activity.outcome
-            key = outcome.key if outcome is not None else None
+            for activity_entries in _by_activity(sorted(earlier, key=_order)):
+                key = _key_of(activity_entries[0])
+                if key is not None and sum((e.credits for e in activity_entries), ZERO) > ZERO:
+                    seen.setdefault(key, []).append(activity_entries[0].counts_on)
+        for activity_entries in _by_activity(own):
+            first = activity_entries[0]
+            key = _key_of(first)
             if key is None:
                 continue
             dates = seen.setdefault(key, [])
             if isinstance(rule.within, Duration):
-                since = after(entry.counts_on, rule.within, -1)
+                since = after(first.counts_on, rule.within, -1)
                 count = sum(1 for day in dates if day > since)
             else:
                 count = len(dates)
             share = rule.shares[min(count, len(rule.shares) - 1)]
             if share != 1:
-                before = entry.credits
-                self.reset(entry, before * share)
-                activity = entry.activity
+                activity = first.activity
+                before = activity.credits
+                for entry in activity_entries:
+                    self.reset(entry, entry.credits * share)
                 activity.status = "capped"
                 activity.raw_reasons = [*activity.raw_reasons, (
                     f"The {_ordinal(count + 1)} time '{key}' is claimed, it earns {format_number(share * 100)}% of "
-                    f"its credit: {format_credits(entry.credits, self.places)} {unit_for(entry.credits, self.unit)} "
-                    "instead of "
-                    f"{format_credits(before, self.places)}.")]
+                    f"its credit: {format_credits(activity.credits, self.places)} "
+                    f"{unit_for(activity.credits, self.unit)} instead of {format_credits(before, self.places)}.")]
                 if activity.trace is not None:
                     activity.trace.append(TraceLine("repeats", rule.span, format_number(share)))
-            if entry.credits > ZERO:
-                dates.append(entry.counts_on)
+            if sum((e.credits for e in activity_entries), ZERO) > ZERO:
+                dates.append(first.counts_on)
 
     @staticmethod
     def reset(entry: Entry, credits: Decimal) -> None:
@@ -498,6 +499,19 @@ class Ledger:
             left -= take
             carried.append(Entry(entry.activity, next_start, entry.period + 1, take, dict(entry.tags), carried=True))
         return amount - left, carried if rules.keep_tags else []
+
+
+def _by_activity(entries: Iterable[Entry]) -> list[list[Entry]]:
+    """Entries grouped by the activity they came from (the parts of a split one together), in first-seen order."""
+    groups: dict[int, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(id(entry.activity), []).append(entry)
+    return list(groups.values())
+
+
+def _key_of(entry: Entry) -> str | None:
+    outcome = entry.activity.outcome
+    return outcome.key if outcome is not None else None
 
 
 def _order(entry: Entry) -> tuple[date, str]:
