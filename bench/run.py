@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import handwritten_pace  # noqa: E402 - bench/ is on the path above
+import handwritten_ledger  # noqa: E402 - bench/ is on the path above
+import handwritten_pace  # noqa: E402
 
 from ceruleng.engine import Evaluator, load_specs  # noqa: E402
 from ceruleng.inputs import parse_json  # noqa: E402
@@ -193,6 +194,55 @@ def compare_pace(specs: dict[str, Any], documents: list[dict[str, Any]], repeats
             "handwritten_per_s": activities / hand_time, "ratio": ceruleng_time / hand_time}
 
 
+LEDGER_SPEC = ROOT / "bench" / "specs" / "ledger-heavy.yaml"
+LEDGER_TYPES = ["course", "course", "course", "ethics-course", "self-study", "self-study-ethics", "service",
+                "mentoring"]
+
+
+def ledger_members(members: int, per_member: int, seed: int = 20261201) -> list[dict[str, Any]]:
+    """Members of the ledger spec: certified 2019-2023, activities over every year since (carry-over chains)."""
+    rng = random.Random(seed)
+    found = []
+    for number in range(members):
+        certified = date(2019, 1, 1) + timedelta(days=rng.randrange(5 * 365))
+        span = (AS_OF - certified).days
+        activities = [{"id": f"L{number}-{k}", "type": rng.choice(LEDGER_TYPES),
+                       "date": _day(rng, certified, span).isoformat(), "minutes": rng.randrange(30, 600, 5)}
+                      for k in range(per_member)]
+        found.append(parse_json(json.dumps({"member": f"L-{number}", "credentials": [
+            {"spec": "ledger-heavy", "certified_on": certified.isoformat()}], "activities": activities})))
+    return found
+
+
+def compare_ledger(documents: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
+    """ceruleng and the hand-written ledger scorer on the same members: agreement, then speed (best of `repeats`).
+    Both report the period containing the scoring day and defer reason sentences."""
+    evaluator = Evaluator(load_specs([str(LEDGER_SPEC)]), AS_OF, period="current")
+    activities = sum(len(d["activities"]) for d in documents)
+    for document in documents:
+        ours = evaluator.member(document).credentials[0]
+        theirs = handwritten_ledger.score_member(document, AS_OF)
+        for mine, (category, status, credits, _why) in zip(ours.activities, theirs["activities"], strict=True):
+            got = (mine.category if mine.counts else None, mine.status, mine.credits)
+            want = (category if status != "rejected" else None, status, credits)
+            assert got == want, (document["member"], mine.id, got, want, mine.reasons)
+        minimum = ours.minimums[0].counted
+        assert (ours.earned, ours.carried_in, minimum, ours.met) == (
+            theirs["earned"], theirs["carried_in"], theirs["ethics"], theirs["met"]), document["member"]
+
+    def ours() -> None:
+        for document in documents:
+            evaluator.member(document)
+
+    def theirs() -> None:
+        for document in documents:
+            handwritten_ledger.score_member(document, AS_OF)
+
+    ceruleng_time, hand_time = best_of_pair(repeats, ours, theirs)
+    return {"activities": activities, "ceruleng_per_s": activities / ceruleng_time,
+            "handwritten_per_s": activities / hand_time, "ratio": ceruleng_time / hand_time}
+
+
 def command_time(arguments: list[str], runs: int) -> float:
     """Best wall time of a ceruleng command, interpreter start included."""
     command = [sys.executable, "-m", "ceruleng", *arguments]
@@ -246,6 +296,32 @@ def write_batch(specs: dict[str, Any], path: Path, activities: int, per_member: 
 # ---- report ------------------------------------------------------------------------------------------------------
 
 
+def report_ledger(specs: dict[str, Any], documents: list[dict[str, Any]], members: int, repeats: int,
+                  figures: dict[str, Any]) -> dict[str, Any]:
+    """The ledger-heavy spec against its hand-written scorer, and a spec with per-year sub-periods (printed)."""
+    ledger = compare_ledger(ledger_members(max(1, members // 10), 40), repeats)
+    print(f"in-process, ledger-heavy spec ({ledger['activities']:,} activities over yearly periods with tags, "
+          "three limits and a filtered carry-over; every result identical):")
+    print(f"  ceruleng      {ledger['ceruleng_per_s']:>12,.0f} activities/s")
+    print(f"  hand-written  {ledger['handwritten_per_s']:>12,.0f} activities/s")
+    print(f"  ratio         {ledger['ratio']:>12.2f} x the hand-written scorer's time")
+
+    yearly = [d for d in documents if [c["spec"] for c in d["credentials"]] == ["isaca"]]
+    if yearly:
+        yearly_evaluator = Evaluator(specs, AS_OF)
+        yearly_activities = sum(len(d["activities"]) for d in yearly)
+
+        def score_yearly() -> None:
+            for document in yearly:
+                yearly_evaluator.member(document)
+
+        yearly_time = best_of(repeats, score_yearly)
+        figures["yearly_parts_per_s"] = yearly_activities / yearly_time
+        print(f"in-process, a spec with per-year sub-periods (isaca: 20 a year within 120 in three; "
+              f"{yearly_activities:,} activities): {yearly_activities / yearly_time:,.0f} activities/s")
+    return ledger
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=100_000, help="members in the in-process run")
@@ -282,6 +358,8 @@ def main() -> None:
     print(f"  hand-written  {figures['handwritten_per_s']:>12,.0f} activities/s")
     print(f"  ratio         {figures['ratio']:>12.2f} x the hand-written scorer's time")
 
+    ledger = report_ledger(specs, documents, options.members, options.repeats, figures)
+
     check = command_time(["check", "rules"], 7)
     help_time = command_time(["--help"], 7)
     print(f"\nceruleng check rules/: {check:.3f} s wall (best of 7, interpreter start included)")
@@ -308,7 +386,8 @@ def main() -> None:
         speedup = batches[f"{large}/jobs1"]["seconds"] / batches[f"{large}/jobs2"]["seconds"]
         print(f"--jobs 2 speed-up on {large:,} activities: x{speedup:.2f}")
     if options.json:
-        options.json.write_text(json.dumps({"in_process_all": total / everything, "pace": figures, "check": check,
+        options.json.write_text(json.dumps({"in_process_all": total / everything, "pace": figures,
+                                            "ledger": ledger, "check": check,
                                             "help": help_time, "batches": batches}, indent=2) + "\n")
 
 
