@@ -49,16 +49,23 @@ class Entry:
     credits: Decimal
     tags: dict[str, Any] = field(default_factory=dict)
     carried: bool = False
+    known_fields: dict[str, Any] | None = None
 
     @property
     def category(self) -> str | None:
         return self.activity.category
 
     def fields(self) -> dict[str, Any]:
-        """The entry as `select` conditions and `entries` read it: its own fields, then its tags."""
-        activity = self.activity
-        return {**self.tags, "category": activity.category, "type": activity.type, "date": activity.date,
-                "credits": self.credits, "carried": self.carried}
+        """The entry as `select` conditions and `entries` read it: its own fields, then its tags. Built once (every
+        limit and minimum asks); only its credits change, as limits cut it."""
+        found = self.known_fields
+        if found is None:
+            activity = self.activity
+            found = self.known_fields = {**self.tags, "category": activity.category, "type": activity.type,
+                                         "date": activity.date, "credits": self.credits, "carried": self.carried}
+        else:
+            found["credits"] = self.credits
+        return found
 
 
 def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names: Sequence[str]) -> list[Entry]:
@@ -134,7 +141,8 @@ class _Bound:
 
     id: str
     title: str
-    select: Callable[[Entry], bool]
+    select: Callable[[dict[str, Any]], bool]
+    """Whether an entry (its fields) falls under it."""
     at_most: Decimal
     pieces: list[tuple[date, date]]
     used: list[Decimal]
@@ -271,14 +279,20 @@ class Ledger:
                                 [ZERO] * len(pieces), span=limit.span))
         return found
 
-    def apply(self, entries: list[Entry], bounds: list[_Bound]) -> None:
+    def apply(self, entries: list[Entry], bounds: list[_Bound], behind: bool = True) -> None:
         """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
-        has left; the one that binds says so."""
+        has left; the one that binds says so. With `behind`, each shown limit lists the entries it applied to."""
         for entry in sorted(entries, key=_order):
             applying = []
+            fields = entry.fields()
+            day = entry.counts_on
             for bound in bounds:
-                part = _part_of(entry.counts_on, bound.pieces)
-                if part is not None and bound.select(entry):
+                pieces = bound.pieces
+                if len(pieces) == 1:  # the common case, a limit over the whole period: no search
+                    part = 0 if pieces[0][0] <= day <= pieces[0][1] else None
+                else:
+                    part = _part_of(day, pieces)
+                if part is not None and bound.select(fields):
                     applying.append((bound, part))
             if not applying:
                 continue
@@ -298,7 +312,7 @@ class Ledger:
                 self.cut(entry, allowed, *binding)
             for bound, part in applying:
                 bound.used[part] += entry.credits
-                if bound.shown:
+                if behind and bound.shown:
                     cut = before - allowed if binding is not None and binding[0] is bound else ZERO
                     bound.behind.append(_behind(entry, cut))
 
@@ -345,16 +359,18 @@ class Ledger:
     # ---- totals --------------------------------------------------------------------------------------------------
 
     def totals(self, result: CredentialResult, context: dict[str, Any], entries: list[Entry],
-               history: Sequence[Entry] = (), carried: Sequence[Entry] = ()) -> None:
+               history: Sequence[Entry] = (), carried: Sequence[Entry] = (), judged: bool = True) -> None:
         """The period's totals over `entries` (this period's), with `carried` (credit carried in, when it keeps its
-        tags) and `history` (entries of earlier periods, already counted there) for windows reaching back."""
+        tags) and `history` (entries of earlier periods, already counted there) for windows reaching back. A period
+        accounted only on the way to the reported one (`judged` false) needs its cuts, earned and required — what
+        carries on from it — but not its minimums nor the entries behind its limits."""
         spec = self.spec
         if self.crossing:
             self.cross(entries, history, context)
         required = spec.requirement(context) if spec.requirement is not None else None
         bounds = self.bounds(context, required) if self.bounded else []
         if bounds:
-            self.apply(entries, bounds)
+            self.apply(entries, bounds, judged)
         window = window_of(spec.requirement_window, context) if spec.requirement_window is not None else None
         counted = entries if window is None else [e for e in (*history, *entries) if window[0] <= e.counts_on
                                                    <= window[1]]
@@ -377,6 +393,9 @@ class Ledger:
         result.window = window
         if required is None:
             return
+        if not judged:
+            result.required = required
+            return
         result.required = required
         held = earned + result.carried_in
         if spec.minimums:
@@ -385,10 +404,10 @@ class Ledger:
             pool = [*history, *entries] if self.windowed else entries
             result.minimums = self.minimums(totals, [*pool, *carried], sums)
         result.met_by = self.alternative(result, context)
-        judged = at_precision(held, self.places)  # totals are judged as they are reported
-        enough = judged >= required and all(m.met for m in result.minimums)
+        held_as_reported = at_precision(held, self.places)  # totals are judged as they are reported
+        enough = held_as_reported >= required and all(m.met for m in result.minimums)
         result.met = enough or result.met_by is not None
-        result.remaining = ZERO if result.met_by else max(ZERO, required - judged)
+        result.remaining = ZERO if result.met_by else max(ZERO, required - held_as_reported)
 
     def minimums(self, context: dict[str, Any], entries: Sequence[Entry],
                  sums: dict[str, Decimal]) -> list[MinimumResult]:
@@ -518,12 +537,13 @@ def _order(entry: Entry) -> tuple[date, str]:
     return (entry.counts_on, entry.activity.id or "")
 
 
-def _in_category(category: str) -> Callable[[Entry], bool]:
-    return lambda entry: entry.category == category
+def _in_category(category: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda fields: fields["category"] == category
 
 
-def _selected(limit: CompiledLimit, context: dict[str, Any]) -> Callable[[Entry], bool]:
+def _selected(limit: CompiledLimit, context: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """A limit's `select` as a test of an entry's fields (every entry, when it has none)."""
     select = limit.select
     if select is None:
-        return lambda entry: True
-    return lambda entry: bool(select(entry.fields(), context))
+        return lambda fields: True
+    return lambda fields: select(fields, context)

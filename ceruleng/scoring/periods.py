@@ -83,6 +83,8 @@ class Periods:
         self._known: list[Period] = []
         self._anchor: tuple[date, int] | None = None
         """For a layout by length: the day period `number` starts, and that number."""
+        self._anchored_periods: dict[int, Period] = {}
+        """Periods of a layout by length already laid out (a member's activities ask for the same few often)."""
 
     def _end_of(self, start: date, number: int, first: bool) -> date:
         layout = self.layout
@@ -142,6 +144,12 @@ class Periods:
         return self._known[number - 1]
 
     def _anchored(self, number: int) -> Period:
+        found = self._anchored_periods.get(number)
+        if found is None:
+            found = self._anchored_periods[number] = self._lay_anchored(number)
+        return found
+
+    def _lay_anchored(self, number: int) -> Period:
         assert self._anchor is not None and self.layout.length is not None
         anchor, anchor_number = self._anchor
         steps = number - anchor_number
@@ -158,12 +166,12 @@ class Periods:
             anchor, anchor_number = self._anchor
             months = self.layout.length.months
             steps = ((day.year - anchor.year) * 12 + day.month - anchor.month) // months
-            steps = max(0, min(steps, MAX_PERIODS))
-            while steps > 0 and after(anchor, self.layout.length, steps) > day:
-                steps -= 1
-            while after(anchor, self.layout.length, steps + 1) <= day:
-                steps += 1
-            return self.at(anchor_number + steps)
+            number = anchor_number + max(0, min(steps, MAX_PERIODS))
+            while number > anchor_number and self.at(number).start > day:
+                number -= 1
+            while self.at(number).end < day:
+                number += 1
+            return self.at(number)
         number = 1
         while True:
             period = self.at(number)

@@ -335,7 +335,7 @@ class Scorer:
                                   history, carried_entries, number))
             book.activities = own
             live = self.entries(own, current, number)
-            self.ledger.totals(book, context, live, history, carried_entries)
+            self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
             history.extend(live)
             if self.carries and number < period.number:
                 carried, carried_entries = self.ledger.carry(book, context, live, carried,
