@@ -252,10 +252,24 @@ def _at_value(code: str, message: Callable[[_Failure], str],
 
 def _unknown_keys(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:
     properties: dict[str, Any] = failure.node.get("properties", {})
-    for key in failure.value:
+    keys = list(failure.value)
+    for index, key in enumerate(keys):
         if key not in properties:
-            yield SchemaProblem((*failure.path, key), "schema-unknown-key", f"unknown key '{key}'",
-                                did_you_mean(key, properties) or "keys here: " + ", ".join(properties), True)
+            hint = _cut_by_a_comma(failure.value, keys[index - 1] if index else None, key) or did_you_mean(
+                key, properties) or "keys here: " + ", ".join(properties)
+            yield SchemaProblem((*failure.path, key), "schema-unknown-key", f"unknown key '{key}'", hint, True)
+
+
+def _cut_by_a_comma(mapping: dict[str, Any], previous: str | None, key: Any) -> str | None:
+    """The hint for prose cut in two by a comma inside `{...}` (`{title: Of service, at most 4 mentoring}`): the
+    rest of the text reads as a key of its own, with no value."""
+    if previous is None or mapping[key] is not None or not isinstance(key, str) or " " not in key.strip():
+        return None
+    before = mapping[previous]
+    if not isinstance(before, str):
+        return None
+    return (f"a comma inside {{...}} ends a value: if '{key}' is the rest of {previous}, quote the whole text: "
+            f'{previous}: "{before}, {key}"')
 
 
 def _repeated_items(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:

@@ -5,6 +5,8 @@ Input: the model and the checked expressions. Output: warnings a policy writer w
 - `grace-overlaps-next`: a grace as long as a period (one period's credit could come from the whole next one);
 - `window-before-history`: a rolling window longer than the first period (members in their first periods cannot
   have that much history: say how the policy reads that, e.g. by pro-rating);
+- `window-inverted` (an error): a window whose end comes before its start on every period, when both are written
+  from the same day of the period (`start: add_months(cycle.end, 1)` with the period's own end);
 - `tag-unused`: a declared tag no rule reads;
 - `limit-never-binds` and `minimum-unreachable`: a `select` no entry can satisfy, because it asks for a category the
   spec does not have or a tag value no category gives;
@@ -51,12 +53,60 @@ def check_windows(state: CompileState) -> None:
                    f"({period.describe()}): a period could take credit from the whole of the next one",
                    grace.length.span, "a grace is usually days or a few months")
     first = cycle.first.length if cycle.first is not None and cycle.first.length is not None else period
+    carry = state.model.requirement.carry if state.model.requirement else None
+    if carry is not None and carry.window is not None:
+        _inverted(state, carry.window)
     for window in _windows(state):
+        _inverted(state, window)
         if window.length is not None and _longer(window.length, first):
             state.warn("window-before-history", f"a window of {window.length.describe()} is longer than the first "
                        f"period ({first.describe()}): members in their first periods cannot have that much history",
                        window.length.span, "say how the policy judges them (a note), e.g. by pro-rating the "
                        "requirement")
+
+
+_UNITS = {"add_days": (0, 1), "add_months": (1, 0), "add_years": (12, 0)}
+"""Each date-moving built-in as (months, days) per unit."""
+
+
+def _relative(text: ExprText | None, state: CompileState, default: str) -> tuple[str, int, int] | None:
+    """A window's end written as a day of the period moved by whole months and days (`add_months(cycle.end, -4)`):
+    (`start` or `end`, months, days); None for anything else. A missing end is the period's own."""
+    if text is None:
+        return default, 0, 0
+    checked = state.checked.get(text.path)
+    node = checked.node if checked is not None else None
+    months = days = 0
+    while isinstance(node, ast.Call) and node.function in _UNITS and len(node.args) == 2:
+        amount = node.args[1]
+        negative = isinstance(amount, ast.Neg)
+        number = amount.operand if isinstance(amount, ast.Neg) else amount
+        if not isinstance(number, ast.Number) or number.value != int(number.value):
+            return None
+        per_months, per_days = _UNITS[node.function]
+        step = -int(number.value) if negative else int(number.value)
+        months, days = months + per_months * step, days + per_days * step
+        node = node.args[0]
+    if isinstance(node, ast.Field) and isinstance(node.target, ast.Name) and node.target.name == "cycle" \
+            and node.name in ("start", "end"):
+        return node.name, months, days
+    return None
+
+
+def _inverted(state: CompileState, window: Window) -> None:
+    """`window-inverted`: see the module's docstring. Months are taken as 28 to 31 days, so only an end that comes
+    first whatever the months' lengths is reported."""
+    if window.length is not None:
+        return
+    start, end = _relative(window.start, state, "start"), _relative(window.end, state, "end")
+    if start is None or end is None or start[0] != end[0]:
+        return
+    earliest_start = start[2] + min(28 * start[1], 31 * start[1])
+    latest_end = end[2] + max(28 * end[1], 31 * end[1])
+    if latest_end < earliest_start:
+        span = window.end.span if window.end is not None else window.span
+        state.error("window-inverted", "this window ends before it starts, on every period", span,
+                    "a window runs from its start to its end: swap them, or move the start earlier")
 
 
 def _parts(state: CompileState) -> Iterator[tuple[str, Duration, Span]]:

@@ -123,7 +123,21 @@ def window_of(window: CompiledWindow | None, context: dict[str, Any]) -> tuple[d
     return start, end
 
 
+def _applying(entry: Entry, bounds: list[_Bound]) -> list[tuple[_Bound, int]]:
+    """The caps an entry falls under, each with the part of its window the entry is in."""
+    applying = []
+    fields = entry.fields()
+    day = entry.counts_on
+    for bound in bounds:
+        part = _part_of(day, bound.pieces)
+        if part is not None and bound.select(fields):
+            applying.append((bound, part))
+    return applying
+
+
 def _part_of(day: date, pieces: list[tuple[date, date]]) -> int | None:
+    if len(pieces) == 1:  # the common case, a limit over the whole period: no search
+        return 0 if pieces[0][0] <= day <= pieces[0][1] else None
     for number, (first, last) in enumerate(pieces):
         if first <= day <= last:
             return number
@@ -283,17 +297,7 @@ class Ledger:
         """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
         has left; the one that binds says so. With `behind`, each shown limit lists the entries it applied to."""
         for entry in sorted(entries, key=_order):
-            applying = []
-            fields = entry.fields()
-            day = entry.counts_on
-            for bound in bounds:
-                pieces = bound.pieces
-                if len(pieces) == 1:  # the common case, a limit over the whole period: no search
-                    part = 0 if pieces[0][0] <= day <= pieces[0][1] else None
-                else:
-                    part = _part_of(day, pieces)
-                if part is not None and bound.select(fields):
-                    applying.append((bound, part))
+            applying = _applying(entry, bounds)
             if not applying:
                 continue
             allowed = entry.credits
