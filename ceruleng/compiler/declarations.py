@@ -80,6 +80,7 @@ def declare_names(state: CompileState) -> None:
         if table_type is not None:
             bind(Binding(table.name, table_type, "table", description=table.description), table.span)
     shared = [Binding("certified_on", DATE, "credential", description="the date the credential was achieved"),
+              Binding("as_of", DATE, "credential", description="the day the results are scored for (--as-of)"),
               Binding("unit", TEXT, "unit", description="the unit of credit")]
     if model.contact_hours is not None:
         shared.append(Binding("hours_per_unit", NUMBER, "unit", description=f"contact hours per {model.unit_name}"))

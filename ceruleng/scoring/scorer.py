@@ -198,7 +198,7 @@ class Scorer:
             result.activities = [self.rejected_record(i, r, [f"The credential is malformed: {result.error}."],
                                                       malformed=True) for i, r in enumerate(records)]
             return result
-        base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on}
+        base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on, "as_of": as_of}
         if model.cycle is None:
             result.activities = self.score_records(records, base, None)
             self.ledger.totals(result, base, _entries(result.activities, 0, self.ledger.tag_names))
