@@ -191,6 +191,8 @@ class CompiledCarry:
     window: CompiledWindow | None
     limits: tuple[CompiledLimit, ...]
     keep_tags: bool
+    prefer: EntryTest | None = None
+    """Entries it holds for carry before the others."""
 
 
 @dataclass(frozen=True)

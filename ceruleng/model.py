@@ -202,6 +202,8 @@ class CarryRules:
     limits: tuple[Limit, ...]
     keep_tags: bool
     path: Path
+    prefer: ExprText | None = None
+    """Which credit carries first (those it holds for, then the rest; within each, the latest first)."""
 
 
 @dataclass(frozen=True)
@@ -823,7 +825,8 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
                              read.window(carry, "window", (*at, "carry_over")),
                              tuple(read.limit(item, (*at, "carry_over", "limits", i))
                                    for i, item in enumerate(carry.get("limits") or ())),
-                             bool(carry.get("keep_tags", False)), (*at, "carry_over")) if carry else None,
+                             bool(carry.get("keep_tags", False)), (*at, "carry_over"),
+                             read.expr(carry, "prefer", (*at, "carry_over"))) if carry else None,
             carry_over=read.expr(carry, "max", (*at, "carry_over")) if carry else None,
             minimums=tuple(read.minimum(item, (*at, "minimums", i)) for i, item in enumerate(raw.get("minimums", ()))),
             alternatives=tuple(

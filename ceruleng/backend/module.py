@@ -272,7 +272,8 @@ class _Builder:
             compiled.carry = CompiledCarry(
                 get(cycle.get("carry_select")), _window(get, cycle, "carry", carry_rules.window),
                 tuple(self.limit(get, cycle, f"carry_limit{index}", limit)
-                      for index, limit in enumerate(carry_rules.limits)), carry_rules.keep_tags)
+                      for index, limit in enumerate(carry_rules.limits)), carry_rules.keep_tags,
+                get(cycle.get("carry_prefer")))
         if model.requirement is not None:
             compiled.alternatives = [CompiledAlternative(a.id, a.title, namespace[cycle[f"alternative{i}"]], a.span)
                                      for i, a in enumerate(model.requirement.alternatives)]
@@ -330,6 +331,7 @@ class _Builder:
         carry = requirement.carry
         if carry is not None:
             write("carry_select", carry.select, f"{names.ENTRY}, {names.CONTEXT}")
+            write("carry_prefer", carry.prefer, f"{names.ENTRY}, {names.CONTEXT}")
             _window_functions(write, "carry", carry.window)
             for index, limit in enumerate(carry.limits):
                 self.limit_functions(write, f"carry_limit{index}", limit)

@@ -200,6 +200,8 @@ def _requirement(state: CompileState, requirement: Requirement) -> None:
     if carry is not None:
         if carry.select is not None:
             state.expression(carry.select, state.entry_scope, BOOLEAN, "the condition under 'select'")
+        if carry.prefer is not None:
+            state.expression(carry.prefer, state.entry_scope, BOOLEAN, "the condition under 'prefer'")
         _window(state, carry.window)
         for limit in carry.limits:
             _limit(state, limit, state.totals_scope)

@@ -259,6 +259,8 @@ def _entry_conditions(state: CompileState) -> Iterator[tuple[str, ExprText]]:
     if carry is not None:
         if carry.select is not None:
             yield "the carry-over", carry.select
+        if carry.prefer is not None:
+            yield "the carry-over's prefer", carry.prefer
         for limit in carry.limits:
             if limit.select is not None:
                 yield f"carry-over limit '{limit.id}'", limit.select

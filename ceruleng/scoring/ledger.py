@@ -507,7 +507,11 @@ class Ledger:
         used = [ZERO] * len(limits)
         carried: list[Entry] = []
         left = amount
-        for entry in sorted(eligible, key=_order, reverse=True):
+        prefer = rules.prefer
+        latest_first = sorted(eligible, key=_order, reverse=True)
+        if prefer is not None:  # preferred credit first, each part still latest first (sorting is stable)
+            latest_first.sort(key=lambda e: not prefer(e.fields(), context))
+        for entry in latest_first:
             if left <= ZERO:
                 break
             take = min(left, entry.credits)
