@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "ceruleng"
 
 LAYERS = [
-    {"source", "errors", "values", "units", "files", "surrogates", "patterns"},
+    {"source", "errors", "values", "units", "files", "surrogates", "patterns", "outputs"},
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "fields"},
     {"runtime"},
