@@ -81,7 +81,10 @@ def round_to(value: Decimal, increment: Decimal, mode: str) -> Decimal:
     """Round `value` to a multiple of `increment` in the named mode (see ROUNDING_MODES)."""
     if increment <= 0:
         raise ValueProblem(f"rounding increment must be above zero, got {format_number(increment)}")
-    steps = _SNAP.plus(value / increment).to_integral_value(rounding=ROUNDING_MODES[mode])
+    rounding = ROUNDING_MODES.get(mode) if isinstance(mode, str) else None
+    if rounding is None:  # a mode computed from data that `check` could not see
+        raise ValueProblem(f"'{format_value(mode)[:40]}' is not a rounding mode (modes: {', '.join(ROUNDING_MODES)})")
+    steps = _SNAP.plus(value / increment).to_integral_value(rounding=rounding)
     return steps * increment
 
 

@@ -99,7 +99,7 @@ class _Builder:
         return len(self.steps) - 1
 
     def template(self, text: ExprText) -> TemplatePlan:
-        checked = self.state.templates[text.path]
+        checked = self.state.templates[text.key]
         formatters = [
             credits_formatter(self.model.places)
             if isinstance(item.node, ast.Name) and item.node.name == "credits"
@@ -113,14 +113,14 @@ class _Builder:
         return self.add_template(Template((before, 0, after), (VALUE_FORMAT,)))
 
     def checked(self, text: ExprText) -> Checked:
-        return self.state.checked[text.path]
+        return self.state.checked[text.key]
 
     # ---- plans -------------------------------------------------------------------------------------------------
 
     def _let_plans(self, lets: tuple[tuple[str, ExprText], ...]) -> dict[Binding, LetPlan]:
         plans = {}
         for name, text in lets:
-            binding = self.state.lets[text.path]
+            binding = self.state.lets[text.key]
             checked = self.checked(text)
             plan = LetPlan(binding, checked, self.add_step("let", name, text.span, text.path, checked))
             plans[binding] = self.lets[binding] = plan
@@ -154,8 +154,8 @@ class _Builder:
         if category.rounding is not None:
             rounding = category.rounding
             increment = self.checked(rounding.increment)
-            plan.rounding = RoundingPlan(increment, rounding.mode, self.add_step(
-                "round", rounding.mode, rounding.increment.span, rounding.path, increment))
+            plan.rounding = RoundingPlan(increment, self.checked(rounding.mode), self.add_step(
+                "round", rounding.mode.text, rounding.increment.span, rounding.path, increment))
         for attribute, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
             if bound is not None:
                 credits = self.checked(bound.credits)

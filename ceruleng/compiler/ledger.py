@@ -114,7 +114,7 @@ def _possible_values(state: CompileState) -> dict[str, set[str] | None]:
     for name, text in texts:
         if name not in found:
             continue
-        checked = state.checked.get(text.path)
+        checked = state.checked.get(text.key)
         literals = _values(checked.node) if checked is not None else None
         known = found[name]
         if literals is None or known is None:
@@ -173,7 +173,7 @@ def check_ledger(state: CompileState) -> None:
         selects += [("minimum-unreachable", f"minimum '{m.id}'", m.select)
                     for m in requirement.minimums if m.select is not None]
     for code, what, text in selects:
-        checked = state.checked.get(text.path)
+        checked = state.checked.get(text.key)
         if checked is not None and not _can_hold(checked.node, checked, values, categories):
             ending = "never binds" if code == "limit-never-binds" else "can never be reached"
             state.warn(code, f"{what} {ending}: no entry of credit can satisfy its select", text.span,

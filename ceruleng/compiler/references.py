@@ -66,7 +66,8 @@ def group_versions(state: CompileState) -> None:
                             "give each rule its own id, or give each version effective_from/effective_to dates")
             elif len(versions) > 1:
                 check_versions(state, f"{kind} '{rule_id}'", [(v.effective, v.span) for v in versions])
-                if kind == "category" and any(_routing(v) != _routing(versions[0]) for v in versions):
+                first_types = versions[0].types if kind == "category" else ()  # none: already schema-missing-key
+                if first_types and any(_routing(v) != _routing(versions[0]) for v in versions):
                     state.error("version-mismatch", f"versions of category '{rule_id}' must take the same "
                                 "activity types with the same 'when'", versions[1].span)
     for category in model.categories:

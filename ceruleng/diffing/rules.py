@@ -25,7 +25,7 @@ from ceruleng.expr import ast, parser
 from ceruleng.fmt.printer import print_normalised
 from ceruleng.model import Category, Check, Citation, Effective, ExprText, Minimum, SpecModel
 from ceruleng.source import Span
-from ceruleng.values import format_number
+from ceruleng.values import ROUNDING_MODES, format_number
 
 RuleKey = tuple[str, str]
 """(kind, name): `("category", "education")`, `("parameter", "hourly_rate")`, `("unit", "")`."""
@@ -256,7 +256,8 @@ class _Table:
             self.put(rule, f"let {let_name}", expression)
         if category.rounding is not None:
             self.put(rule, "round increment", category.rounding.increment)
-            self.put(rule, "round mode", category.rounding.mode)
+            mode = category.rounding.mode  # a mode's word as written; a parameter or expression as one
+            self.put(rule, "round mode", mode.text if mode.text.strip() in ROUNDING_MODES else mode)
         for bound_name, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
             if bound is not None:
                 self.put(rule, bound_name, bound.credits)

@@ -49,6 +49,8 @@ class CallTypes:
     node: ast.Call
     types: Sequence[Type | None]
     report: Report
+    kind: Callable[[ast.Expr], str | None] = lambda _node: None
+    """What a name among the arguments is (its binding's kind: "parameter", "attribute", ...), or None."""
 
     def arg(self, index: int) -> ast.Expr:
         return self.node.args[index]
@@ -63,7 +65,8 @@ class CallTypes:
                 None,
             )
 
-    def literal_text(self, index: int, what: str) -> str | None:
+    def literal_text(self, index: int, what: str,
+                     hint: str = "it is checked when the spec is checked, so it cannot be computed") -> str | None:
         node = self.arg(index)
         if isinstance(node, ast.String):
             return node.value
@@ -71,7 +74,7 @@ class CallTypes:
             "expr-not-literal",
             f"{self.node.function}() needs {what} written out in quotes as argument {index + 1}",
             node,
-            "it is checked when the spec is checked, so it cannot be computed",
+            hint,
         )
         return None
 
@@ -113,7 +116,10 @@ def _round(call: CallTypes) -> Type:
     node = call.arg(1)
     if isinstance(node, ast.Number) and node.value <= 0:
         call.report("expr-value", "the rounding increment must be above zero", node, "for example 0.25 or 1")
-    mode = call.literal_text(2, "a rounding mode")
+    if isinstance(call.arg(2), ast.Name) and call.kind(call.arg(2)) == "parameter":
+        call.need(2, TEXT, "a rounding mode (text)")  # each of its versions is checked by the compiler
+        return NUMBER
+    mode = call.literal_text(2, "a rounding mode", "write it in quotes, or name a parameter that gives one")
     if mode is not None and mode not in ROUNDING_MODES:
         call.report(
             "unknown-rounding-mode",
@@ -273,7 +279,7 @@ FUNCTIONS: dict[str, Builtin] = {
         Builtin("round", "round(value, increment, mode)",
                 "Rounds to a multiple of increment. mode is 'down', 'up', 'half-up', 'half-down' or 'half-even' "
                 "('down'/'up' go toward minus/plus infinity; the 'half-' modes go to the nearest multiple and say "
-                "where an exact tie goes).",
+                "where an exact tie goes), in quotes or from a parameter (every version of which `check` checks).",
                 'round(75 / 60, 0.25, "down") → 1.25', 3, 3, _round),
         Builtin("floor", "floor(value)", "Rounds down to a whole number.", "floor(90 / 60) → 1", 1, 1,
                 _NUMBERS_ONLY),

@@ -351,7 +351,11 @@ class _Checker:
                 self.visit(arg, scope)
             return ANY
         types = self._scoped_args(node, scope) if builtin.scoped else [self.visit(arg, scope) for arg in node.args]
-        return builtin.check(CallTypes(node, types, self.error))
+        return builtin.check(CallTypes(node, types, self.error, self._kind))
+
+    def _kind(self, node: ast.Expr) -> str | None:
+        binding = self.result.bindings.get(id(node))
+        return binding.kind if binding is not None else None
 
     def _unknown_function(self, node: ast.Call, scope: Scope) -> None:
         hint = did_you_mean(node.function, FUNCTIONS)
