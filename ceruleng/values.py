@@ -276,6 +276,8 @@ def format_value(value: object) -> str:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return ", ".join(format_value(item) for item in value)
+    if isinstance(value, dict):  # a row of a table with columns
+        return ", ".join(f"{key}: {format_value(item)}" for key, item in value.items())
     return str(value)
 
 

@@ -107,6 +107,12 @@ class Emitter:
         if target_binding is not None and target_binding.kind == "cycle":
             self.reads(target_binding)
             return names.cycle_field(node.name)
+        column = self.type_of(node)
+        if isinstance(column, TableType) and isinstance(self.type_of(node.target), TableType):
+            table = self.type_of(node.target).table  # a column of a table, precomputed as a table of its own
+            if isinstance(node.target, ast.Name):
+                return names.table_column(table, node.name)
+            return f"{{_k: _r[{node.name!r}] for _k, _r in {self.emit(node.target, present)}.items()}}"
         target = self.emit(node.target, present)
         if isinstance(self.type_of(node.target), ListType):
             return f"[_f[{node.name!r}] for _f in {target}]"

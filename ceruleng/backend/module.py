@@ -223,13 +223,7 @@ class _Builder:
             units["hours_per_unit"] = self.pool.number(model.contact_hours)
         module = ModuleCode(self.writer, self.pool, self.state.parameters, units, self.lets, self.steps,
                             self.templates)
-        for name, values in self.state.parameters.items():
-            if values.constant:
-                self.pool.put(names.parameter_constant(name), values.versions[0][1])
-            else:
-                functions.write_parameter_lookup(module, values)
-        for name, rows in self.state.tables.items():
-            self.pool.put(names.table(name), rows)
+        self.values(module)
         categories = self.category_plans()
         types = self.type_plans(categories, module)
         for category_plan, _versions in categories:
@@ -281,6 +275,19 @@ class _Builder:
         compiled.templates = self.templates
         compiled.steps = self.steps
         return compiled
+
+    def values(self, module: ModuleCode) -> None:
+        """Parameters (constants, or a lookup by day for dated ones) and tables (with each column of a table with
+        columns as a table of its own)."""
+        for name, values in self.state.parameters.items():
+            if values.constant:
+                self.pool.put(names.parameter_constant(name), values.versions[0][1])
+            else:
+                functions.write_parameter_lookup(module, values)
+        for name, rows in self.state.tables.items():
+            self.pool.put(names.table(name), rows)
+            for column in self.state.columns.get(name, ()):
+                self.pool.put(names.table_column(name, column), {key: row[column] for key, row in rows.items()})
 
     def scorer_functions(self, module: ModuleCode, plan: TypePlan) -> tuple[str, str]:
         """The functions that score one activity type: its router, or, when the first category that takes the type

@@ -227,13 +227,19 @@ def _presence(call: CallTypes) -> Type:
 
 
 def _lookup(call: CallTypes) -> Type:
-    from ceruleng.expr.types import TableType  # local: only the table functions need it
+    from ceruleng.expr.types import RowType, TableType  # local: only the table functions need them
 
     table = call.types[0]
     if table is not None and not isinstance(table, TableType):
         call.report("expr-type", f"lookup() needs a table as argument 1, got {table.name}", call.arg(0), None)
         return ANY
     if table is None:
+        return ANY
+    if isinstance(table.value, RowType):
+        columns = table.value.field_names
+        call.report("expr-type", f"lookup() of table {table.table}, which has columns, needs one of them: "
+                    f"lookup({table.table}.{columns[0]}, key, fallback)", call.arg(0),
+                    "columns: " + ", ".join(columns))
         return ANY
     call.need(1, table.key, f"a key ({table.key.name})")
     call.need(2, table.value, f"a fallback value ({table.value.name})")
