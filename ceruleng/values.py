@@ -258,6 +258,20 @@ def format_credits(value: Decimal, places: int) -> str:
     return found
 
 
+def fixed_places(value: Decimal, places: Decimal) -> str:
+    """`fixed(value, places)`: the number with exactly `places` decimal places (an exact tie to the even digit, as
+    credits and totals print), never in exponent form; ValueProblem for places outside 0 to 12, or a number too
+    large to show with them."""
+    count = as_whole(places, "the number of places")
+    if not 0 <= count < len(_QUANTA):
+        raise ValueProblem(f"fixed() shows 0 to {len(_QUANTA) - 1} places, not {count}")
+    try:
+        shown = value.quantize(_QUANTA[count], context=CONTEXT)
+    except InvalidOperation:  # more digits than the context holds
+        raise ValueProblem(f"{format_number(value)} is too large to show with {count} places") from None
+    return format(shown.copy_abs() if shown.is_zero() else shown, "f")  # -0.001 shows as 0.00, not -0.00
+
+
 def at_precision(value: Decimal, places: int) -> Decimal:
     """A total as the spec reports it (its places, an exact tie to the even digit): what requirements, minimums and
     limits judge, so three credits of 20/60 meet a requirement of 1 exactly as the report shows."""

@@ -280,6 +280,8 @@ CALLS: dict[str, Call] = {
     "contains": lambda a, _n: f"({a[1]} in {a[0]})",
     "starts_with": lambda a, _n: f"{a[0]}.startswith({a[1]})",
     "plural": _helper("_plural"),
+    "fixed": _helper("_fixed"),
+    "join": lambda a, _n: f"{a[1]}.join({a[0]})",
     "lookup": _helper("_lookup_or"),
     "date": _date,
     "add_days": _helper("_add_days"),

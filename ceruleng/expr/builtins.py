@@ -157,6 +157,32 @@ def _plural(call: CallTypes) -> Type:
     return TEXT
 
 
+MAX_FIXED_PLACES = 12
+"""Most places fixed() shows: as many as any number a spec or a record may hold."""
+
+
+def _fixed(call: CallTypes) -> Type:
+    call.need(0, NUMBER, "a number")
+    call.need(1, NUMBER, "a number of decimal places")
+    places = call.arg(1)
+    written = places.value if isinstance(places, ast.Number) else None
+    if isinstance(places, ast.Neg) and isinstance(places.operand, ast.Number):
+        written = -places.operand.value
+    if written is not None and (written != written.to_integral_value() or not 0 <= written <= MAX_FIXED_PLACES):
+        call.report("expr-value", f"fixed() shows a whole number of places from 0 to {MAX_FIXED_PLACES}", places,
+                    "for example fixed(hours, 2)")
+    return TEXT
+
+
+def _join(call: CallTypes) -> Type:
+    listed = call.types[0]
+    if listed is not None and not (isinstance(listed, ListType) and fits(listed.element, TEXT)):
+        call.report("expr-type", f"join() needs a list of text as argument 1, got {listed.name}", call.arg(0),
+                    "a list attribute of text, or the texts of a list of records: join(segments.kind, ', ')")
+    call.need(1, TEXT, "a separator (text)")
+    return TEXT
+
+
 def _date_literal(call: CallTypes) -> Type:
     if len(call.node.args) == 3:  # date(year, month, day)
         for index, what in enumerate(("a year", "a month (1-12)", "a day of the month")):
@@ -324,6 +350,15 @@ FUNCTIONS: dict[str, Builtin] = {
                 "for reason sentences.",
                 'plural(1, "full hour") → "1 full hour"; plural(4, "full hour") → "4 full hours"', 2, 3,
                 _plural),
+        Builtin("fixed", "fixed(number, places)",
+                f"The number as text with exactly places decimal places (0 to {MAX_FIXED_PLACES}), an exact tie "
+                "going to the even digit as the spec's own totals do: for reason sentences. Round it first for "
+                "another rule: fixed(round(hours, 0.01, 'half-up'), 2).",
+                'fixed(1.5, 2) → "1.50"; fixed(0.125, 2) → "0.12"; fixed(2 / 3, 0) → "1"', 2, 2, _fixed),
+        Builtin("join", "join(list, separator)",
+                "The texts of a list in order, separator between each two (an empty list gives empty text): for "
+                "reason sentences.",
+                'join(["ethics", "tax"], " and ") → "ethics and tax"', 2, 2, _join),
         Builtin("has", "has(attribute)",
                 "Whether an optional attribute is present in the record (a list attribute: present and not empty).",
                 "has(grade) → false when the record gives no grade", 1, 1, _presence),
@@ -448,4 +483,5 @@ def _backtracking_feature(parsed: Any) -> str | None:
     return None
 
 
-__all__ = ["FUNCTIONS", "MAX_MATCH_INPUT", "Builtin", "CallTypes", "RecordType", "ScaleType", "regex_problem"]
+__all__ = ["FUNCTIONS", "MAX_FIXED_PLACES", "MAX_MATCH_INPUT", "Builtin", "CallTypes", "RecordType", "ScaleType",
+           "regex_problem"]
