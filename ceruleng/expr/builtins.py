@@ -364,7 +364,9 @@ FUNCTIONS: dict[str, Builtin] = {
                 "has(grade) → false when the record gives no grade", 1, 1, _presence),
         Builtin("default", "default(attribute, value)", "The attribute's value, or value when it is missing.",
                 'default(role, "attendee") → "attendee" when no role is given', 2, 2, _presence),
-        Builtin("lookup", "lookup(table, key, fallback)", "The table's value for key, or fallback when it has no row.",
+        Builtin("lookup", "lookup(table, key, fallback)",
+                "The table's value for key, or fallback when it has no row; of a table with columns, name the "
+                "column: lookup(levels.rate, key, fallback).",
                 'lookup(rates, "unknown", 0) → 0 when rates has no row unknown', 3, 3, _lookup),
         Builtin("date", "date(text) or date(year, month, day)",
                 "A date written YYYY-MM-DD in quotes (checked when the spec is checked), or made of a year, a month "
