@@ -52,8 +52,9 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
     inner = _lets(state, category.lets, scope)
     if category.outcome is not None:
         if category.credit is not None:
-            state.error("category-outcome-credit", f"category '{category.id}' has both an outcome and a credit",
-                        category.credit.span, "an outcome category earns nothing by rule; remove one of them")
+            state.error_about(category.credit, "category-outcome-credit",
+                              f"category '{category.id}' has both an outcome and a credit", category.credit.span,
+                              "an outcome category earns nothing by rule; remove one of them")
         if category.reason is None:
             state.error("category-missing-reason", f"category '{category.id}' has an outcome but no reason",
                         category.span, "say why, in a sentence a member understands")
@@ -180,7 +181,7 @@ def _cycle_rules(state: CompileState) -> None:
         _layout(state, model.cycle)
     for category in model.categories:
         if category.cap is not None and model.cycle is None:
-            state.error("cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
+            state.error_about(category.cap, "cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
     for limit in model.limits:
         _limit(state, limit, state.limit_scope)
         if model.cycle is None:

@@ -52,7 +52,7 @@ def compare_with_requirement(state: CompileState) -> None:
         return
     for category in model.categories:
         cap = _constant(state, category.cap)
-        if cap is not None and cap > required:
+        if cap is not None and cap > required and category.cap is not None and category.cap.copy is None:
             state.error("cap-exceeds-requirement",
                         f"the cap on '{category.id}' ({format_number(cap)}) is larger than the requirement it "
                         f"serves ({format_number(required)})", category.cap.span if category.cap else category.span,

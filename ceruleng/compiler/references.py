@@ -72,6 +72,8 @@ def group_versions(state: CompileState) -> None:
                                 "activity types with the same 'when'", versions[1].span)
     for category in model.categories:
         for check_rule in category.checks:
+            if check_rule.path[:len(category.path)] != category.path:
+                continue  # inherited from an earlier version: said there
             if check_rule.applies_to or check_rule.excluded:
                 key = "applies_to" if check_rule.applies_to else "except"
                 state.error("check-scope", "applies_to and except belong on top-level checks only",
@@ -98,6 +100,8 @@ def resolve_references(state: CompileState) -> None:
             if counted.category is not None:
                 _category_reference(state, counted.category, counted.span)
     for category in model.categories:
+        if "types" not in document.data_at(category.path):
+            continue  # a later version's inherited types were checked in the version that wrote them
         for j, type_name in enumerate(category.types):
             if type_name not in model.activity_types:
                 state.error("unknown-activity-type", f"unknown activity type '{type_name}'",
