@@ -11,7 +11,7 @@ from typing import Any
 
 from ceruleng.compiler.state import CompileState
 from ceruleng.errors import did_you_mean
-from ceruleng.model import Effective
+from ceruleng.model import Category, Duration, Effective
 from ceruleng.source import Span
 
 
@@ -70,6 +70,8 @@ def group_versions(state: CompileState) -> None:
                 if first_types and any(_routing(v) != _routing(versions[0]) for v in versions):
                     state.error("version-mismatch", f"versions of category '{rule_id}' must take the same "
                                 "activity types with the same 'when'", versions[1].span)
+                if kind == "category":
+                    _same_period_rules(state, versions)
     for category in model.categories:
         for check_rule in category.checks:
             if check_rule.path[:len(category.path)] != category.path:
@@ -123,3 +125,34 @@ def _category_reference(state: CompileState, category_id: str, span: Span) -> No
 
 def _routing(category: Any) -> tuple[Any, ...]:
     return (category.types, category.when.text if category.when else None)
+
+
+def _same_period_rules(state: CompileState, versions: list[Category]) -> None:
+    """A category's cap, tiers and repeats count over a whole period, not per activity, so every version has the
+    same ones (a later version inherits them); an amount that changes over time is a dated parameter."""
+    first = versions[0]
+    for version in versions[1:]:
+        for what, rule in (("cap", _cap), ("tiers", _tiers), ("repeats", _repeats)):
+            if rule(version) != rule(first):
+                state.error("version-mismatch", f"versions of category '{first.id}' must have the same {what}: it "
+                            "counts over the whole period, whatever version an activity falls in", version.span,
+                            f"leave {what} out of the later versions; for an amount that changes, write it as a "
+                            "parameter with dated versions")
+
+
+def _cap(category: Category) -> tuple[Any, ...]:
+    return (category.cap.text if category.cap else None, _length(category.cap_every))
+
+
+def _tiers(category: Category) -> tuple[Any, ...]:
+    return tuple((tier.up_to.text if tier.up_to else None, tier.factor.text) for tier in category.tiers)
+
+
+def _repeats(category: Category) -> tuple[Any, ...]:
+    repeats = category.repeats
+    return (_length(repeats.within), repeats.shares) if repeats is not None else ()
+
+
+def _length(length: Duration | str | None) -> Any:
+    """A length as written, wherever it is written (two versions may each write {years: 1})."""
+    return (length.amount, length.unit) if isinstance(length, Duration) else length
