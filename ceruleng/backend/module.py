@@ -154,8 +154,10 @@ class _Builder:
         if category.rounding is not None:
             rounding = category.rounding
             increment = self.checked(rounding.increment)
-            plan.rounding = RoundingPlan(increment, self.checked(rounding.mode), self.add_step(
-                "round", rounding.mode.text, rounding.increment.span, rounding.path, increment))
+            mode = self.checked(rounding.mode)  # a word reads as itself (round down); an expression as the mode
+            label = mode.node.value if isinstance(mode.node, ast.String) else f"mode {rounding.mode.text}"
+            plan.rounding = RoundingPlan(increment, mode, self.add_step(
+                "round", label, rounding.increment.span, rounding.path, increment))
         for attribute, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
             if bound is not None:
                 credits = self.checked(bound.credits)
