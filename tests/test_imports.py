@@ -18,8 +18,9 @@ LAYERS = [
     {"backend"},
     {"scoring"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server", "fmt", "diffing", "scaffold"},
-    {"cli", "__main__", "__init__"},
+    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server", "fmt", "diffing", "scaffold",
+     "lines", "specset"},
+    {"cli", "__main__", "__init__", "dask"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""
 
