@@ -285,3 +285,18 @@ def test_what_cannot_be_scored_is_refused_before_any_task_runs(tmp_path: Path) -
     (tmp_path / "nothing").mkdir()
     with pytest.raises(InputError, match="no spec files"):
         SpecSet.load([tmp_path / "nothing"])
+
+
+def test_the_readme_example_prints_what_it_says(tmp_path: Path) -> None:
+    """The README's Dask example, run as a user runs it: a script of its own, in a folder with the rules."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Scoring on a cluster"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n\n")]
+    (tmp_path / "example.py").write_text(code)
+    shutil.copytree(RULES, tmp_path / "rules")
+    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    expected = [line[2:] for line in code.splitlines() if line.startswith("# ")]
+    assert done.stdout.splitlines() == expected == ["1000", "0.1"]
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 1000
