@@ -130,6 +130,7 @@ RUNTIME: dict[str, Any] = {
     "_lookup_or": _lookup_or,
     "_round_to": values.round_to,
     "_reportable": values.reportable,
+    "_MAX_REPORTED": values.MAX_REPORTED,
     "_floor": values.floor,
     "_ceil": values.ceil,
     "_clamp": values.clamp,

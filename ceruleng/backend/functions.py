@@ -345,9 +345,9 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
     if not _never_negative(version):
         with body.branch(f"if {c} < _ZERO:"):
             out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.negative}, ({c},)),)')}")
-    if not _never_negative(version):
-        with out.origin(module.origin(version.credit_step, plan.index)):
-            out.line(f"{c} = _reportable({c})")
+    if not _never_negative(version):  # not negative now: only a credit too large to report is refused
+        with out.origin(module.origin(version.credit_step, plan.index)), out.block(f"if {c} >= _MAX_REPORTED:"):
+            out.line(f"_reportable({c})")
     explain = body.reasons(version.explain) if version.explain else "()"
     reasons = explain if extra == "()" else f"{explain} + {extra}"
     out.line(f"return {body.outcome('awarded', c, reasons, _ledger_fields(body, version))}")

@@ -68,14 +68,21 @@ class Entry:
         return found
 
 
+_NO_TAGS: dict[str, Any] = {}
+"""The tags of every entry of a spec that declares none: shared, so read only (`fields()` and carry-over copy)."""
+
+
 def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names: Sequence[str]) -> list[Entry]:
     """The entries an awarded activity gives: one, or one per part of a split (what the parts do not take stays
     with the category's own tags); every declared tag present, None when nothing gives it."""
     outcome = activity.outcome
-    tags = dict.fromkeys(tag_names)
-    if outcome is not None and outcome.tags:
-        tags.update(outcome.tags)
+    own = outcome.tags if outcome is not None else None
     parts = outcome.parts if outcome is not None else None
+    if not (own or parts or tag_names):  # a spec without tags: one entry, sharing one empty mapping of tags
+        return [Entry(activity, counts_on, period, activity.credits, _NO_TAGS)]
+    tags = dict.fromkeys(tag_names)
+    if own:
+        tags.update(own)
     if not parts:
         return [Entry(activity, counts_on, period, activity.credits, tags)]
     found = []

@@ -81,7 +81,8 @@ class Scorer:
         self.places = spec.model.places
         self.templates = spec.templates
         self.ids = [category.id for category in spec.by_number]
-        self._layouts: dict[Any, Periods] = {}
+        self.scorers = spec.scorers
+        self._layouts: dict[Any, tuple[Periods, Period, PeriodInfo]] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
         """Draws below this select a member for audit (see `audit_draw`)."""
@@ -93,42 +94,51 @@ class Scorer:
             layout.grace is not None or layout.look_back is not None))
         """Whether a period's result can depend on activities outside it (carry-over, grace, look-back, windows)."""
 
-    def periods(self, base: dict[str, Any]) -> Periods:
-        """The credential's periods, remembered: many members of a batch share certification dates."""
+    def periods(self, base: dict[str, Any], as_of: date, choice: str | date) -> tuple[Periods, Period, PeriodInfo]:
+        """The credential's periods, the one reported as of `as_of` and what a result says of it — remembered: many
+        members of a batch share a certification date, and the layout depends on nothing else of the member."""
         layout = self.spec.layout
         assert layout is not None
         try:
-            key: Any = tuple(sorted(base.items()))
-            hash(key)
+            key: Any = (choice, *sorted(base.items()))
+            found = self._layouts.get(key)
         except TypeError:  # a list attribute: not worth remembering
-            return Periods(layout, base)
-        found = self._layouts.get(key)
+            return self.lay_out(Periods(layout, base), as_of, choice)
         if found is None:
             if len(self._layouts) > 10_000:
                 self._layouts.clear()
-            found = self._layouts[key] = Periods(layout, base)
+            found = self._layouts[key] = self.lay_out(Periods(layout, base), as_of, choice)
         return found
+
+    @staticmethod
+    def lay_out(periods: Periods, as_of: date, choice: str | date) -> tuple[Periods, Period, PeriodInfo]:
+        period = reported(periods, as_of, choice)
+        return periods, period, PeriodInfo(period.number, period.start, period.end, period.deadline, period.grace_end,
+                                           period.status(as_of))
 
     # ---- one activity --------------------------------------------------------------------------------------------
 
     def score_activity(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
-        """Score one typed activity inside the cycle: the generated function for its type decides everything."""
-        scorer = self.spec.scorers.get(item["type"])
-        trace: list[TraceLine] | None = [] if self.explain else None
-        if scorer is None:
-            outcome = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
-        else:
-            try:
-                if trace is None:
-                    outcome = scorer.fast(item, context)
-                else:
-                    steps: list[tuple[int, Any]] = []
-                    try:
-                        outcome = scorer.traced(item, context, steps)
-                    finally:
-                        trace.extend(self.trace_lines(steps))
-            except _RULE_ERRORS as exc:
-                outcome = self.failure(exc)
+        """Score one typed activity inside the cycle: the generated function for its type decides everything.
+        Called once per activity scored, so the common case (a known type, no trace) is tested first."""
+        scorer = self.scorers.get(item["type"])
+        trace: list[TraceLine] | None = None
+        try:
+            if scorer is not None and not self.explain:
+                outcome = scorer.fast(item, context)
+            elif scorer is None:
+                if self.explain:
+                    trace = []
+                outcome = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
+            else:
+                trace = []
+                steps: list[tuple[int, Any]] = []
+                try:
+                    outcome = scorer.traced(item, context, steps)
+                finally:
+                    trace.extend(self.trace_lines(steps))
+        except _RULE_ERRORS as exc:
+            outcome = self.failure(exc)
         number = outcome.category
         return ActivityResult(position, item["id"], item["type"], item["date"],
                               None if number is None else self.ids[number], outcome.status, outcome.credits,
@@ -200,25 +210,24 @@ class Scorer:
             return result
         base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on, "as_of": as_of}
         if model.cycle is None:
-            result.activities = self.score_records(records, base, None)
-            self.ledger.totals(result, base, _entries(result.activities, 0, self.ledger.tag_names))
+            entries: list[Entry] = []
+            result.activities = self.score_records(records, base, None, entries)
+            self.ledger.totals(result, base, entries)
             return result
         try:
-            periods = self.periods(base)
-            period = reported(periods, as_of, choice)
+            periods, period, result.period = self.periods(base, as_of, choice)
         except (LayoutError, *_RULE_ERRORS) as exc:
             return self.unlaid(result, records, certified_on, as_of, exc)
         context = period.context(base)
         result.cycle = (period.start, period.end)
         result.deadline = period.deadline
-        result.period = PeriodInfo(period.number, period.start, period.end, period.deadline, period.grace_end,
-                                   period.status(as_of))
         try:
             if self.reaches_back:
                 self.book(result, records, periods, period, base)
             else:
-                result.activities = self.score_records(records, context, period)
-                self.ledger.totals(result, context, _entries(result.activities, period.number, self.ledger.tag_names))
+                entries = []
+                result.activities = self.score_records(records, context, period, entries)
+                self.ledger.totals(result, context, entries)
         except (LayoutError, *_RULE_ERRORS) as exc:
             return self.unaccounted(result, records, exc)
         self.fee_and_audit(result, member, period.start, seed)
@@ -283,21 +292,30 @@ class Scorer:
             typed.append((position, record, item, problems))
         return typed
 
-    def score_records(self, records: Sequence[Any], context: dict[str, Any],
-                      period: Period | None) -> list[ActivityResult]:
-        """One pass over the records: check and type each, keep it in the period, score it (the simple path: no
-        rule of the spec looks outside the period)."""
+    def score_records(self, records: Sequence[Any], context: dict[str, Any], period: Period | None,
+                      entries: list[Entry]) -> list[ActivityResult]:
+        """One pass over the records: check and type each, keep it in the period, score it, and add the entries of
+        credit of each that counts to `entries` (the simple path: no rule of the spec looks outside the period, so
+        each counts on its own date, in the period's number — 0 without a cycle)."""
         activities: list[ActivityResult] = []
         append = activities.append
         score = self.score_activity
+        tags = self.ledger.tag_names
+        number = 0 if period is None else period.number
+        start, end = (date.min, date.max) if period is None else (period.start, period.end)
         for position, record, item, problems in self.typed_records(records):
             if problems or item is None:
                 append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
                                             malformed=True, typed=item))
-            elif period is not None and not period.start <= item["date"] <= period.end:
-                append(self.outside(position, record, item, period.start, period.end))
-            else:
-                append(score(position, item, context))
+                continue
+            day = item["date"]
+            if not start <= day <= end:
+                append(self.outside(position, record, item, start, end))
+                continue
+            activity = score(position, item, context)
+            append(activity)
+            if activity.category is not None and activity.counts:
+                entries.extend(entries_of(activity, day, number, tags))
         return activities
 
     def book(self, result: CredentialResult, records: Sequence[Any], periods: Periods, period: Period,
@@ -515,11 +533,3 @@ def _problem(exc: Exception) -> str:
     """What went wrong computing a rule, in words (the decimal module's own messages are for programmers)."""
     return _PROBLEMS.get(type(exc).__name__, str(exc))
 
-
-def _entries(activities: list[ActivityResult], period: int, tags: tuple[str, ...]) -> list[Entry]:
-    """The entries of credit of a period's own activities (on the simple path: each counts on its own date)."""
-    found: list[Entry] = []
-    for activity in activities:
-        if activity.counts and activity.date is not None and activity.category is not None:
-            found.extend(entries_of(activity, activity.date, period, tags))
-    return found
