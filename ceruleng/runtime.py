@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 from ceruleng import fields, patterns, values
@@ -32,6 +33,11 @@ class Outcome(NamedTuple):
     """The credit split into parts, each with its amount and tags (a category with `split`)."""
     key: str | None = None
     """What makes it the same activity as another (a category with `repeats`)."""
+
+
+new_outcome = partial(tuple.__new__, Outcome)
+"""`Outcome(...)` from a tuple of all seven fields, without the Python-level `__new__` of a NamedTuple: generated code
+makes one for every activity it scores."""
 
 
 COMPUTE_ERRORS = (ArithmeticError, values.ValueProblem, OverflowError)
@@ -118,7 +124,7 @@ SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "al
 
 RUNTIME: dict[str, Any] = {
     "__builtins__": SAFE_BUILTINS,
-    "_Outcome": Outcome,
+    "_Outcome": new_outcome,
     "_NotInForce": NotInForce,
     "_Decimal": Decimal,
     "_date": date,

@@ -248,8 +248,9 @@ class Body:
             return f"({self.module.pool.add('s', sentence, lambda: sentence)},)"
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
-    def outcome(self, status: str, credits: str, reasons: str, fields: str = "") -> str:
-        return f"{names.OUTCOME}({self.category}, {status!r}, {credits}, {reasons}{fields})"
+    def outcome(self, status: str, credits: str, reasons: str, fields: str = ", None, None, None") -> str:
+        """An `Outcome`: category, status, credits, reasons, then `fields` — `, tags, parts, key`."""
+        return f"{names.OUTCOME}(({self.category}, {status!r}, {credits}, {reasons}{fields}))"
 
 
 def _lets_in(bindings: list[Binding]) -> list[Binding]:
@@ -319,6 +320,11 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
         _check(body, check)
     if version.outcome is not None:
         assert version.outcome_reason is not None
+        if not version.outcome_reason.placeholders:  # the same for every activity: one outcome, made once
+            reason = module.templates[version.outcome_reason.index].render(())
+            key = ("outcome", plan.index, version.outcome, reason)
+            out.line(f"return {constant_outcome(module, key, plan.index, version.outcome, reason)}")
+            return
         out.line(f"return {body.outcome(version.outcome, '_ZERO', body.reasons(version.outcome_reason))}")
         return
     assert version.credit is not None
@@ -356,7 +362,7 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
 def _ledger_fields(body: Body, version: VersionPlan) -> str:
     """The outcome's tags, parts and key, computed once the credit is known (`, tags, parts, key` or nothing)."""
     if not version.tags and version.split is None and version.key is None:
-        return ""
+        return ", None, None, None"
     tags = "{" + ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in version.tags) + "}"
     parts = "None"
     split = version.split

@@ -32,7 +32,8 @@ ENTRY = "e"
 MATCHED = "m"
 """Whether a category's `when` holds, inside a scoring function."""
 OUTCOME = "_Outcome"
-"""The runtime's outcome type, as generated code names it."""
+"""The runtime's outcome maker (`runtime.new_outcome`, given all seven fields as one tuple), as generated code names
+it."""
 
 CYCLE_FIELDS = {"start": "cycle_start", "end": "cycle_end", "number": "cycle_number"}
 """The cycle record's fields, as keys of the credential context."""

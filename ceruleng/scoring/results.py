@@ -34,6 +34,10 @@ class TraceLine:
         return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
 
 
+COUNTING = ("awarded", "capped")
+"""The statuses of an activity whose credit counts."""
+
+
 @dataclass(slots=True)
 class ActivityResult:
     index: int
@@ -58,7 +62,7 @@ class ActivityResult:
 
     @property
     def counts(self) -> bool:
-        return self.status in ("awarded", "capped")
+        return self.status in COUNTING
 
     def to_json(self) -> dict[str, Any]:
         """The JSON structure, read back from the one JSON writer (`json_text`), so they cannot disagree."""

@@ -26,7 +26,14 @@ from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
 from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
-from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, PeriodInfo, TraceLine
+from ceruleng.scoring.results import (
+    COUNTING,
+    ActivityResult,
+    CategoryTitles,
+    CredentialResult,
+    PeriodInfo,
+    TraceLine,
+)
 from ceruleng.values import ZERO, add_days, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
@@ -287,23 +294,30 @@ class Scorer:
                 identifier = item["id"]
                 first = seen.setdefault(identifier, position) if identifier is not None else position
                 if first != position:
-                    problems = [*problems, f"id: '{identifier}' is used by an earlier activity "
-                                f"(position {first + 1}); ids must be unique"]
+                    problems = [*problems, _repeated_id(identifier, first)]
             typed.append((position, record, item, problems))
         return typed
 
     def score_records(self, records: Sequence[Any], context: dict[str, Any], period: Period | None,
                       entries: list[Entry]) -> list[ActivityResult]:
-        """One pass over the records: check and type each, keep it in the period, score it, and add the entries of
-        credit of each that counts to `entries` (the simple path: no rule of the spec looks outside the period, so
-        each counts on its own date, in the period's number — 0 without a cycle)."""
-        activities: list[ActivityResult] = []
-        append = activities.append
+        """One pass over the records: check and type each (as `typed_records` does), keep it in the period, score
+        it, and add the entries of credit of each that counts to `entries` (the simple path: no rule of the spec
+        looks outside the period, so each counts on its own date, in the period's number — 0 without a cycle)."""
+        coerce = self.spec.coerce
         score = self.score_activity
         tags = self.ledger.tag_names
         number = 0 if period is None else period.number
         start, end = (date.min, date.max) if period is None else (period.start, period.end)
-        for position, record, item, problems in self.typed_records(records):
+        seen: dict[Any, int] = {}
+        activities: list[ActivityResult] = []
+        append = activities.append
+        for position, record in enumerate(records):
+            item, problems = coerce(record)
+            if item is not None:
+                identifier = item["id"]
+                first = seen.setdefault(identifier, position) if identifier is not None else position
+                if first != position:
+                    problems = [*problems, _repeated_id(identifier, first)]
             if problems or item is None:
                 append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
                                             malformed=True, typed=item))
@@ -314,8 +328,8 @@ class Scorer:
                 continue
             activity = score(position, item, context)
             append(activity)
-            if activity.category is not None and activity.counts:
-                entries.extend(entries_of(activity, day, number, tags))
+            if activity.category is not None and activity.status in COUNTING:
+                entries += entries_of(activity, day, number, tags)
         return activities
 
     def book(self, result: CredentialResult, records: Sequence[Any], periods: Periods, period: Period,
@@ -518,6 +532,11 @@ def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -
     """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
     digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+def _repeated_id(identifier: Any, first: int) -> str:
+    """Why a record whose id an earlier one (at `first`) has is malformed."""
+    return f"id: '{identifier}' is used by an earlier activity (position {first + 1}); ids must be unique"
 
 
 def _text_or_none(value: Any) -> str | None:
