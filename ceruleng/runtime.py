@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from ceruleng import fields, patterns, values
 from ceruleng.expr.builtins import MAX_MATCH_INPUT
@@ -19,25 +18,19 @@ Reason = str | tuple[int, tuple[Any, ...]]
 """A reason: a finished sentence, or (template number, captured values) rendered only when a report shows it."""
 
 
-class Outcome(NamedTuple):
-    """What scoring one activity decided: the category (by number; None when none took it), status, credit and
-    reasons. Generated scoring functions return one; the scorer turns it into an `ActivityResult`."""
-
-    category: int | None
-    status: str
-    credits: Decimal
-    reasons: tuple[Reason, ...]
-    tags: dict[str, Any] | None = None
-    """The tags its credit carries (for specs that declare tags)."""
-    parts: tuple[tuple[Decimal, dict[str, Any]], ...] | None = None
-    """The credit split into parts, each with its amount and tags (a category with `split`)."""
-    key: str | None = None
-    """What makes it the same activity as another (a category with `repeats`)."""
+Outcome = tuple[int | None, str, Decimal, tuple[Reason, ...], dict[str, Any] | None,
+                tuple[tuple[Decimal, dict[str, Any]], ...] | None, str | None]
+"""What scoring one activity decided: (category by number — None when none took it —, status, credit, reasons, tags,
+parts, key). Tags: those its credit carries (for specs that declare tags); parts: the credit split into parts, each
+with its amount and tags (a category with `split`); key: what makes it the same activity as another (a category with
+`repeats`) — each None when the spec has no such rule. Generated scoring functions return one; the scorer turns it
+into an `ActivityResult`. A plain tuple, read by unpacking: one is made for every activity scored, and a tuple
+subclass (a NamedTuple) costs several times as much to make."""
 
 
-new_outcome = partial(tuple.__new__, Outcome)
-"""`Outcome(...)` from a tuple of all seven fields, without the Python-level `__new__` of a NamedTuple: generated code
-makes one for every activity it scores."""
+def outcome(category: int | None, status: str, credits: Decimal, reasons: tuple[Reason, ...]) -> Outcome:
+    """An outcome with no tags, parts or key."""
+    return (category, status, credits, reasons, None, None, None)
 
 
 COMPUTE_ERRORS = (ArithmeticError, values.ValueProblem, OverflowError)
@@ -124,7 +117,6 @@ SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "al
 
 RUNTIME: dict[str, Any] = {
     "__builtins__": SAFE_BUILTINS,
-    "_Outcome": new_outcome,
     "_NotInForce": NotInForce,
     "_Decimal": Decimal,
     "_date": date,

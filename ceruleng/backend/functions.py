@@ -41,7 +41,7 @@ from ceruleng.expr import ast
 from ceruleng.expr.checker import SPLIT_DEPTH, Binding, Checked, always_read, present_when
 from ceruleng.expr.types import NUMBER
 from ceruleng.model import Effective
-from ceruleng.runtime import Outcome
+from ceruleng.runtime import outcome
 from ceruleng.source import Span
 from ceruleng.templates import Template
 from ceruleng.values import ZERO
@@ -249,8 +249,8 @@ class Body:
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
     def outcome(self, status: str, credits: str, reasons: str, fields: str = ", None, None, None") -> str:
-        """An `Outcome`: category, status, credits, reasons, then `fields` — `, tags, parts, key`."""
-        return f"{names.OUTCOME}(({self.category}, {status!r}, {credits}, {reasons}{fields}))"
+        """An `Outcome` (a plain tuple): category, status, credits, reasons, then `fields` — `, tags, parts, key`."""
+        return f"({self.category}, {status!r}, {credits}, {reasons}{fields})"
 
 
 def _lets_in(bindings: list[Binding]) -> list[Binding]:
@@ -470,7 +470,7 @@ def write_parameter_lookup(module: ModuleCode, values: ParameterValues) -> str:
 
 def constant_outcome(module: ModuleCode, key: Any, category: int | None, status: str, reason: str) -> str:
     """An outcome that never varies (no category takes the activity), as a pool constant."""
-    return module.pool.add("o", key, lambda: Outcome(category, status, ZERO, (reason,)))
+    return module.pool.add("o", key, lambda: outcome(category, status, ZERO, (reason,)))
 
 
 def _always(value: Any) -> Callable[[], Any]:

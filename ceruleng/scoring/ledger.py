@@ -23,7 +23,7 @@ from typing import Any
 
 from ceruleng.compiled import CompiledCategory, CompiledLimit, CompiledSpec, CompiledWindow
 from ceruleng.model import Duration
-from ceruleng.runtime import NotInForce
+from ceruleng.runtime import NotInForce, Outcome
 from ceruleng.scoring.periods import after
 from ceruleng.scoring.results import (
     ActivityResult,
@@ -68,6 +68,7 @@ class Entry:
         return found
 
 
+_NOT_SCORED: Outcome = (None, "rejected", ZERO, (), None, None, None)
 _NO_TAGS: dict[str, Any] = {}
 """The tags of every entry of a spec that declares none: shared, so read only (`fields()` and carry-over copy)."""
 
@@ -76,8 +77,7 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
     """The entries an awarded activity gives: one, or one per part of a split (what the parts do not take stays
     with the category's own tags); every declared tag present, None when nothing gives it."""
     outcome = activity.outcome
-    own = outcome.tags if outcome is not None else None
-    parts = outcome.parts if outcome is not None else None
+    _number, _status, _credits, _reasons, own, parts, _key = outcome if outcome is not None else _NOT_SCORED
     if not (own or parts or tag_names):  # a spec without tags: one entry, sharing one empty mapping of tags
         return [Entry(activity, counts_on, period, activity.credits, _NO_TAGS)]
     tags = dict.fromkeys(tag_names)
@@ -545,7 +545,7 @@ def _by_activity(entries: Iterable[Entry]) -> list[list[Entry]]:
 
 def _key_of(entry: Entry) -> str | None:
     outcome = entry.activity.outcome
-    return outcome.key if outcome is not None else None
+    return outcome[6] if outcome is not None else None  # its key
 
 
 def _order(entry: Entry) -> tuple[date, str]:

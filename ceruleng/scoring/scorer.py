@@ -23,7 +23,7 @@ from typing import Any
 
 from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
-from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
+from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason, outcome
 from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import (
@@ -132,24 +132,24 @@ class Scorer:
         trace: list[TraceLine] | None = None
         try:
             if scorer is not None and not self.explain:
-                outcome = scorer.fast(item, context)
+                found = scorer.fast(item, context)
             elif scorer is None:
                 if self.explain:
                     trace = []
-                outcome = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
+                found = outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
             else:
                 trace = []
                 steps: list[tuple[int, Any]] = []
                 try:
-                    outcome = scorer.traced(item, context, steps)
+                    found = scorer.traced(item, context, steps)
                 finally:
                     trace.extend(self.trace_lines(steps))
         except _RULE_ERRORS as exc:
-            outcome = self.failure(exc)
-        number = outcome.category
+            found = self.failure(exc)
+        number, status, credits, reasons, _tags, _parts, _key = found
         return ActivityResult(position, item["id"], item["type"], item["date"],
-                              None if number is None else self.ids[number], outcome.status, outcome.credits,
-                              outcome.reasons, self.templates, self.places, False, trace, outcome)
+                              None if number is None else self.ids[number], status, credits, reasons,
+                              self.templates, self.places, False, trace, found)
 
     def unknown_type(self, type_name: str) -> str:
         hint = did_you_mean(type_name, self.model.activity_types)
@@ -175,7 +175,7 @@ class Scorer:
                 f"{origins[-1].what} ({origins[-1].span})" if origins else None)
             where = f" at {rule}" if rule else ""
             reason = f"Could not compute the credit{where}: {_problem(exc)}."
-        return Outcome(number, "rejected", ZERO, (reason,))
+        return outcome(number, "rejected", ZERO, (reason,))
 
     def missing_reason(self, missing: Missing, category: CompiledCategory | None) -> str:
         rules = f"the rules for {category.title}" if category is not None else "the rules"
@@ -274,7 +274,8 @@ class Scorer:
         if isinstance(exc, LayoutError):
             result.error = f"the periods of this credential cannot be laid out: {exc}"
         elif isinstance(exc, Missing | NotInForce):
-            result.error = f"the periods of this credential cannot be laid out: {self.failure(exc).reasons[0]}"
+            _number, _status, _credits, reasons, *_ = self.failure(exc)
+            result.error = f"the periods of this credential cannot be laid out: {reasons[0]}"
         else:  # only near the end of the calendar (year 9999): a period's end or deadline cannot be a date
             result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
                             f"{certified_on.isoformat()} ends after the last date the calendar holds")
