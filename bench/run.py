@@ -171,7 +171,8 @@ def best_of_pair(runs: int, first: Callable[[], Any], second: Callable[[], Any])
 
 def compare_pace(specs: dict[str, Any], documents: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
     """ceruleng and the hand-written scorer on the same PACE members: agreement, then speed (best of `repeats`)."""
-    evaluator = Evaluator(specs, AS_OF)
+    # the hand-written scorer scores the cycle containing AS_OF; on a deadline day ceruleng's default is the one due
+    evaluator = Evaluator(specs, AS_OF, period="current")
     activities = sum(len(d["activities"]) for d in documents)
     for document in documents:
         ours = evaluator.member(document).credentials[0]

@@ -21,12 +21,16 @@ import signal
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import Evaluator
-from ceruleng.inputs import MemberInput, detect_format, parse_line, read_members
+from ceruleng.inputs import MemberInput, detect_format, read_members
+from ceruleng.lines import read_block, score_lines
 from ceruleng.report.writers import RunSummary, Writer
+
+if TYPE_CHECKING:
+    from ceruleng.scoring.results import MemberResult
 
 CHUNK_BYTES = 256 * 1024
 """Size of the blocks of whole lines handed to a worker (a few hundred members): large enough to amortise
@@ -79,40 +83,32 @@ def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...
         from ceruleng.engine import load_specs
 
         specs = load_specs(rules)
-    _worker["evaluator"] = Evaluator(specs, as_of, explain, seed, period=period)
-    _worker["render"] = render
+    _worker["scoring"] = {"specs": specs, "as_of": as_of, "explain": explain, "seed": seed, "period": period,
+                          "render": render}
     _worker["joiner"] = joiner
 
 
 def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[bytes, RunSummary, bool, int]:
     """Read, parse, score and render one block of JSON Lines in a worker; the rendered results come back as one
     block of UTF-8, which the parent writes as it is."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        data = handle.read(length)
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()  # the block ends with a newline
-    evaluator: Evaluator = _worker["evaluator"]
-    render = _worker["render"]
-    pieces = []
     summary = RunSummary()
     malformed = False
     activities = 0
-    for number, raw in enumerate(lines, start=first_line):
-        item = parse_line(path, number, raw)
-        if item is None:
-            continue
-        result = evaluator.member(item.document, item.file, item.line, item.problem)
+
+    def observe(result: MemberResult) -> None:
+        nonlocal malformed, activities
         summary.add(result)
         malformed = malformed or result.malformed
         activities += result.activity_count
-        pieces.append(render(result, item.document))
-    return _worker["joiner"].join(pieces).encode("utf-8", "backslashreplace"), summary, malformed, activities
+
+    pieces = score_lines(read_block(path, offset, length, first_line), observe=observe, **_worker["scoring"])
+    block = _worker["joiner"].join(pieces).encode("utf-8", "backslashreplace")  # scores them all: the counts follow
+    return block, summary, malformed, activities
 
 
-def _ranges(path: str) -> Iterator[tuple[int, int, int]]:
-    """(offset, length, first line number) of consecutive blocks of whole lines of a JSON Lines file.
+def _ranges(path: str, size: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """(offset, length, first line number) of consecutive blocks of whole lines of a JSON Lines file, each about
+    `size` bytes (default CHUNK_BYTES) or one line if a line is longer.
 
     Only offsets are found here (the workers read the bytes): each chunk read is searched once for its last newline
     and counted once, and nothing is kept between chunks, so the time is linear in the file's length however long
@@ -126,8 +122,9 @@ def _ranges(path: str) -> Iterator[tuple[int, int, int]]:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
         start, position, line = 0, 0, 1
+        step = size or CHUNK_BYTES
         while True:
-            data = handle.read(CHUNK_BYTES)
+            data = handle.read(step)
             if not data:
                 if position > start:
                     yield start, position - start, line

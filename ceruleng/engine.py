@@ -129,8 +129,7 @@ def analyze_text(text: str, path: str, scopes: bool = True) -> Analysis:
         document, _ = load_yaml(text, path) if scopes else (None, [])
         return Analysis(checked, document, None)
     return Analysis(checked, state.model.document, state.model, state.activity_scope, state.global_scope,
-                    state.cycle_scope, state.lets, state.checked,
-                    {path: list(template.placeholders) for path, template in state.templates.items()})
+                    state.cycle_scope, *state.written())
 
 
 def _dependencies(document: LoadedDocument, path: str) -> list[str]:

@@ -83,6 +83,11 @@ scripts' digits)."""
 def number_field(value: Any, attribute: Attribute, problems: list[str]) -> Decimal | None:
     """A number from an int, a Decimal or numeric text; None (and a problem) when it is not one."""
     name = attribute.name
+    if isinstance(value, float):
+        # only a caller in Python can hand over a float (JSON and CSV numbers arrive as exact text)
+        problems.append(f"{name}: must be a number, got the binary float {value!r} (pass a Decimal or the number "
+                        f"as text, so credit stays exact)")
+        return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
         problems.append(f"{name}: must be a number, got {_shown(value)}")
         return None

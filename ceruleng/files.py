@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -144,10 +146,10 @@ def spec_relative_file(spec_path: str | Path, name: str) -> Path | FileProblem:
     """The file a spec at `spec_path` means by `file: NAME`, or why it may not be read.
 
     The one rule: NAME is a relative path to a regular file inside the spec's folder (the folder the spec is named
-    in, followed through symlinks), at most MAX_SPEC_FILE_BYTES long. Refused: absolute paths and drive letters, a
-    `..` or a symlink that leads out of the folder, folders, devices, FIFOs and sockets (reading one could block
-    forever or never end). So `check` never reads, hashes or quotes a file the spec's author could not ship with
-    the spec, and no diagnostic can echo one.
+    in, followed through symlinks; or its stand-in, `spec_folder_stand_in`), at most MAX_SPEC_FILE_BYTES long.
+    Refused: absolute paths and drive letters, a `..` or a symlink that leads out of the folder, folders, devices,
+    FIFOs and sockets (reading one could block forever or never end). So `check` never reads, hashes or quotes a
+    file the spec's author could not ship with the spec, and no diagnostic can echo one.
     """
     if not name.strip():
         return FileProblem("the file name is empty")
@@ -156,7 +158,9 @@ def spec_relative_file(spec_path: str | Path, name: str) -> Path | FileProblem:
     shown = name[:200]
     if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
         return FileProblem(f"'{shown}' is an absolute path; name a file inside the spec's folder, relative to it")
-    folder = Path(os.path.realpath(Path(spec_path).parent))
+    stand_ins = _STAND_INS.get()
+    stand_in = stand_ins.get(str(spec_path)) if stand_ins else None
+    folder = Path(os.path.realpath(stand_in or Path(spec_path).parent))
     try:
         real = (folder / name).resolve(strict=True)
     except FileNotFoundError:
@@ -172,6 +176,23 @@ def spec_relative_file(spec_path: str | Path, name: str) -> Path | FileProblem:
     except OSError as exc:
         return FileProblem(f"'{shown}' cannot be opened: {exc.strerror or exc}")
     return _regular_problem(shown, info) or real
+
+
+_STAND_INS: ContextVar[dict[str, str] | None] = ContextVar("spec_folder_stand_ins", default=None)
+
+
+@contextmanager
+def spec_folder_stand_in(spec_path: str, folder: str) -> Iterator[None]:
+    """While the block runs, the files a spec at `spec_path` names are looked for in `folder` instead of the
+    spec's own folder (by the same rule). A spec compiled away from where it was written (`ceruleng.specset`, on a
+    worker of a cluster) so reads the copies it carries, keeps its own path in traces and messages, and reads
+    nothing else of the machine it runs on. Per thread and task (a context variable), so other compiles are
+    unaffected."""
+    token = _STAND_INS.set({**(_STAND_INS.get() or {}), spec_path: folder})
+    try:
+        yield
+    finally:
+        _STAND_INS.reset(token)
 
 
 def _regular_problem(shown: str, info: os.stat_result) -> FileProblem | None:

@@ -378,13 +378,16 @@ def _json_problem(exc: ValueError) -> str:
 
 
 def parse_line(path: str, number: int, raw: bytes) -> MemberInput | None:
-    """One JSON Lines line → a member document, or a problem naming the line; None for a blank line."""
+    """One JSON Lines line (with its line end or without) → a member document, or a problem naming the line; None
+    for a blank line. The result is the same however the line was cut from its file (a stream, a block, a Spark
+    row without its CRLF)."""
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return MemberInput(None, path, number, f"line {number}: not UTF-8 (byte 0x{raw[exc.start]:02x})")
     if number == 1:
         line = line.removeprefix("\ufeff")
+    line = line.rstrip("\r\n")  # JSON whitespace, but it would move the position an error names, by framing
     if not line.strip():
         return None
     try:

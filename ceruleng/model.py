@@ -8,10 +8,11 @@ stages, so this module stays a faithful, boring mirror of the YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ceruleng.errors import Diagnostic
 from ceruleng.source import Span
@@ -21,11 +22,23 @@ from ceruleng.yamlsrc import LoadedDocument, Path
 
 @dataclass(frozen=True)
 class ExprText:
-    """An expression as written, and where: the compiler parses it with positions inside the YAML value."""
+    """An expression as written, and where: the compiler parses it with positions inside the YAML value.
+
+    A dated version of a category that does not give a key inherits it from the version before it: the inherited
+    expression keeps the `path` and `span` of the text a person wrote (diagnostics and traces point there), and
+    `copy` says which version inherits it (that version's path; None for the version that wrote it). It may be
+    checked in a different scope there (the version may give its own let the expression reads), so the compiler
+    keeps what it checked by `key`, never by `path` alone."""
 
     text: str
     path: Path
     span: Span
+    copy: Path | None = None
+
+    @property
+    def key(self) -> tuple[Path, Path | None]:
+        """What the compiler keeps this expression's checked form, bindings and templates by."""
+        return self.path, self.copy
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,8 @@ class Check:
 @dataclass(frozen=True)
 class Rounding:
     increment: ExprText
-    mode: str
+    mode: ExprText
+    """A mode written as a word (`down`, `half-even`), or an expression giving one as text (a dated parameter)."""
     path: Path
 
 
@@ -342,6 +356,8 @@ class Table:
     description: str
     key_type: str
     value_type: str
+    columns: tuple[tuple[str, str], ...] | None
+    """Named value columns and their types (`{rate: number, label: text}`), or None for one value per key."""
     rows: dict[str, Any] | None
     file: str | None
     sources: tuple[Citation, ...]
@@ -495,6 +511,52 @@ class SpecModel:
         return ".".join(parts) or "(top level)"
 
 
+FIRST_VERSION_KEYS = ("title", "types", "source")
+"""What the first version of a category must give (later versions inherit it)."""
+
+MERGED_BY_NAME = ("let", "tags")
+"""Keys a later version merges with the inherited ones, name by name (it may give one let of its own)."""
+
+EXCLUSIVE_KEYS = {
+    "outcome": ("credit", "round", "minimum", "maximum", "explain"),
+    "credit": ("outcome", "reason"),
+}
+"""A version that gives an outcome inherits none of the credit's rules, and one that gives a credit no outcome."""
+
+_Inherited = TypeVar("_Inherited")
+
+
+def inherited(value: _Inherited, copy: Path) -> _Inherited:
+    """`value` (a model record, a tuple of them, an expression) as a later version inherits it: every expression
+    in it marked as that version's copy, its text and position kept."""
+    if isinstance(value, ExprText):
+        return cast(_Inherited, replace(value, copy=copy))
+    if isinstance(value, tuple):
+        return cast(_Inherited, tuple(inherited(item, copy) for item in value))
+    if is_dataclass(value) and not isinstance(value, type):
+        return cast(_Inherited, replace(value, **{f.name: inherited(getattr(value, f.name), copy)
+                                                 for f in fields(value) if f.init}))
+    return value
+
+
+def inherit(previous: dict[str, Any], own: dict[str, Any], at: Path) -> dict[str, Any]:
+    """A later version's keys: its own, and every other key of the version before it (lets and tags merged by
+    name, the version's own replacing an inherited one in place)."""
+    parts = {key: inherited(value, at) for key, value in previous.items()}
+    for key, excluded in EXCLUSIVE_KEYS.items():
+        if key in own:
+            for dropped in excluded:
+                parts.pop(dropped, None)
+    for key, value in own.items():
+        if key in MERGED_BY_NAME and key in parts:
+            merged = dict(parts[key])
+            merged.update(value)
+            parts[key] = tuple(merged.items())
+        else:
+            parts[key] = value
+    return parts
+
+
 class _Reader:
     """Builds model records from validated data, collecting date diagnostics on the way."""
 
@@ -502,6 +564,8 @@ class _Reader:
         self.document = document
         self.diagnostics: list[Diagnostic] = []
         self.citations: list[Citation] = []
+        self.versions: dict[str, dict[str, Any]] = {}
+        """Per category id, what its latest version gives (written or inherited), by key."""
 
     def span(self, path: Path) -> Span:
         return self.document.span(path)
@@ -568,42 +632,85 @@ class _Reader:
         )
 
     def category(self, data: dict[str, Any], at: Path) -> Category:
-        rounding = data.get("round")
-        lets = data.get("let") or {}
+        """A category as written, or — a later dated version of one — with what it does not give inherited from
+        the version before it with the same id."""
+        category_id = str(data["id"])
+        own = self.category_parts(data, at)
+        previous = self.versions.get(category_id)
+        if previous is None:
+            parts = own
+            for key in FIRST_VERSION_KEYS:
+                if key not in own:
+                    self.diagnostics.append(Diagnostic(
+                        "schema-missing-key", f"missing required key '{key}'", self.document.key_span((*at, "id")),
+                        hint=f"the first version of category '{category_id}' gives title, types and source; later "
+                             "versions with the same id inherit every key they do not give"))
+        else:
+            parts = inherit(previous, own, at)
+        self.versions[category_id] = parts
+        cap, cap_every, cap_sources = parts.get("cap", (None, None, ()))
         return Category(
-            id=str(data["id"]),
-            title=str(data["title"]),
-            types=tuple(data["types"]),
-            when=self.expr(data, "when", at),
-            outcome=data.get("outcome"),
-            reason=self.expr(data, "reason", at),
-            checks=tuple(self.check(item, (*at, "checks", i)) for i, item in enumerate(data.get("checks") or ())),
-            lets=tuple((name, ExprText(_text(value), (*at, "let", name), self.span((*at, "let", name))))
-                       for name, value in lets.items()),
-            credit=self.expr(data, "credit", at),
-            rounding=Rounding(self.required_expr(rounding, "increment", (*at, "round")), str(rounding["mode"]),
-                              (*at, "round")) if rounding else None,
-            minimum=self.bound(data, "minimum", at),
-            maximum=self.bound(data, "maximum", at),
-            cap=self.cap(data, at),
-            cap_every=self.duration(data["cap"], "every", (*at, "cap")) if data.get("cap") else None,
-            tags=self.named_expressions(data, "tags", at),
-            repeats=self.repeats(data, at),
-            tiers=tuple(Tier(self.expr(item, "up_to", (*at, "tiers", i)), self.required_expr(item, "factor",
-                                                                                            (*at, "tiers", i)),
-                             (*at, "tiers", i))
-                        for i, item in enumerate(data.get("tiers") or ())),
-            split=self.split(data, at),
-            explain=self.expr(data, "explain", at),
+            id=category_id,
+            title=parts.get("title", category_id),
+            types=parts.get("types", ()),
+            when=parts.get("when"),
+            outcome=parts.get("outcome"),
+            reason=parts.get("reason"),
+            checks=parts.get("checks", ()),
+            lets=parts.get("let", ()),
+            credit=parts.get("credit"),
+            rounding=parts.get("round"),
+            minimum=parts.get("minimum"),
+            maximum=parts.get("maximum"),
+            cap=cap,
+            cap_every=cap_every,
+            tags=parts.get("tags", ()),
+            repeats=parts.get("repeats"),
+            tiers=parts.get("tiers", ()),
+            split=parts.get("split"),
+            explain=parts.get("explain"),
             effective=self.effective(data, at),
-            sources=self.sources(data, at) + (self.sources(data["cap"], (*at, "cap")) if data.get("cap") else ()),
+            sources=parts.get("source", ()) + cap_sources,
             path=at,
             span=self.document.key_span((*at, "id")),
         )
 
+    def category_parts(self, data: dict[str, Any], at: Path) -> dict[str, Any]:
+        """What one version of a category gives, by its key in the spec (only the keys it writes)."""
+        readers: dict[str, Callable[[], Any]] = {
+            "title": lambda: str(data["title"]),
+            "types": lambda: tuple(data["types"]),
+            "when": lambda: self.expr(data, "when", at),
+            "outcome": lambda: data.get("outcome"),
+            "reason": lambda: self.expr(data, "reason", at),
+            "checks": lambda: tuple(self.check(item, (*at, "checks", i))
+                                    for i, item in enumerate(data.get("checks") or ())),
+            "let": lambda: self.named_expressions(data, "let", at),
+            "credit": lambda: self.expr(data, "credit", at),
+            "round": lambda: self.rounding(data["round"], (*at, "round")),
+            "minimum": lambda: self.bound(data, "minimum", at),
+            "maximum": lambda: self.bound(data, "maximum", at),
+            "tags": lambda: self.named_expressions(data, "tags", at),
+            "repeats": lambda: self.repeats(data, at),
+            "tiers": lambda: tuple(Tier(self.expr(item, "up_to", (*at, "tiers", i)),
+                                        self.required_expr(item, "factor", (*at, "tiers", i)), (*at, "tiers", i))
+                                   for i, item in enumerate(data.get("tiers") or ())),
+            "split": lambda: self.split(data, at),
+            "explain": lambda: self.expr(data, "explain", at),
+            "source": lambda: self.sources(data, at),
+            "cap": lambda: (self.cap(data, at), self.duration(data["cap"], "every", (*at, "cap")),
+                            self.sources(data["cap"], (*at, "cap"))) if data.get("cap") else (None, None, ()),
+        }  # in this order, so citations are collected in the order they are written (coverage lists them so)
+        return {key: read() for key, read in readers.items() if data.get(key) is not None}
+
+    def rounding(self, raw: dict[str, Any], at: Path) -> Rounding | None:
+        if not isinstance(raw, dict) or not raw:
+            return None
+        return Rounding(self.required_expr(raw, "increment", at), self.required_expr(raw, "mode", at), at)
+
     def named_expressions(self, data: dict[str, Any], key: str, at: Path) -> tuple[tuple[str, ExprText], ...]:
         raw = data.get(key) or {}
-        return tuple((str(name), ExprText(_text(value), (*at, key, name), self.span((*at, key, name))))
+        return tuple((str(name), ExprText(_text(value), (*at, key, str(name)), self.span((*at, key, name))))
                      for name, value in raw.items())
 
     def repeats(self, data: dict[str, Any], at: Path) -> Repeats | None:
@@ -870,7 +977,9 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
         scales={name: Scale(name, tuple(value["values"]), document.key_span(("scales", name)))
                 for name, value in (data.get("scales") or {}).items()},
         tables={name: Table(name, str(value.get("description", "")), str(value.get("key", "text")),
-                            str(value.get("value", "number")), value.get("rows"), value.get("file"),
+                            str(value.get("value", "number")),
+                            tuple((str(column), str(kind)) for column, kind in value["columns"].items())
+                            if isinstance(value.get("columns"), dict) else None, value.get("rows"), value.get("file"),
                             read.sources(value, ("tables", name)), ("tables", name),
                             document.key_span(("tables", name)))
                 for name, value in (data.get("tables") or {}).items()},

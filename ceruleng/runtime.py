@@ -137,6 +137,7 @@ RUNTIME: dict[str, Any] = {
     "_longest_run": values.longest_run,
     "_matches": _matches,
     "_plural": _plural,
+    "_fixed": values.fixed_places,
     "_re_compile": patterns.compiled,
     "_lower": str.lower,
     "_upper": str.upper,

@@ -81,7 +81,10 @@ def round_to(value: Decimal, increment: Decimal, mode: str) -> Decimal:
     """Round `value` to a multiple of `increment` in the named mode (see ROUNDING_MODES)."""
     if increment <= 0:
         raise ValueProblem(f"rounding increment must be above zero, got {format_number(increment)}")
-    steps = _SNAP.plus(value / increment).to_integral_value(rounding=ROUNDING_MODES[mode])
+    rounding = ROUNDING_MODES.get(mode) if isinstance(mode, str) else None
+    if rounding is None:  # a mode computed from data that `check` could not see
+        raise ValueProblem(f"'{format_value(mode)[:40]}' is not a rounding mode (modes: {', '.join(ROUNDING_MODES)})")
+    steps = _SNAP.plus(value / increment).to_integral_value(rounding=rounding)
     return steps * increment
 
 
@@ -255,6 +258,20 @@ def format_credits(value: Decimal, places: int) -> str:
     return found
 
 
+def fixed_places(value: Decimal, places: Decimal) -> str:
+    """`fixed(value, places)`: the number with exactly `places` decimal places (an exact tie to the even digit, as
+    credits and totals print), never in exponent form; ValueProblem for places outside 0 to 12, or a number too
+    large to show with them."""
+    count = as_whole(places, "the number of places")
+    if not 0 <= count < len(_QUANTA):
+        raise ValueProblem(f"fixed() shows 0 to {len(_QUANTA) - 1} places, not {count}")
+    try:
+        shown = value.quantize(_QUANTA[count], context=CONTEXT)
+    except InvalidOperation:  # more digits than the context holds
+        raise ValueProblem(f"{format_number(value)} is too large to show with {count} places") from None
+    return format(shown.copy_abs() if shown.is_zero() else shown, "f")  # -0.001 shows as 0.00, not -0.00
+
+
 def at_precision(value: Decimal, places: int) -> Decimal:
     """A total as the spec reports it (its places, an exact tie to the even digit): what requirements, minimums and
     limits judge, so three credits of 20/60 meet a requirement of 1 exactly as the report shows."""
@@ -273,6 +290,8 @@ def format_value(value: object) -> str:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return ", ".join(format_value(item) for item in value)
+    if isinstance(value, dict):  # a row of a table with columns
+        return ", ".join(f"{key}: {format_value(item)}" for key, item in value.items())
     return str(value)
 
 

@@ -76,7 +76,8 @@ def _json(example: Path) -> dict[str, Any]:
 
 
 def _expected_bars(credential: dict[str, Any]) -> list[tuple[str, Decimal, Decimal]]:
-    """The bars a credential's card must draw, from its JSON result: requirement, minimums, limits."""
+    """The bars a credential's card must draw, from its JSON result: requirement, minimums, category caps and
+    the spec's limits."""
     bars = []
     if credential["required"] is not None:
         held = Decimal(credential["earned"]) + Decimal(credential["carried_in"])
@@ -84,6 +85,7 @@ def _expected_bars(credential: dict[str, Any]) -> list[tuple[str, Decimal, Decim
     bars += [("section-minimums", Decimal(m["counted"]), Decimal(m["at_least"])) for m in credential["minimums"]]
     bars += [("section-limits", Decimal(c["earned"]), Decimal(c["cap"])) for c in credential["categories"].values()
              if c["cap"] is not None]
+    bars += [("section-limits", Decimal(limit["counted"]), Decimal(limit["at_most"])) for limit in credential["limits"]]
     return bars
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "ceruleng"
 
 LAYERS = [
-    {"source", "errors", "values", "units", "files", "surrogates", "patterns"},
+    {"source", "errors", "values", "units", "files", "surrogates", "patterns", "outputs"},
     {"yamlsrc", "expr", "templates"},
     {"schema", "model", "fields"},
     {"runtime"},
@@ -18,8 +18,9 @@ LAYERS = [
     {"backend"},
     {"scoring"},
     {"engine", "inputs"},
-    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server", "fmt", "diffing", "scaffold"},
-    {"cli", "__main__", "__init__"},
+    {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server", "fmt", "diffing", "scaffold",
+     "lines", "specset"},
+    {"cli", "__main__", "__init__", "dask"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""
 
@@ -56,6 +57,15 @@ def test_imports_run_one_way() -> None:
             if _layer(imported) > own:
                 wrong.append(f"{module} imports {imported}")
     assert not wrong
+
+
+def test_nothing_imports_the_dask_module() -> None:
+    """ceruleng.dask is the only user of the `dask` extra: ceruleng works, and `eval --jobs` and Spark or Ray users
+    score lines through `ceruleng.lines`, without it installed."""
+    users = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                   if "ceruleng.dask" in _imports(path)
+                   or re.search(r"^\s*(?:import|from) (?:dask|distributed)\b", path.read_text(), re.MULTILINE))
+    assert users == ["dask.py"]
 
 
 def test_only_the_back_end_writes_python() -> None:

@@ -207,7 +207,7 @@ def test_a_misspelt_rounding_mode_gets_a_quick_fix() -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count("      mode: down\n") == 1
     analysis = analyse(text.replace("      mode: down\n", "      mode: dwn\n"), str(path))
-    [problem] = [p for p in analysis.problems if p.code == "schema-enum"]
+    [problem] = [p for p in analysis.problems if p.code == "unknown-rounding-mode"]
     line = text.split("\n").index("      mode: down")
     [fix] = quick_fixes(analysis, problem.range)
     assert (fix.new_text, fix.range) == ("down", Range(Position(line, 12), Position(line, 15)))

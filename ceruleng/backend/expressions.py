@@ -107,6 +107,12 @@ class Emitter:
         if target_binding is not None and target_binding.kind == "cycle":
             self.reads(target_binding)
             return names.cycle_field(node.name)
+        column = self.type_of(node)
+        if isinstance(column, TableType) and isinstance(self.type_of(node.target), TableType):
+            table = self.type_of(node.target).table  # a column of a table, precomputed as a table of its own
+            if isinstance(node.target, ast.Name):
+                return names.table_column(table, node.name)
+            return f"{{_k: _r[{node.name!r}] for _k, _r in {self.emit(node.target, present)}.items()}}"
         target = self.emit(node.target, present)
         if isinstance(self.type_of(node.target), ListType):
             return f"[_f[{node.name!r}] for _f in {target}]"
@@ -236,9 +242,9 @@ def _helper(name: str) -> Call:
 
 
 def _round(args: Sequence[str], node: ast.Call) -> str:
-    mode = node.args[2]
-    mode_text = mode.value if isinstance(mode, ast.String) else "down"
-    return f"_round_to({args[0]}, {args[1]}, {mode_text!r})"
+    """A mode in quotes is checked by `check`; one from a parameter too, version by version (`_round_to` still
+    refuses a word that is not a mode)."""
+    return f"_round_to({args[0]}, {args[1]}, {args[2]})"
 
 
 def _date(args: Sequence[str], node: ast.Call) -> str:
@@ -274,6 +280,8 @@ CALLS: dict[str, Call] = {
     "contains": lambda a, _n: f"({a[1]} in {a[0]})",
     "starts_with": lambda a, _n: f"{a[0]}.startswith({a[1]})",
     "plural": _helper("_plural"),
+    "fixed": _helper("_fixed"),
+    "join": lambda a, _n: f"{a[1]}.join({a[0]})",
     "lookup": _helper("_lookup_or"),
     "date": _date,
     "add_days": _helper("_add_days"),

@@ -329,7 +329,8 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
     if version.rounding is not None:
         rounding = version.rounding
         with out.origin(module.origin(rounding.step, plan.index)):
-            out.line(f"{c} = _round_to({c}, {body.expression(rounding.increment)}, {rounding.mode!r})")
+            increment, mode = body.expression(rounding.increment), body.expression(rounding.mode)
+            out.line(f"{c} = _round_to({c}, {increment}, {mode})")
             body.trace(rounding.step, c)
     if version.minimum is not None:
         with _bound(body, version.minimum, "<", plan.index) as reasons:

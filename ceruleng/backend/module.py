@@ -99,7 +99,7 @@ class _Builder:
         return len(self.steps) - 1
 
     def template(self, text: ExprText) -> TemplatePlan:
-        checked = self.state.templates[text.path]
+        checked = self.state.templates[text.key]
         formatters = [
             credits_formatter(self.model.places)
             if isinstance(item.node, ast.Name) and item.node.name == "credits"
@@ -113,14 +113,14 @@ class _Builder:
         return self.add_template(Template((before, 0, after), (VALUE_FORMAT,)))
 
     def checked(self, text: ExprText) -> Checked:
-        return self.state.checked[text.path]
+        return self.state.checked[text.key]
 
     # ---- plans -------------------------------------------------------------------------------------------------
 
     def _let_plans(self, lets: tuple[tuple[str, ExprText], ...]) -> dict[Binding, LetPlan]:
         plans = {}
         for name, text in lets:
-            binding = self.state.lets[text.path]
+            binding = self.state.lets[text.key]
             checked = self.checked(text)
             plan = LetPlan(binding, checked, self.add_step("let", name, text.span, text.path, checked))
             plans[binding] = self.lets[binding] = plan
@@ -154,8 +154,10 @@ class _Builder:
         if category.rounding is not None:
             rounding = category.rounding
             increment = self.checked(rounding.increment)
-            plan.rounding = RoundingPlan(increment, rounding.mode, self.add_step(
-                "round", rounding.mode, rounding.increment.span, rounding.path, increment))
+            mode = self.checked(rounding.mode)  # a word reads as itself (round down); an expression as the mode
+            label = mode.node.value if isinstance(mode.node, ast.String) else f"mode {rounding.mode.text}"
+            plan.rounding = RoundingPlan(increment, mode, self.add_step(
+                "round", label, rounding.increment.span, rounding.path, increment))
         for attribute, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
             if bound is not None:
                 credits = self.checked(bound.credits)
@@ -223,13 +225,7 @@ class _Builder:
             units["hours_per_unit"] = self.pool.number(model.contact_hours)
         module = ModuleCode(self.writer, self.pool, self.state.parameters, units, self.lets, self.steps,
                             self.templates)
-        for name, values in self.state.parameters.items():
-            if values.constant:
-                self.pool.put(names.parameter_constant(name), values.versions[0][1])
-            else:
-                functions.write_parameter_lookup(module, values)
-        for name, rows in self.state.tables.items():
-            self.pool.put(names.table(name), rows)
+        self.values(module)
         categories = self.category_plans()
         types = self.type_plans(categories, module)
         for category_plan, _versions in categories:
@@ -281,9 +277,24 @@ class _Builder:
             template.compute = namespace.get(names.template_values(index))
         compiled.templates = self.templates
         compiled.steps = self.steps
-        compiled.reads = {path: frozenset(binding.name for binding in checked.names())
-                          for path, checked in self.state.checked.items()}
+        reads: dict[Any, frozenset[str]] = {}
+        for (path, _copy), checked in self.state.checked.items():  # a text later versions inherit: read once
+            reads[path] = reads.get(path, frozenset()) | frozenset(binding.name for binding in checked.names())
+        compiled.reads = reads
         return compiled
+
+    def values(self, module: ModuleCode) -> None:
+        """Parameters (constants, or a lookup by day for dated ones) and tables (with each column of a table with
+        columns as a table of its own)."""
+        for name, values in self.state.parameters.items():
+            if values.constant:
+                self.pool.put(names.parameter_constant(name), values.versions[0][1])
+            else:
+                functions.write_parameter_lookup(module, values)
+        for name, rows in self.state.tables.items():
+            self.pool.put(names.table(name), rows)
+            for column in self.state.columns.get(name, ()):
+                self.pool.put(names.table_column(name, column), {key: row[column] for key, row in rows.items()})
 
     def scorer_functions(self, module: ModuleCode, plan: TypePlan) -> tuple[str, str]:
         """The functions that score one activity type: its router, or, when the first category that takes the type

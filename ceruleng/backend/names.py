@@ -7,7 +7,8 @@ name in generated code is always traceable to the one rule here that made it.
 
 Why prefixes: spec names are `[a-z][a-z0-9_]*` (the schema says so), so a kind prefix (`v_` attribute, `g_` global
 let, `l_` category let, `p_` parameter, `t_` table) can never collide with another kind, a Python keyword or a
-runtime helper (those start with `_`).
+runtime helper (those start with `_`); `tc` (a table's column) is followed by a digit, which no spec name
+starts with.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def parameter_lookup(name: str) -> str:
 
 def table(name: str) -> str:
     return f"t_{_checked(name)}"
+
+
+def table_column(name: str, column: str) -> str:
+    """One column of a table with columns, as a table of its own (`rates.rate`). The table name's length comes
+    first, so table `a_b`'s column `c` and table `a`'s column `b_c` never share a name."""
+    return f"tc{len(name)}_{_checked(name)}_{_checked(column)}"
 
 
 def category_function(index: int, traced: bool) -> str:

@@ -57,7 +57,8 @@ class BoundPlan:
 @dataclass(frozen=True)
 class RoundingPlan:
     increment: Checked
-    mode: str
+    mode: Checked
+    """The mode as text: written in quotes (or as a word), or computed (a dated parameter)."""
     step: int
 
 

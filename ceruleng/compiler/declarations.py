@@ -27,6 +27,7 @@ from ceruleng.expr.types import (
     TEXT,
     ListType,
     RecordType,
+    RowType,
     ScaleType,
     TableType,
     Type,
@@ -36,6 +37,7 @@ from ceruleng.files import FileProblem, read_spec_file
 from ceruleng.model import Attribute, Parameter, Table
 from ceruleng.source import Span
 from ceruleng.values import spec_number
+from ceruleng.yamlsrc import Path
 
 _ATTRIBUTE_TYPES: dict[str, Type] = {
     "number": NUMBER, "integer": NUMBER, "text": TEXT, "date": DATE, "boolean": BOOLEAN,
@@ -215,26 +217,120 @@ def _table(state: CompileState, table: Table) -> TableType | None:
     if (table.rows is None) == (table.file is None):
         state.error("table-rows", f"table '{table.name}' needs either rows or file (not both)", table.span)
         return None
+    if table.columns is not None:
+        return _column_table(state, table, key_type)
     rows = table.rows if table.rows is not None else _read_table_file(state, table)
     if rows is None:
         return None
     converted: dict[Any, Any] = {}
     for key, value in rows.items():
         try:  # spec_number: plain digits within the range every number obeys (no 1e999999, 1_000 or Infinity)
+            if isinstance(value, dict):
+                raise ValueError("a mapping of columns (the table declares no columns)")
             typed_key = spec_number(key) if key_type == NUMBER else str(key)
             typed_value = spec_number(value) if value_type == NUMBER else str(value)
         except ValueError:
             at = (*table.path, "rows", key)
             span = state.model.document.span(at) if table.rows is not None else table.span  # the row, inline
+            shown = "a mapping of columns" if isinstance(value, dict) else f"'{str(value)[:40]}'"
             state.error("table-value", f"table '{table.name}': row '{str(key)[:40]}' must map a {key_type.name} "
-                        f"to a {value_type.name}, got '{str(value)[:40]}'", span)
+                        f"to a {value_type.name}, got {shown}", span,
+                        "declare the columns (columns: {name: number}) to give each row several values"
+                        if isinstance(value, dict) else None)
             continue
         converted[typed_key] = typed_value
     state.tables[table.name] = converted
     return TableType(table.name, key_type, value_type)
 
 
-def _read_table_file(state: CompileState, table: Table) -> dict[str, str] | None:
+def _column_table(state: CompileState, table: Table, key_type: Type) -> TableType | None:
+    """A table whose rows each give several named values: `rates[key].rate`, or a column alone, `rates.rate`."""
+    assert table.columns is not None
+    document = state.model.document
+    if "value" in (document.data_at(table.path) or {}):
+        state.error("table-columns", f"table '{table.name}' has one value per row (value) or named columns "
+                    "(columns), not both", document.key_span((*table.path, "value")),
+                    "remove value: each column says its own type")
+        return None
+    if "key" in dict(table.columns):
+        state.error("table-columns", f"table '{table.name}': a column cannot be named 'key' (it names the rows)",
+                    document.key_span((*table.path, "columns", "key")), "choose another name")
+        return None
+    columns: dict[str, Type] = {name: NUMBER if kind == "number" else TEXT for name, kind in table.columns}
+    rows = table.rows if table.rows is not None else _read_table_file(state, table, tuple(columns))
+    if rows is None:
+        return None
+    converted: dict[Any, Any] = {}
+    for key, row in rows.items():
+        at = (*table.path, "rows", key)
+        try:
+            typed_key = spec_number(key) if key_type == NUMBER else str(key)
+        except ValueError:
+            state.error("table-value", f"table '{table.name}': row '{str(key)[:40]}' must have a "
+                        f"{key_type.name} as its key", document.key_span(at) if table.rows is not None
+                        else document.span((*table.path, "file")))
+            continue
+        typed = _column_row(state, table, str(key), row, columns, at if table.rows is not None else None)
+        if typed is not None:
+            converted[typed_key] = typed
+    state.tables[table.name] = converted
+    state.columns[table.name] = tuple(columns)
+    return TableType(table.name, key_type, RowType(f"row of table {table.name}", tuple(columns.items()), table.name))
+
+
+def _column_row(state: CompileState, table: Table, key: str, row: Any, columns: dict[str, Type],
+                at: Path | None) -> dict[str, Any] | None:
+    """One row of a column table, every column given and typed; None (after an error) when it is not. `at` is
+    where an inline row is written (a CSV row's problems are reported at the table's file)."""
+    document = state.model.document
+    shown = f"table '{table.name}': row '{key[:40]}'"
+
+    def span(column: str | None = None, key_of: bool = False) -> Span:
+        if at is None:
+            return document.span((*table.path, "file"))
+        place = at if column is None else (*at, column)
+        return document.key_span(place) if key_of else document.span(place)
+
+    if not isinstance(row, dict):
+        state.error("table-value", f"{shown} must give its columns ({', '.join(columns)}), got "
+                    f"'{str(row)[:40]}'", span(), "write the row as a mapping: {" + ", ".join(
+                        f"{name}: ..." for name in columns) + "}")
+        return None
+    unknown = [str(name) for name in row if name not in columns]
+    if unknown:
+        state.error("table-value", f"{shown} has no column '{unknown[0][:40]}'", span(unknown[0], key_of=True),
+                    did_you_mean(unknown[0], columns) or "columns: " + ", ".join(columns))
+        return None
+    missing = [name for name in columns if name not in row]
+    if missing:
+        state.error("table-value", f"{shown} does not give column '{missing[0]}'", span(),
+                    "every row gives every column: " + ", ".join(columns))
+        return None
+    typed: dict[str, Any] = {}
+    for name, column_type in columns.items():
+        value = row[name]
+        try:
+            typed[name] = spec_number(value) if column_type == NUMBER else _cell_text(value)
+        except ValueError:
+            state.error("table-value", f"{shown}: column '{name}' must be {_article(column_type)}, got "
+                        f"'{str(value)[:40]}'", span(name))
+            return None
+    return typed
+
+
+def _article(kind: Type) -> str:
+    return "a number" if kind == NUMBER else "text"
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        raise ValueError("not text")
+    return str(value)
+
+
+def _read_table_file(state: CompileState, table: Table, columns: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """A CSV table's rows: key → value (header `key,value`), or with `columns`, key → {column: cell} (header
+    `key` and every column; other columns are ignored)."""
     assert table.file is not None
     span = state.model.document.span((*table.path, "file"))
     data = read_spec_file(state.model.path, table.file)  # the one rule for files a spec names (ceruleng.files)
@@ -249,21 +345,22 @@ def _read_table_file(state: CompileState, table: Table) -> dict[str, str] | None
     except UnicodeDecodeError as exc:
         state.error("table-file", f"cannot read table file '{table.file}': not UTF-8 (byte {exc.start})", span)
         return None
-    rows: dict[str, str] = {}
+    rows: dict[str, Any] = {}
     reader = csv.DictReader(io.StringIO(text))
+    wanted = ("key", *(columns or ("value",)))
     try:
-        if reader.fieldnames is None or not {"key", "value"} <= set(reader.fieldnames):
-            state.error("table-file", f"table file '{table.file}' needs a header row with columns key,value", span)
+        if reader.fieldnames is None or not set(wanted) <= set(reader.fieldnames):
+            state.error("table-file", f"table file '{table.file}' needs a header row with columns "
+                        f"{','.join(wanted)}", span)
             return None
         for line_number, row in enumerate(reader, start=2):
             key = (row.get("key") or "").strip()
             if key in rows:
                 state.error("table-duplicate-key", f"table file '{table.file}' line {line_number}: key "
                             f"'{key[:40]}' repeats", span)
-            rows[key] = (row.get("value") or "").strip()
+            cells = {column: (row.get(column) or "").strip() for column in columns}
+            rows[key] = cells if columns else (row.get("value") or "").strip()
     except csv.Error as exc:  # a cell past the csv module's field limit, a NUL
         state.error("table-file", f"table file '{table.file}' line {reader.line_num}: {exc}", span)
         return None
     return rows
-
-

@@ -12,6 +12,7 @@ minimums, alternatives, deadline) see no activity attributes; alternatives also 
 
 from __future__ import annotations
 
+from ceruleng.compiler.modes import check_mode, check_rounding_modes
 from ceruleng.compiler.state import CompileState
 from ceruleng.errors import did_you_mean
 from ceruleng.expr import ast
@@ -27,11 +28,13 @@ def _lets(state: CompileState, lets: tuple[tuple[str, ExprText], ...], scope: Sc
     for name, text in lets:
         existing = scope.lookup(name)
         if existing is not None and existing.kind != "let":
-            state.error("name-conflict", f"let '{name}' hides a declared name of the same name", text.span,
-                        "choose another name")
+            state.error_about(text, "name-conflict", f"let '{name}' hides a declared name of the same name", text.span,
+                              "choose another name")
         checked = state.expression(text, scope, None, f"let '{name}'")
-        binding = Binding(name, checked.type if checked else ANY, "let", text.path, description=f"the value '{name}'")
-        state.lets[text.path] = binding
+        # a copy inherited by a later version is that version's own let (it may read another of its lets)
+        owner = text.path if text.copy is None else (*text.copy, "let", name)
+        binding = Binding(name, checked.type if checked else ANY, "let", owner, description=f"the value '{name}'")
+        state.lets[text.key] = binding
         scope = scope.with_bindings([binding])
     return scope
 
@@ -49,8 +52,9 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
     inner = _lets(state, category.lets, scope)
     if category.outcome is not None:
         if category.credit is not None:
-            state.error("category-outcome-credit", f"category '{category.id}' has both an outcome and a credit",
-                        category.credit.span, "an outcome category earns nothing by rule; remove one of them")
+            state.error_about(category.credit, "category-outcome-credit",
+                              f"category '{category.id}' has both an outcome and a credit", category.credit.span,
+                              "an outcome category earns nothing by rule; remove one of them")
         if category.reason is None:
             state.error("category-missing-reason", f"category '{category.id}' has an outcome but no reason",
                         category.span, "say why, in a sentence a member understands")
@@ -64,6 +68,7 @@ def _category(state: CompileState, category: Category, scope: Scope, cycle_scope
     state.expression(category.credit, inner, NUMBER, "the credit")
     if category.rounding is not None:
         state.expression(category.rounding.increment, inner, NUMBER, "the rounding increment")
+        check_mode(state, category.rounding.mode, inner)
     with_credits = inner.with_bindings([CREDITS])
     for bound in (category.minimum, category.maximum):
         if bound is not None:
@@ -82,15 +87,16 @@ def _tags(state: CompileState, tags: tuple[tuple[str, ExprText], ...], scope: Sc
     for name, text in tags:
         declared = state.model.tags.get(name)
         if declared is None:
-            state.error("unknown-tag", f"unknown tag '{name}'", state.model.document.key_span(text.path),
-                        did_you_mean(name, state.model.tags) or "declare it under tags")
+            state.error_about(text, "unknown-tag", f"unknown tag '{name}'", state.model.document.key_span(text.path),
+                              did_you_mean(name, state.model.tags) or "declare it under tags")
             continue
         checked = state.expression(text, scope, state.tag_types.get(name), f"the tag '{name}'")
         if checked is not None and declared.values is not None:
             for literal in _literals(checked.node):
                 if literal not in declared.values:
-                    state.error("unknown-tag-value", f"'{literal}' is not a value of tag '{name}'", text.span,
-                                did_you_mean(literal, declared.values) or "values: " + ", ".join(declared.values))
+                    state.error_about(text, "unknown-tag-value", f"'{literal}' is not a value of tag '{name}'",
+                                      text.span, did_you_mean(literal, declared.values)
+                                      or "values: " + ", ".join(declared.values))
 
 
 def _literals(node: ast.Expr) -> list[str]:
@@ -114,8 +120,8 @@ def _cross_activity(state: CompileState, category: Category, inner: Scope, with_
     if split is not None:
         listed = state.expression(split.over, with_credits, None, "the list to split over")
         if listed is not None and not isinstance(listed.type, ListType | type(ANY)):
-            state.error("expr-type", f"split needs a list to split the credit over, got {listed.type.name}",
-                        split.over.span)
+            state.error_about(split.over, "expr-type",
+                              f"split needs a list to split the credit over, got {listed.type.name}", split.over.span)
         parts = element_scope(with_credits, listed.type if listed is not None else ANY)
         state.expression(split.credits, parts, NUMBER, "a part's credits")
         _tags(state, split.tags, parts)
@@ -133,6 +139,7 @@ def check_expressions(state: CompileState) -> None:
     for category in model.categories:
         _category(state, category, scope, state.cycle_scope)
     _cycle_rules(state)
+    check_rounding_modes(state)
 
 
 def _layout(state: CompileState, cycle: Cycle) -> None:
@@ -174,7 +181,7 @@ def _cycle_rules(state: CompileState) -> None:
         _layout(state, model.cycle)
     for category in model.categories:
         if category.cap is not None and model.cycle is None:
-            state.error("cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
+            state.error_about(category.cap, "cap-without-cycle", "a per-cycle cap needs a cycle", category.cap.span)
     for limit in model.limits:
         _limit(state, limit, state.limit_scope)
         if model.cycle is None:
@@ -233,8 +240,8 @@ def check_let_depth(state: CompileState) -> None:
     Lets only read lets written before them, so one pass in order measures every chain; a chain of any length whose
     lets are needed unconditionally is fine (each is one statement, computed in order)."""
     depth: dict[Binding, int] = {}
-    for path, binding in state.lets.items():
-        checked = state.checked.get(path)
+    for key, binding in state.lets.items():
+        checked = state.checked.get(key)
         if checked is None:
             continue
         always = set(always_read(checked))
@@ -246,5 +253,5 @@ def check_let_depth(state: CompileState) -> None:
         if deepest > MAX_CONDITIONAL_LETS:
             state.error("let-too-deep", f"let '{binding.name}' ends a chain of {deepest} lets each needed only "
                         f"under a condition of the next (limit {MAX_CONDITIONAL_LETS})",
-                        state.model.document.span(path), "compute the values without the conditions, then choose")
+                        state.model.document.span(key[0]), "compute the values without the conditions, then choose")
             return

@@ -74,7 +74,7 @@ def _relative(text: ExprText | None, state: CompileState, default: str) -> tuple
     (`start` or `end`, months, days); None for anything else. A missing end is the period's own."""
     if text is None:
         return default, 0, 0
-    checked = state.checked.get(text.path)
+    checked = state.checked.get(text.key)
     node = checked.node if checked is not None else None
     months = days = 0
     while isinstance(node, ast.Call) and node.function in _UNITS and len(node.args) == 2:
@@ -166,7 +166,7 @@ def _possible_values(state: CompileState) -> dict[str, set[str] | None]:
     for name, text in texts:
         if name not in found:
             continue
-        checked = state.checked.get(text.path)
+        checked = state.checked.get(text.key)
         literals = _values(checked.node) if checked is not None else None
         known = found[name]
         if literals is None or known is None:
@@ -225,7 +225,7 @@ def check_ledger(state: CompileState) -> None:
         selects += [("minimum-unreachable", f"minimum '{m.id}'", m.select)
                     for m in requirement.minimums if m.select is not None]
     for code, what, text in selects:
-        checked = state.checked.get(text.path)
+        checked = state.checked.get(text.key)
         if checked is not None and not _can_hold(checked.node, checked, values, categories):
             ending = "never binds" if code == "limit-never-binds" else "can never be reached"
             state.warn(code, f"{what} {ending}: no entry of credit can satisfy its select", text.span,
@@ -280,7 +280,7 @@ def _unguarded_tags(state: CompileState) -> None:
     if not lacking:
         return
     for what, text in _entry_conditions(state):
-        checked = state.checked.get(text.path)
+        checked = state.checked.get(text.key)
         if checked is None:
             continue
         guarded = _guarded_names(checked.node)

@@ -21,13 +21,14 @@ from ceruleng.expr import ast
 from ceruleng.files import FileProblem, read_regular_file, spec_relative_file
 from ceruleng.model import ExprText
 from ceruleng.values import format_number
+from ceruleng.yamlsrc import Path as DocumentPath
 
 
 def _constant(state: CompileState, text: ExprText | None) -> Decimal | None:
     """The value of an expression that is a plain number, or a parameter with a single, undated value."""
     if text is None:
         return None
-    checked = state.checked.get(text.path)
+    checked = state.checked.get(text.key)
     if checked is None:
         return None
     node = checked.node
@@ -51,7 +52,7 @@ def compare_with_requirement(state: CompileState) -> None:
         return
     for category in model.categories:
         cap = _constant(state, category.cap)
-        if cap is not None and cap > required:
+        if cap is not None and cap > required and category.cap is not None and category.cap.copy is None:
             state.error("cap-exceeds-requirement",
                         f"the cap on '{category.id}' ({format_number(cap)}) is larger than the requirement it "
                         f"serves ({format_number(required)})", category.cap.span if category.cap else category.span,
@@ -92,9 +93,16 @@ def check_unused_lets(state: CompileState) -> None:
     used = {binding for checked in state.checked.values() for binding in checked.names()}
     used |= {binding for template in state.templates.values()
              for checked in template.placeholders for binding in checked.names()}
-    for path, binding in state.lets.items():
-        if binding not in used:
-            state.warn("let-unused", f"'{binding.name}' is computed but never used", state.model.document.span(path))
+    unused: dict[DocumentPath, str] = {}
+    read: set[DocumentPath] = set()
+    for (path, _copy), binding in state.lets.items():  # a let later versions inherit is used when any copy is read
+        if binding in used:
+            read.add(path)
+        else:
+            unused.setdefault(path, binding.name)
+    for path, name in unused.items():
+        if path not in read:
+            state.warn("let-unused", f"'{name}' is computed but never used", state.model.document.span(path))
 
 
 def check_quotes(state: CompileState) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ceruleng.compiler.state import CompileState
 from ceruleng.errors import did_you_mean
-from ceruleng.model import Effective
+from ceruleng.model import Category, Duration, Effective
 from ceruleng.source import Span
 
 
@@ -66,18 +66,16 @@ def group_versions(state: CompileState) -> None:
                             "give each rule its own id, or give each version effective_from/effective_to dates")
             elif len(versions) > 1:
                 check_versions(state, f"{kind} '{rule_id}'", [(v.effective, v.span) for v in versions])
-                if kind == "category" and any(_routing(v) != _routing(versions[0]) for v in versions):
+                first_types = versions[0].types if kind == "category" else ()  # none: already schema-missing-key
+                if first_types and any(_routing(v) != _routing(versions[0]) for v in versions):
                     state.error("version-mismatch", f"versions of category '{rule_id}' must take the same "
                                 "activity types with the same 'when'", versions[1].span)
-                elif kind == "category":
-                    differing = next((v for v in versions if _period_rules(v) != _period_rules(versions[0])), None)
-                    if differing is not None:
-                        state.error("version-mismatch", f"versions of category '{rule_id}' must have the same "
-                                    "cap, tiers and repeats: those apply to a whole period, not to one activity's "
-                                    "date", differing.span, "to change one over time, read a dated parameter in "
-                                    "it, or write it as a dated limit")
+                if kind == "category":
+                    _same_period_rules(state, versions)
     for category in model.categories:
         for check_rule in category.checks:
+            if check_rule.path[:len(category.path)] != category.path:
+                continue  # inherited from an earlier version: said there
             if check_rule.applies_to or check_rule.excluded:
                 key = "applies_to" if check_rule.applies_to else "except"
                 state.error("check-scope", "applies_to and except belong on top-level checks only",
@@ -104,6 +102,8 @@ def resolve_references(state: CompileState) -> None:
             if counted.category is not None:
                 _category_reference(state, counted.category, counted.span)
     for category in model.categories:
+        if "types" not in document.data_at(category.path):
+            continue  # a later version's inherited types were checked in the version that wrote them
         for j, type_name in enumerate(category.types):
             if type_name not in model.activity_types:
                 state.error("unknown-activity-type", f"unknown activity type '{type_name}'",
@@ -127,10 +127,32 @@ def _routing(category: Any) -> tuple[Any, ...]:
     return (category.types, category.when.text if category.when else None)
 
 
-def _period_rules(category: Any) -> tuple[Any, ...]:
-    """What of a category applies per period (scored once, from the first version): as written."""
+def _same_period_rules(state: CompileState, versions: list[Category]) -> None:
+    """A category's cap, tiers and repeats count over a whole period, not per activity, so every version has the
+    same ones (a later version inherits them); an amount that changes over time is a dated parameter."""
+    first = versions[0]
+    for version in versions[1:]:
+        for what, rule in (("cap", _cap), ("tiers", _tiers), ("repeats", _repeats)):
+            if rule(version) != rule(first):
+                state.error("version-mismatch", f"versions of category '{first.id}' must have the same {what}: it "
+                            "counts over the whole period, whatever version an activity falls in", version.span,
+                            f"leave {what} out of the later versions; for an amount that changes, write it as a "
+                            "parameter with dated versions")
+
+
+def _cap(category: Category) -> tuple[Any, ...]:
+    return (category.cap.text if category.cap else None, _length(category.cap_every))
+
+
+def _tiers(category: Category) -> tuple[Any, ...]:
+    return tuple((tier.up_to.text if tier.up_to else None, tier.factor.text) for tier in category.tiers)
+
+
+def _repeats(category: Category) -> tuple[Any, ...]:
     repeats = category.repeats
-    every = category.cap_every
-    return (category.cap.text if category.cap else None, (every.amount, every.unit) if every else None,
-            tuple((tier.up_to.text if tier.up_to else None, tier.factor.text) for tier in category.tiers),
-            (repeats.key.text, repeats.within, repeats.shares) if repeats else None)
+    return (repeats.key.text, _length(repeats.within), repeats.shares) if repeats is not None else ()
+
+
+def _length(length: Duration | str | None) -> Any:
+    """A length as written, wherever it is written (two versions may each write {years: 1})."""
+    return (length.amount, length.unit) if isinstance(length, Duration) else length

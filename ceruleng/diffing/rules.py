@@ -25,7 +25,7 @@ from ceruleng.expr import ast, parser
 from ceruleng.fmt.printer import print_normalised
 from ceruleng.model import Category, Check, Citation, Effective, ExprText, Minimum, SpecModel
 from ceruleng.source import Span
-from ceruleng.values import format_number
+from ceruleng.values import ROUNDING_MODES, format_number
 
 RuleKey = tuple[str, str]
 """(kind, name): `("category", "education")`, `("parameter", "hourly_rate")`, `("unit", "")`."""
@@ -199,7 +199,8 @@ class _Table:
             rule = self.add(Rule("table", table.name, table.span, _citation(table.sources)),
                             description=table.description, key=table.key_type, value=table.value_type,
                             file=table.file)
-            for key, value in (table.rows if table.rows is not None else self.table_file(table.file)).items():
+            columns = tuple(name for name, _ in table.columns or ())
+            for key, value in (table.rows if table.rows is not None else self.table_file(table.file, columns)).items():
                 self.put(rule, f"row {key}", value)
         for kind, attributes in (("attribute", model.attributes), ("credential attribute",
                                                                     model.credential_attributes)):
@@ -212,16 +213,17 @@ class _Table:
         for name, description in model.activity_types.items():
             self.add(Rule("activity type", name, self.span(("activity_types", name)), None), description=description)
 
-    def table_file(self, file: str | None) -> dict[str, str]:
-        """A CSV table's rows (the compiler has read and checked the same file)."""
+    def table_file(self, file: str | None, columns: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A CSV table's rows (the compiler has read and checked the same file): key → value, or with columns,
+        key → {column: cell}."""
         if file is None:
             return {}
         try:
             text = (Path(self.model.path).parent / file).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):
             return {}
-        return {(row.get("key") or "").strip(): (row.get("value") or "").strip()
-                for row in csv.DictReader(io.StringIO(text))}
+        return {(row.get("key") or "").strip(): {column: (row.get(column) or "").strip() for column in columns}
+                if columns else (row.get("value") or "").strip() for row in csv.DictReader(io.StringIO(text))}
 
     def checks(self, checks: Iterable[Check]) -> list[Rule]:
         """Rules for checks (each dated version its own), not yet in the table."""
@@ -256,7 +258,8 @@ class _Table:
             self.put(rule, f"let {let_name}", expression)
         if category.rounding is not None:
             self.put(rule, "round increment", category.rounding.increment)
-            self.put(rule, "round mode", category.rounding.mode)
+            mode = category.rounding.mode  # a mode's word as written; a parameter or expression as one
+            self.put(rule, "round mode", mode.text if mode.text.strip() in ROUNDING_MODES else mode)
         for bound_name, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
             if bound is not None:
                 self.put(rule, bound_name, bound.credits)

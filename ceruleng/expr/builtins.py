@@ -49,6 +49,8 @@ class CallTypes:
     node: ast.Call
     types: Sequence[Type | None]
     report: Report
+    kind: Callable[[ast.Expr], str | None] = lambda _node: None
+    """What a name among the arguments is (its binding's kind: "parameter", "attribute", ...), or None."""
 
     def arg(self, index: int) -> ast.Expr:
         return self.node.args[index]
@@ -63,7 +65,8 @@ class CallTypes:
                 None,
             )
 
-    def literal_text(self, index: int, what: str) -> str | None:
+    def literal_text(self, index: int, what: str,
+                     hint: str = "it is checked when the spec is checked, so it cannot be computed") -> str | None:
         node = self.arg(index)
         if isinstance(node, ast.String):
             return node.value
@@ -71,7 +74,7 @@ class CallTypes:
             "expr-not-literal",
             f"{self.node.function}() needs {what} written out in quotes as argument {index + 1}",
             node,
-            "it is checked when the spec is checked, so it cannot be computed",
+            hint,
         )
         return None
 
@@ -113,7 +116,10 @@ def _round(call: CallTypes) -> Type:
     node = call.arg(1)
     if isinstance(node, ast.Number) and node.value <= 0:
         call.report("expr-value", "the rounding increment must be above zero", node, "for example 0.25 or 1")
-    mode = call.literal_text(2, "a rounding mode")
+    if isinstance(call.arg(2), ast.Name) and call.kind(call.arg(2)) == "parameter":
+        call.need(2, TEXT, "a rounding mode (text)")  # each of its versions is checked by the compiler
+        return NUMBER
+    mode = call.literal_text(2, "a rounding mode", "write it in quotes, or name a parameter that gives one")
     if mode is not None and mode not in ROUNDING_MODES:
         call.report(
             "unknown-rounding-mode",
@@ -148,6 +154,32 @@ def _plural(call: CallTypes) -> Type:
     call.need(0, NUMBER, "a number")
     for index in range(1, len(call.node.args)):
         call.need(index, TEXT, "a word")
+    return TEXT
+
+
+MAX_FIXED_PLACES = 12
+"""Most places fixed() shows: as many as any number a spec or a record may hold."""
+
+
+def _fixed(call: CallTypes) -> Type:
+    call.need(0, NUMBER, "a number")
+    call.need(1, NUMBER, "a number of decimal places")
+    places = call.arg(1)
+    written = places.value if isinstance(places, ast.Number) else None
+    if isinstance(places, ast.Neg) and isinstance(places.operand, ast.Number):
+        written = -places.operand.value
+    if written is not None and (written != written.to_integral_value() or not 0 <= written <= MAX_FIXED_PLACES):
+        call.report("expr-value", f"fixed() shows a whole number of places from 0 to {MAX_FIXED_PLACES}", places,
+                    "for example fixed(hours, 2)")
+    return TEXT
+
+
+def _join(call: CallTypes) -> Type:
+    listed = call.types[0]
+    if listed is not None and not (isinstance(listed, ListType) and fits(listed.element, TEXT)):
+        call.report("expr-type", f"join() needs a list of text as argument 1, got {listed.name}", call.arg(0),
+                    "a list attribute of text, or the texts of a list of records: join(segments.kind, ', ')")
+    call.need(1, TEXT, "a separator (text)")
     return TEXT
 
 
@@ -221,13 +253,19 @@ def _presence(call: CallTypes) -> Type:
 
 
 def _lookup(call: CallTypes) -> Type:
-    from ceruleng.expr.types import TableType  # local: only the table functions need it
+    from ceruleng.expr.types import RowType, TableType  # local: only the table functions need them
 
     table = call.types[0]
     if table is not None and not isinstance(table, TableType):
         call.report("expr-type", f"lookup() needs a table as argument 1, got {table.name}", call.arg(0), None)
         return ANY
     if table is None:
+        return ANY
+    if isinstance(table.value, RowType):
+        columns = table.value.field_names
+        call.report("expr-type", f"lookup() of table {table.table}, which has columns, needs one of them: "
+                    f"lookup({table.table}.{columns[0]}, key, fallback)", call.arg(0),
+                    "columns: " + ", ".join(columns))
         return ANY
     call.need(1, table.key, f"a key ({table.key.name})")
     call.need(2, table.value, f"a fallback value ({table.value.name})")
@@ -273,7 +311,7 @@ FUNCTIONS: dict[str, Builtin] = {
         Builtin("round", "round(value, increment, mode)",
                 "Rounds to a multiple of increment. mode is 'down', 'up', 'half-up', 'half-down' or 'half-even' "
                 "('down'/'up' go toward minus/plus infinity; the 'half-' modes go to the nearest multiple and say "
-                "where an exact tie goes).",
+                "where an exact tie goes), in quotes or from a parameter (every version of which `check` checks).",
                 'round(75 / 60, 0.25, "down") → 1.25', 3, 3, _round),
         Builtin("floor", "floor(value)", "Rounds down to a whole number.", "floor(90 / 60) → 1", 1, 1,
                 _NUMBERS_ONLY),
@@ -312,12 +350,23 @@ FUNCTIONS: dict[str, Builtin] = {
                 "for reason sentences.",
                 'plural(1, "full hour") → "1 full hour"; plural(4, "full hour") → "4 full hours"', 2, 3,
                 _plural),
+        Builtin("fixed", "fixed(number, places)",
+                f"The number as text with exactly places decimal places (0 to {MAX_FIXED_PLACES}), an exact tie "
+                "going to the even digit as the spec's own totals do: for reason sentences. Round it first for "
+                "another rule: fixed(round(hours, 0.01, 'half-up'), 2).",
+                'fixed(1.5, 2) → "1.50"; fixed(0.125, 2) → "0.12"; fixed(2 / 3, 0) → "1"', 2, 2, _fixed),
+        Builtin("join", "join(list, separator)",
+                "The texts of a list in order, separator between each two (an empty list gives empty text): for "
+                "reason sentences.",
+                'join(["ethics", "tax"], " and ") → "ethics and tax"', 2, 2, _join),
         Builtin("has", "has(attribute)",
                 "Whether an optional attribute is present in the record (a list attribute: present and not empty).",
                 "has(grade) → false when the record gives no grade", 1, 1, _presence),
         Builtin("default", "default(attribute, value)", "The attribute's value, or value when it is missing.",
                 'default(role, "attendee") → "attendee" when no role is given', 2, 2, _presence),
-        Builtin("lookup", "lookup(table, key, fallback)", "The table's value for key, or fallback when it has no row.",
+        Builtin("lookup", "lookup(table, key, fallback)",
+                "The table's value for key, or fallback when it has no row; of a table with columns, name the "
+                "column: lookup(levels.rate, key, fallback).",
                 'lookup(rates, "unknown", 0) → 0 when rates has no row unknown', 3, 3, _lookup),
         Builtin("date", "date(text) or date(year, month, day)",
                 "A date written YYYY-MM-DD in quotes (checked when the spec is checked), or made of a year, a month "
@@ -436,4 +485,5 @@ def _backtracking_feature(parsed: Any) -> str | None:
     return None
 
 
-__all__ = ["FUNCTIONS", "MAX_MATCH_INPUT", "Builtin", "CallTypes", "RecordType", "ScaleType", "regex_problem"]
+__all__ = ["FUNCTIONS", "MAX_FIXED_PLACES", "MAX_MATCH_INPUT", "Builtin", "CallTypes", "RecordType", "ScaleType",
+           "regex_problem"]

@@ -22,6 +22,7 @@ from ceruleng.expr.types import (
     TEXT,
     ListType,
     RecordType,
+    RowType,
     ScaleType,
     TableType,
     Type,
@@ -180,6 +181,11 @@ class _Checker:
         record = target.element if isinstance(target, ListType) else target
         if target is ANY:
             return ANY
+        if isinstance(target, TableType) and isinstance(target.value, RowType):
+            return self._column(node, target, target.value)
+        if isinstance(record, RowType) and record.field(node.name) is None:
+            self._unknown_column(node, record)
+            return ANY
         if not isinstance(record, RecordType):
             self.error("expr-type", f"'.{node.name}' needs a record such as cycle or a segment, got {target.name}",
                        node)
@@ -190,6 +196,18 @@ class _Checker:
                        did_you_mean(node.name, record.field_names) or "fields: " + ", ".join(record.field_names))
             return ANY
         return ListType(field_type) if isinstance(target, ListType) else field_type
+
+    def _column(self, node: ast.Field, table: TableType, row: RowType) -> Type:
+        """`rates.rate`: one column of a table with columns, a table of its own (key → that column's value)."""
+        column = table.column(node.name)
+        if column is None:
+            self._unknown_column(node, row)
+            return ANY
+        return column
+
+    def _unknown_column(self, node: ast.Field, row: RowType) -> None:
+        self.error("expr-unknown-name", f"table {row.table} has no column '{node.name}'", node,
+                   did_you_mean(node.name, row.field_names) or "columns: " + ", ".join(row.field_names))
 
     def visit_Index(self, node: ast.Index, scope: Scope) -> Type:
         """index: postfix "[" expr "]" — a table's value for a key."""
@@ -351,7 +369,11 @@ class _Checker:
                 self.visit(arg, scope)
             return ANY
         types = self._scoped_args(node, scope) if builtin.scoped else [self.visit(arg, scope) for arg in node.args]
-        return builtin.check(CallTypes(node, types, self.error))
+        return builtin.check(CallTypes(node, types, self.error, self._kind))
+
+    def _kind(self, node: ast.Expr) -> str | None:
+        binding = self.result.bindings.get(id(node))
+        return binding.kind if binding is not None else None
 
     def _unknown_function(self, node: ast.Call, scope: Scope) -> None:
         hint = did_you_mean(node.function, FUNCTIONS)

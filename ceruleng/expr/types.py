@@ -65,6 +65,13 @@ class RecordType(Type):
 
 
 @dataclass(frozen=True, slots=True)
+class RowType(RecordType):
+    """A row of a table with named value columns (`rates[key]`): its fields are the columns."""
+
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScaleType(Type):
     """A value on an ordered scale (letter grades): compared by rank, low to high."""
 
@@ -84,7 +91,8 @@ class ScaleType(Type):
 
 @dataclass(frozen=True, slots=True)
 class TableType(Type):
-    """A lookup table: `table[key]` gives a value, `key in table` tests for a row."""
+    """A lookup table: `table[key]` gives a value (a `RowType` when the table has named columns), `key in table`
+    tests for a row. A column of a table with columns is a table of its own: `rates.rate`, named `rates.rate`."""
 
     table: str
     key: Type
@@ -93,6 +101,13 @@ class TableType(Type):
     @property
     def name(self) -> str:
         return f"table {self.table}"
+
+    def column(self, name: str) -> TableType | None:
+        """The table of one column (`rates.rate`: key → that column's value), or None when there is no such column."""
+        if not isinstance(self.value, RowType):
+            return None
+        found = self.value.field(name)
+        return TableType(f"{self.table}.{name}", self.key, found) if found is not None else None
 
 
 def fits(actual: Type, expected: Type) -> bool:
