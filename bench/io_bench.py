@@ -1,4 +1,4 @@
-"""End-to-end `eval --format jsonl` against the JSON floors, before and after, side by side in one run.
+"""JSON in and out of `eval`, before and after, side by side in one run: input decode, output encode, end to end.
 
     python bench/io_bench.py                      # 100,000 activities; before = where this branch left main
     python bench/io_bench.py --before main        # or any revision of this repository
@@ -6,6 +6,12 @@
 
 It writes one deterministic JSON Lines batch (bench/run.py's synthetic membership), then, in alternating rounds so
 that every command sees the same load on this shared machine:
+- times the two stages this work changed, in each tree's own interpreter: `decode` (`inputs.parse_line` of every
+  line: UTF-8, BOM, JSON, exact numbers, duplicate keys) and `encode` (`json_text()` of every member result, the
+  results scored beforehand and not timed; `encode_explain` the same with `--explain` traces), each the best of
+  three passes; the after tree also times `json_text("none")` (`--reasons none`);
+- times the candidate encoders on the after tree's output read back as plain data: `json.dumps`, msgspec and
+  orjson (when installed), compact, and spaced as ceruleng writes (`msgspec.json.format(..., indent=0)`);
 - runs `ceruleng eval --format jsonl` of this tree and of the `before` revision (exported with `git archive` to a
   temporary folder; never a worktree) on it, each in its own interpreter, and keeps the best wall time;
 - times the floors, each in its own interpreter too: `json.loads` of every input line plus `json.dumps` of an equal
@@ -71,6 +77,77 @@ def export(revision: str, folder: Path) -> Path:
     return target
 
 
+STAGES = r"""
+import json, sys, time
+from datetime import date
+from ceruleng.engine import Evaluator, load_specs
+from ceruleng.inputs import parse_line
+lines = open(sys.argv[1], "rb").read().split(b"\n")[:-1]
+specs = load_specs(["rules"])
+def best(work):
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+figures = {"decode": best(lambda: [parse_line("batch.jsonl", n, line) for n, line in enumerate(lines, 1)])}
+items = [parse_line("batch.jsonl", n, line) for n, line in enumerate(lines, 1)]
+for explain in (False, True):
+    evaluator = Evaluator(specs, date.fromisoformat(sys.argv[2]), explain=explain)
+    results = [evaluator.member(i.document, i.file, i.line, i.problem) for i in items]
+    key = "encode_explain" if explain else "encode"
+    figures[key] = best(lambda: [r.json_text() for r in results])
+    if not explain and sys.argv[3] == "after":
+        figures["encode_reasons_none"] = best(lambda: [r.json_text("none") for r in results])
+print(json.dumps(figures))
+"""
+"""Decode and encode of one tree, in its own interpreter: what it prints is {stage: best seconds}."""
+
+ENCODERS = r"""
+import json, sys, time
+import msgspec
+data = [json.loads(line) for line in open(sys.argv[1], "rb")]
+encoder = msgspec.json.Encoder()
+candidates = {
+    "stdlib_dumps": lambda value: json.dumps(value, ensure_ascii=False).encode(),
+    "msgspec": encoder.encode,
+    "msgspec_spaced": lambda value: msgspec.json.format(encoder.encode(value), indent=0),
+}
+try:
+    import orjson
+    candidates["orjson"] = orjson.dumps
+    candidates["orjson_spaced"] = lambda value: msgspec.json.format(orjson.dumps(value), indent=0)
+except ImportError:
+    pass
+figures = {}
+for name, encode in candidates.items():
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for value in data:
+            encode(value)
+        times.append(time.perf_counter() - start)
+    figures[name] = min(times)
+print(json.dumps(figures))
+"""
+"""The candidate encoders on equal plain data (dicts, lists and strings: no Decimal, no date to convert)."""
+
+
+def stages(tree: Path, batch: Path, name: str) -> dict[str, float]:
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, "-c", STAGES, str(batch), AS_OF, name], cwd=tree, env=environment,
+                          capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
+def encoders(output: Path) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", ENCODERS, str(output)], capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
 def eval_command(tree: Path, batch: Path, output: str) -> list[str]:
     return [sys.executable, "-m", "ceruleng", "eval", "--rules", "rules", str(batch), "--format", "jsonl",
             "--as-of", AS_OF, "-o", output]
@@ -129,6 +206,11 @@ def main() -> None:
         times: dict[str, list[float]] = {}
         for _ in range(options.rounds):
             for name, tree in trees.items():
+                for stage, seconds in stages(tree, batch, name).items():
+                    times.setdefault(f"{stage}_{name}", []).append(seconds)
+            for encoder, seconds in encoders(outputs["after"]).items():
+                times.setdefault(f"encoder_{encoder}", []).append(seconds)
+            for name, tree in trees.items():
                 times.setdefault(f"eval_{name}", []).append(run_tree(tree, eval_command(tree, batch, os.devnull)))
                 times.setdefault(f"one_member_{name}", []).append(
                     run_tree(tree, eval_command(tree, single, os.devnull)))
@@ -153,6 +235,11 @@ def report(options: Any, revision: str, best: dict[str, float], sizes: dict[str,
         was, now = best[f"{key}_before"], best[f"{key}_after"]
         print(f"{label:34}{was:>9.2f}{unit}{now:>9.2f}{unit}{now / was:>14.2f}")
 
+    line("decode (parse_line, every line)", "decode")
+    line("encode (json_text, every member)", "encode")
+    line("encode with --explain traces", "encode_explain")
+    print(f"{'encode, --reasons none':34}{'':>10}{best['encode_reasons_none_after']:>9.2f}s"
+          f"{best['encode_reasons_none_after'] / best['encode_before']:>14.2f}")
     line("eval, end to end", "eval")
     line("eval, one member (fixed cost)", "one_member")
     line("stdlib floor (loads + dumps)", "stdlib_floor")
@@ -160,6 +247,9 @@ def report(options: Any, revision: str, best: dict[str, float], sizes: dict[str,
         line("orjson floor (loads + dumps)", "orjson_floor")
     print(f"{'output size':34}{sizes['before'] / 1e6:>8.1f}MB{sizes['after'] / 1e6:>8.1f}MB"
           f"{sizes['after'] / sizes['before']:>14.2f}")
+    encoders = {key.removeprefix("encoder_"): value for key, value in best.items() if key.startswith("encoder_")}
+    print("encoders on the same plain data (after's output read back), time / json.dumps: " + ", ".join(
+        f"{name} {value:.2f}s ({value / encoders['stdlib_dumps']:.2f})" for name, value in encoders.items()))
     for name in ("before", "after"):
         whole, fixed = best[f"eval_{name}"], best[f"one_member_{name}"]
         ratios = {"stdlib": whole / best[f"stdlib_floor_{name}"]}
