@@ -13,13 +13,16 @@ that every command sees the same load on this shared machine:
 - times the candidate encoders on the after tree's output read back as plain data: `json.dumps`, msgspec and
   orjson (when installed), compact, and spaced as ceruleng writes (`msgspec.json.format(..., indent=0)`);
 - runs `ceruleng eval --format jsonl` of this tree and of the `before` revision (exported with `git archive` to a
-  temporary folder; never a worktree) on it, each in its own interpreter, and keeps the best wall time;
+  temporary folder; never a worktree) on it, each in its own interpreter (and this tree's with `--reasons
+  none`), comparing the two trees' outputs byte for byte;
 - times the floors, each in its own interpreter too: `json.loads` of every input line plus `json.dumps` of an equal
   output (that tree's own output, read back beforehand and not timed), and the same with orjson when it is
   installed (`pip install orjson`; it is the floor the issue names, not a dependency of ceruleng);
 - runs a one-member `eval` of each tree: the fixed cost (interpreter start, compiling every spec) inside each
   end-to-end figure, so the per-batch work can be read apart from it.
-It prints every figure and the ratios eval / floor. Compare ratios within one run, never across runs.
+Every figure is CPU time (a process's user + system time; the stages and floors time their own work with
+`time.process_time`), the best of the rounds: wall time on this shared machine swings by ×2 with the load. It
+prints every figure and the ratios eval / floor. Compare ratios within one run, never across runs.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +56,13 @@ else:
     dumps = lambda value: json.dumps(value, ensure_ascii=False).encode("utf-8")
 with open(sys.argv[3], "rb") as handle:
     output = [loads(line) for line in handle]
-start = time.perf_counter()
+start = time.process_time()
 with open(sys.argv[2], "rb") as handle, open("/dev/null", "wb") as sink:
     for line in handle:
         loads(line)
     for value in output:
         sink.write(dumps(value) + b"\n")
-print(time.perf_counter() - start)
+print(time.process_time() - start)
 """
 """The floor: read every input line and write an equal output, nothing else (the output is loaded untimed)."""
 
@@ -87,9 +90,9 @@ specs = load_specs(["rules"])
 def best(work):
     times = []
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         work()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return min(times)
 figures = {"decode": best(lambda: [parse_line("batch.jsonl", n, line) for n, line in enumerate(lines, 1)])}
 items = [parse_line("batch.jsonl", n, line) for n, line in enumerate(lines, 1)]
@@ -124,10 +127,10 @@ figures = {}
 for name, encode in candidates.items():
     times = []
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         for value in data:
             encode(value)
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     figures[name] = min(times)
 print(json.dumps(figures))
 """
@@ -154,12 +157,15 @@ def eval_command(tree: Path, batch: Path, output: str) -> list[str]:
 
 
 def run_tree(tree: Path, command: list[str]) -> float:
-    """Wall time of a command run with `tree` first on the path (its own ceruleng, not the installed one)."""
+    """CPU time (user + system) of a command run with `tree` first on the path (its own ceruleng, not the
+    installed one). CPU time, not wall time: on this shared machine the load swings the wall time of one run by
+    ×2, while a process's own CPU time moves far less."""
     environment = {**os.environ, "PYTHONPATH": str(tree)}
-    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, cwd=tree, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           check=False)
-    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     return elapsed
@@ -203,6 +209,9 @@ def main() -> None:
         outputs = {name: folder / f"{name}.jsonl" for name in trees}
         for name, tree in trees.items():  # each tree's own output: the floor writes an equal one
             run_tree(tree, eval_command(tree, batch, str(outputs[name])))
+        identical = outputs["after"].read_bytes() == outputs["before"].read_bytes()
+        without_reasons = folder / "after-reasons-none.jsonl"
+        run_tree(ROOT, [*eval_command(ROOT, batch, str(without_reasons)), "--reasons", "none"])
         times: dict[str, list[float]] = {}
         for _ in range(options.rounds):
             for name, tree in trees.items():
@@ -212,6 +221,9 @@ def main() -> None:
                 times.setdefault(f"encoder_{encoder}", []).append(seconds)
             for name, tree in trees.items():
                 times.setdefault(f"eval_{name}", []).append(run_tree(tree, eval_command(tree, batch, os.devnull)))
+                if name == "after":
+                    times.setdefault("eval_reasons_none_after", []).append(
+                        run_tree(tree, [*eval_command(tree, batch, os.devnull), "--reasons", "none"]))
                 times.setdefault(f"one_member_{name}", []).append(
                     run_tree(tree, eval_command(tree, single, os.devnull)))
                 times.setdefault(f"stdlib_floor_{name}", []).append(floor_time("stdlib", batch, outputs[name]))
@@ -219,17 +231,19 @@ def main() -> None:
                     times.setdefault(f"orjson_floor_{name}", []).append(floor_time("orjson", batch, outputs[name]))
         best = {key: min(values) for key, values in times.items()}
         sizes = {name: path.stat().st_size for name, path in outputs.items()}
-        report(options, before_revision, best, sizes, batch.stat().st_size, orjson_floor)
+        sizes["reasons_none"] = without_reasons.stat().st_size
+        report(options, before_revision, best, sizes, batch.stat().st_size, orjson_floor, identical)
 
 
 def report(options: Any, revision: str, best: dict[str, float], sizes: dict[str, int], batch_size: int,
-           orjson_floor: bool) -> None:
+           orjson_floor: bool, identical: bool) -> None:
     figures: dict[str, Any] = {"activities": options.activities, "input_bytes": batch_size, "before": revision,
+                               "outputs_identical": identical,
                                **{f"seconds_{key}": value for key, value in best.items()},
                                **{f"output_bytes_{key}": value for key, value in sizes.items()}}
     print(f"eval --format jsonl, {options.activities:,} activities ({batch_size / 1e6:.1f} MB in), best of "
           f"{options.rounds} alternating rounds; before = {revision[:12]}")
-    print(f"{'':34}{'before':>10}{'after':>10}{'after/before':>14}")
+    print(f"{'CPU seconds':34}{'before':>10}{'after':>10}{'after/before':>14}")
 
     def line(label: str, key: str, unit: str = "s") -> None:
         was, now = best[f"{key}_before"], best[f"{key}_after"]
@@ -241,12 +255,17 @@ def report(options: Any, revision: str, best: dict[str, float], sizes: dict[str,
     print(f"{'encode, --reasons none':34}{'':>10}{best['encode_reasons_none_after']:>9.2f}s"
           f"{best['encode_reasons_none_after'] / best['encode_before']:>14.2f}")
     line("eval, end to end", "eval")
+    print(f"{'eval, end to end, --reasons none':34}{'':>10}{best['eval_reasons_none_after']:>9.2f}s"
+          f"{best['eval_reasons_none_after'] / best['eval_before']:>14.2f}")
     line("eval, one member (fixed cost)", "one_member")
     line("stdlib floor (loads + dumps)", "stdlib_floor")
     if orjson_floor:
         line("orjson floor (loads + dumps)", "orjson_floor")
     print(f"{'output size':34}{sizes['before'] / 1e6:>8.1f}MB{sizes['after'] / 1e6:>8.1f}MB"
           f"{sizes['after'] / sizes['before']:>14.2f}")
+    print(f"{'output size, --reasons none':34}{'':>10}{sizes['reasons_none'] / 1e6:>8.1f}MB"
+          f"{sizes['reasons_none'] / sizes['before']:>14.2f}")
+    print(f"outputs of the two trees byte for byte identical: {'yes' if identical else 'NO'}")
     encoders = {key.removeprefix("encoder_"): value for key, value in best.items() if key.startswith("encoder_")}
     print("encoders on the same plain data (after's output read back), time / json.dumps: " + ", ".join(
         f"{name} {value:.2f}s ({value / encoders['stdlib_dumps']:.2f})" for name, value in encoders.items()))

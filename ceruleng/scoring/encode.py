@@ -16,7 +16,7 @@ Python; orjson writes as fast but cannot keep the spaces, so it would need the s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -216,6 +216,38 @@ def _days(days: tuple[Any, Any] | None) -> _Days | None:
     return None if days is None else _Days(days[0], days[1])
 
 
+_UNEARNED_LIMIT = 64
+"""Sets of caps remembered per spec for `_categories` (a spec has few: one per dated version of its limits)."""
+
+
+def _categories(result: CredentialResult, show: Callable[[Any], str],
+                shown: Callable[[Any], str | None]) -> dict[str, _Category]:
+    """Every category of the spec, in spec order, with what it earned and its cap. Most earned nothing, and those
+    are the same for every member of a spec with the same caps: they are built once per spec (kept on its shared
+    `CategoryTitles`), copied, and only the categories that earned something are built for each result."""
+    titles, sums, caps = result.category_titles, result.category_sums, result.category_caps
+    remembered: dict[Any, dict[str, _Category]] | None = getattr(titles, "unearned", None)
+    if remembered is None:
+        remembered = {}
+        try:
+            setattr(titles, "unearned", remembered)  # noqa: B010 - not an attribute of every dict
+        except AttributeError:  # a caller's own plain dict: nothing shared to keep them on
+            return {key: _Category(title, show(sums.get(key, ZERO)), shown(caps.get(key)))
+                    for key, title in titles.items()}
+    key = (result.places, tuple(caps.items()))
+    unearned = remembered.get(key)
+    if unearned is None:
+        if len(remembered) >= _UNEARNED_LIMIT:
+            remembered.clear()
+        unearned = remembered[key] = {category: _Category(title, show(ZERO), shown(caps.get(category)))
+                                      for category, title in titles.items()}
+    categories = unearned.copy()
+    for category, earned in sums.items():
+        if category in categories and earned:
+            categories[category] = _Category(titles[category], show(earned), shown(caps.get(category)))
+    return categories
+
+
 def _credential(result: CredentialResult, reasons: str) -> _Credential:
     places = result.places
 
@@ -229,9 +261,7 @@ def _credential(result: CredentialResult, reasons: str) -> _Credential:
         return [_Behind(entry.activity, entry.date, show(entry.credits), show(entry.cut), entry.carried)
                 for entry in entries]
 
-    sums, caps = result.category_sums, result.category_caps
-    categories = {key: _Category(title, show(sums.get(key, ZERO)), shown(caps.get(key)))
-                  for key, title in result.category_titles.items()}
+    categories = _categories(result, show, shown)
     minimums = [_Minimum(m.id, m.title, show(m.at_least), show(m.counted), m.met, _days(m.window),
                          [_Part(part.start, part.end, show(part.at_least), show(part.counted), part.met)
                           for part in m.parts], behind(m.entries)) for m in result.minimums]
