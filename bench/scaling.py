@@ -2,10 +2,14 @@
 
     python bench/scaling.py
 
-For each input class the same work is timed at sizes n, 2n, 4n, 8n (best of a few runs) and the growth exponent
-log(t(8n) / t(n)) / log(8) is printed: 1 is linear, 0 constant, 2 quadratic. The script exits non-zero if any
-exponent is above its bound (1.4 for "linear", 0.5 for "constant"), so a quadratic regression shows as a failure
-here rather than as a timed unit test. Absolute times are printed for the record; compare them only within a run.
+For each input class the same work is timed at sizes n, 2n, 4n, 8n (best of a few runs) and two growth exponents
+are printed: over the whole range, log(t(8n) / t(n)) / log(8), and at the top, log(t(8n) / t(4n)) / log(2): 1 is
+linear, 0 constant, 2 quadratic. The verdict reads the top one: growth is what happens as inputs get bigger, and
+the whole range also holds the step a working set makes when it outgrows the processor's caches (measured here: a
+0.8 MB text costs 5x a 0.4 MB one, and a 1.6 MB one 2x that, which is linear growth past a one-off step). The script
+exits non-zero if a top exponent is above its bound (1.4 for "linear", 0.5 for "constant"), so a quadratic
+regression shows as a failure here rather than as a timed unit test. Absolute times are printed for the record;
+compare them only within a run.
 """
 
 from __future__ import annotations
@@ -143,12 +147,13 @@ def main() -> int:
         ]
         for label, make, base, bound, linear in checks:
             times = [best(make(base * factor)) for factor in (1, 2, 4, 8)]
-            exponent = math.log(max(times[3], 1e-9) / max(times[0], 1e-9)) / math.log(8)
-            verdict = "ok" if exponent <= bound else "TOO STEEP"
+            overall = math.log(max(times[3], 1e-9) / max(times[0], 1e-9)) / math.log(8)
+            top = math.log(max(times[3], 1e-9) / max(times[2], 1e-9)) / math.log(2)
+            verdict = "ok" if top <= bound else "TOO STEEP"
             failures += verdict != "ok"
             kind = "linear" if linear else "constant"
             print(f"{label:54} n={base:>9,}: " + " ".join(f"{t * 1000:8.2f}" for t in times)
-                  + f" ms  exponent {exponent:4.2f} (bound {bound}, {kind}) {verdict}")
+                  + f" ms  exponent {overall:4.2f}, at the top {top:4.2f} (bound {bound}, {kind}) {verdict}")
         worst_single_match()
     return 1 if failures else 0
 
