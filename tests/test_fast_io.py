@@ -144,3 +144,13 @@ def test_text_a_python_caller_gave_with_a_lone_surrogate_is_written_as_json_dump
     text = result.json_text()
     assert text.startswith('{"member": "M\ud800", "input": {"file": null, "line": null}')
     assert text == json.dumps(json.loads(text), ensure_ascii=False)
+
+
+def test_a_python_caller_asking_for_unknown_reasons_is_told_not_given_an_empty_list() -> None:
+    evaluator = Evaluator(load_specs([str(ROOT / "rules" / "asap-pace.yaml")]), date(2025, 6, 1))
+    result = evaluator.member({"member": "M-1", "credentials": [{"spec": "asap-pace", "certified_on": "2023-06-15"}],
+                               "activities": [{"id": "A1", "type": "webinar", "date": "2025-02-11", "minutes": 90}]})
+    assert json.loads(result.json_text("none"))["results"][0]["activities"][0]["reasons"] == []
+    assert json.loads(result.json_text())["results"][0]["activities"][0]["reasons"]
+    with pytest.raises(ValueError, match="reasons is one of text, none, not 'codes'"):
+        result.json_text("codes")

@@ -11,6 +11,7 @@ the package and the tests with this file, so any other unused definition fails C
 - RE2 options set as attributes (`log_errors`, `never_capture`);
 - the expression printer's methods (`boolean`, `list_of`, `not_`), dispatched on the node type like the checker's;
 - ruamel.yaml's `preserve_quotes` and html.parser's `handle_starttag`/`handle_data`, set or called by the library;
+- `scoring.encode._Member.input`: a msgspec Struct field, written by msgspec by name (the other fields are read too);
 - `HtmlWriter`: an optional writer, imported by name only when `--format html` is asked for (`OPTIONAL_WRITERS`).
 """
 
@@ -106,3 +107,4 @@ _.list_of
 _.not_
 _.handle_starttag
 _.handle_data
+_.input

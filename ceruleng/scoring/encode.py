@@ -182,15 +182,22 @@ def _text(value: msgspec.Struct) -> str:
 
 def member_text(result: MemberResult, reasons: str = "text") -> str:
     """A member result as JSON text (one line): what `eval --format json` and `jsonl` write of it."""
-    return _text(_member(result, reasons))
+    return _text(_member(result, _known(reasons)))
 
 
 def credential_text(result: CredentialResult, reasons: str = "text") -> str:
-    return _text(_credential(result, reasons))
+    return _text(_credential(result, _known(reasons)))
 
 
 def activity_text(result: ActivityResult, reasons: str = "text") -> str:
-    return _text(_activity(result, reasons))
+    return _text(_activity(result, _known(reasons)))
+
+
+def _known(reasons: str) -> str:
+    """`reasons`, when it is one of `REASONS` (a Python caller's typo must not silently drop every sentence)."""
+    if reasons not in REASONS:
+        raise ValueError(f"reasons is one of {', '.join(REASONS)}, not {reasons!r}")
+    return reasons
 
 
 def _member(result: MemberResult, reasons: str) -> _Member:
