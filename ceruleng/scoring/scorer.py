@@ -498,7 +498,7 @@ class Scorer:
 
 def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
     """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
-    digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
+    digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode(errors="surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big")
 
 
