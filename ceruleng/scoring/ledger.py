@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiled import CompiledCategory, CompiledLimit, CompiledSpec, CompiledWindow
+from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow, EntryTest
 from ceruleng.model import Duration
 from ceruleng.runtime import NotInForce
 from ceruleng.scoring.periods import after
@@ -33,6 +33,7 @@ from ceruleng.scoring.results import (
     LimitResult,
     MinimumPart,
     MinimumResult,
+    Sentence,
     TraceLine,
 )
 from ceruleng.units import unit_for
@@ -124,14 +125,31 @@ def window_of(window: CompiledWindow | None, context: dict[str, Any]) -> tuple[d
 
 
 def _applying(entry: Entry, bounds: list[_Bound]) -> list[tuple[_Bound, int]]:
-    """The caps an entry falls under, each with the part of its window the entry is in."""
+    """The caps an entry falls under, each with the part of its window the entry is in. A category cap compares
+    the category; a limit's `select` is asked only when the entry is in its window."""
     applying = []
-    fields = entry.fields()
+    fields = None
     day = entry.counts_on
     for bound in bounds:
-        part = _part_of(day, bound.pieces)
-        if part is not None and bound.select(fields):
-            applying.append((bound, part))
+        whole = bound.whole
+        if whole is not None:
+            if not whole[0] <= day <= whole[1]:
+                continue
+            part = 0
+        else:
+            found = _part_of(day, bound.pieces)
+            if found is None:
+                continue
+            part = found
+        if bound.category is not None:
+            if entry.activity.category != bound.category:
+                continue
+        elif bound.test is not None:
+            if fields is None:
+                fields = entry.fields()
+            if not bound.test(fields, bound.context):
+                continue
+        applying.append((bound, part))
     return applying
 
 
@@ -155,11 +173,18 @@ class _Bound:
 
     id: str
     title: str
-    select: Callable[[dict[str, Any]], bool]
-    """Whether an entry (its fields) falls under it."""
+    category: str | None
+    """A category cap: the category it limits (then `test` is not asked)."""
+    test: EntryTest | None
+    """A limit's `select`: whether an entry (its fields, with `context`) falls under it (None: every entry)."""
+    context: dict[str, Any]
     at_most: Decimal
     pieces: list[tuple[date, date]]
     used: list[Decimal]
+    exact: bool = False
+    """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
+    whole: tuple[date, date] | None = None
+    """The window's first and last day, when it is not cut in parts (the common case: no search)."""
     cut: Decimal = ZERO
     note: Callable[[Decimal, Decimal, Decimal], str] | None = None
     """How a cut is explained (a category cap keeps its own sentence)."""
@@ -168,6 +193,9 @@ class _Bound:
     """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
     behind: list[Behind] = field(default_factory=list)
     """The entries it applied to, as they came out of it (reported only for a shown limit)."""
+
+    def __post_init__(self) -> None:
+        self.whole = self.pieces[0] if len(self.pieces) == 1 else None
 
 
 class Ledger:
@@ -281,21 +309,29 @@ class Ledger:
         for category in self.caps:
             assert category.cap is not None
             pieces = parts(start, end, category.cap_every)
-            found.append(_Bound(category.id, category.title, _in_category(category.id), category.cap(amounts),
-                                pieces, [ZERO] * len(pieces), note=self._cap_note(category), span=category.cap_span,
-                                shown=False))
+            at_most = category.cap(amounts)
+            found.append(_Bound(category.id, category.title, category.id, None, context, at_most, pieces,
+                                [ZERO] * len(pieces), self.exact(at_most), note=self._cap_note(category),
+                                span=category.cap_span, shown=False))
         for limit in self.spec.limits:
             if not limit.effective.covers(end):
                 continue
             first, last = window_of(limit.window, context)
             pieces = parts(first, last, limit.window.every if limit.window else None)
-            found.append(_Bound(limit.id, limit.title, _selected(limit, context), limit.at_most(amounts), pieces,
-                                [ZERO] * len(pieces), span=limit.span))
+            at_most = limit.at_most(amounts)
+            found.append(_Bound(limit.id, limit.title, None, limit.select, context, at_most, pieces,
+                                [ZERO] * len(pieces), self.exact(at_most), span=limit.span))
         return found
+
+    def exact(self, amount: Decimal) -> bool:
+        """Whether an amount is already at the spec's precision (a total at or below it is then at or below it as
+        reported too: rounding to the spec's places keeps order and leaves such an amount as it is)."""
+        return at_precision(amount, self.places) == amount
 
     def apply(self, entries: list[Entry], bounds: list[_Bound], behind: bool = True) -> None:
         """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
         has left; the one that binds says so. With `behind`, each shown limit lists the entries it applied to."""
+        places = self.places
         for entry in sorted(entries, key=_order):
             applying = _applying(entry, bounds)
             if not applying:
@@ -304,7 +340,8 @@ class Ledger:
             binding: tuple[_Bound, int] | None = None
             for bound, part in applying:
                 used = bound.used[part]
-                if at_precision(used + allowed, self.places) <= bound.at_most:
+                total = used + allowed
+                if (total <= bound.at_most and bound.exact) or at_precision(total, places) <= bound.at_most:
                     continue  # fits as the total is reported: three thirds fill a limit of one, no more
                 room = bound.at_most - used
                 if at_precision(room, self.places) <= ZERO:
@@ -327,23 +364,24 @@ class Ledger:
         entry.credits = allowed
         activity.credits -= before - allowed
         activity.status = "capped"
-        if bound.note is not None:
-            note = bound.note(before, allowed, bound.at_most)
-        else:
-            cap_text = format_credits(bound.at_most, self.places)
-            whole = len(bound.pieces) == 1
-            where = "" if whole else (f" from {bound.pieces[part][0].isoformat()} to "
-                                      f"{bound.pieces[part][1].isoformat()}")
-            if allowed == ZERO:
-                note = (f"{bound.title}: at most {cap_text} {unit_for(bound.at_most, self.unit)}{where}, already "
-                        "reached, so this adds "
-                        "nothing.")
-            else:
-                note = (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
-                        f"{unit_for(allowed, self.unit)} by the limit '{bound.title}' (at most {cap_text}{where}).")
+        note = (Sentence(bound.note, before, allowed, bound.at_most) if bound.note is not None
+                else Sentence(self._limit_note, bound, part, before, allowed))
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
             activity.trace.append(TraceLine(f"limit {bound.id}", bound.span, format_number(allowed)))
+
+    def _limit_note(self, bound: _Bound, part: int, before: Decimal, allowed: Decimal) -> str:
+        """Why a limit cut an entry (written when a report reads it)."""
+        cap_text = format_credits(bound.at_most, self.places)
+        whole = len(bound.pieces) == 1
+        where = "" if whole else (f" from {bound.pieces[part][0].isoformat()} to "
+                                  f"{bound.pieces[part][1].isoformat()}")
+        if allowed == ZERO:
+            return (f"{bound.title}: at most {cap_text} {unit_for(bound.at_most, self.unit)}{where}, already "
+                    "reached, so this adds "
+                    "nothing.")
+        return (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
+                f"{unit_for(allowed, self.unit)} by the limit '{bound.title}' (at most {cap_text}{where}).")
 
     def _cap_note(self, category: CompiledCategory) -> Callable[[Decimal, Decimal, Decimal], str]:
         """A category cap's own sentence (the words results have always used)."""
@@ -367,7 +405,8 @@ class Ledger:
         """The period's totals over `entries` (this period's), with `carried` (credit carried in, when it keeps its
         tags) and `history` (entries of earlier periods, already counted there) for windows reaching back. A period
         accounted only on the way to the reported one (`judged` false) needs its cuts, earned and required — what
-        carries on from it — but not its minimums nor the entries behind its limits."""
+        carries on from it — but not its category sums, limits, minimums nor the entries behind its limits (no
+        report reads them)."""
         spec = self.spec
         if self.crossing:
             self.cross(entries, history, context)
@@ -378,8 +417,15 @@ class Ledger:
         window = window_of(spec.requirement_window, context) if spec.requirement_window is not None else None
         counted = entries if window is None else [e for e in (*history, *entries) if window[0] <= e.counts_on
                                                    <= window[1]]
-        sums: dict[str, Decimal] = {}
         earned = ZERO
+        if not judged:
+            for entry in counted:
+                earned += entry.credits
+            result.earned = earned
+            result.window = window
+            result.required = required
+            return
+        sums: dict[str, Decimal] = {}
         for entry in counted:
             category = entry.category
             if category is not None:
@@ -396,9 +442,6 @@ class Ledger:
         result.earned = earned
         result.window = window
         if required is None:
-            return
-        if not judged:
-            result.required = required
             return
         result.required = required
         held = earned + result.carried_in
@@ -503,7 +546,7 @@ class Ledger:
         start, end = window_of(rules.window, context)
         eligible = [e for e in entries if not e.carried and start <= e.counts_on <= end
                     and (rules.select is None or rules.select(e.fields(), context))]
-        limits = [(limit, limit.at_most(totals)) for limit in rules.limits]
+        limits = [(limit.select, limit.at_most(totals)) for limit in rules.limits]
         used = [ZERO] * len(limits)
         carried: list[Entry] = []
         left = amount
@@ -515,13 +558,17 @@ class Ledger:
             if left <= ZERO:
                 break
             take = min(left, entry.credits)
-            for number, (limit, at_most) in enumerate(limits):
-                if limit.select is None or limit.select(entry.fields(), context):
-                    take = min(take, max(ZERO, at_most - used[number]))
+            under: tuple[bool, ...] = ()
+            if limits:  # which of the carry-over's limits the entry falls under: each asked once
+                fields = entry.fields()
+                under = tuple(select is None or select(fields, context) for select, _ in limits)
+                for number, (_, at_most) in enumerate(limits):
+                    if under[number]:
+                        take = min(take, max(ZERO, at_most - used[number]))
             if take <= ZERO:
                 continue
-            for number, (limit, _) in enumerate(limits):
-                if limit.select is None or limit.select(entry.fields(), context):
+            for number, falls_under in enumerate(under):
+                if falls_under:
                     used[number] += take
             left -= take
             carried.append(Entry(entry.activity, next_start, entry.period + 1, take, dict(entry.tags), carried=True))
@@ -543,15 +590,3 @@ def _key_of(entry: Entry) -> str | None:
 
 def _order(entry: Entry) -> tuple[date, str]:
     return (entry.counts_on, entry.activity.id or "")
-
-
-def _in_category(category: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda fields: fields["category"] == category
-
-
-def _selected(limit: CompiledLimit, context: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
-    """A limit's `select` as a test of an entry's fields (every entry, when it has none)."""
-    select = limit.select
-    if select is None:
-        return lambda fields: True
-    return lambda fields: select(fields, context)

@@ -85,6 +85,8 @@ class Periods:
         """For a layout by length: the day period `number` starts, and that number."""
         self._anchored_periods: dict[int, Period] = {}
         """Periods of a layout by length already laid out (a member's activities ask for the same few often)."""
+        self._months = layout.length.months if layout.length is not None else None
+        """A layout by length in months or years: that many months (None: by days, or chained by `end`)."""
 
     def _end_of(self, start: date, number: int, first: bool) -> date:
         layout = self.layout
@@ -159,19 +161,23 @@ class Periods:
 
     def containing(self, day: date) -> Period:
         """The period whose first and last day surround `day` (the first period for a day before it)."""
-        first = self.first()
+        first = self._known[0] if self._known else self.first()
         if day <= first.end:
             return first
-        if self._anchor is not None and self.layout.length is not None and self.layout.length.months is not None:
+        months = self._months
+        if self._anchor is not None and months is not None:
             anchor, anchor_number = self._anchor
-            months = self.layout.length.months
             steps = ((day.year - anchor.year) * 12 + day.month - anchor.month) // months
             number = anchor_number + max(0, min(steps, MAX_PERIODS))
-            while number > anchor_number and self.at(number).start > day:
+            laid = self._anchored_periods  # every member's activities ask this: the periods already laid, first
+            period = laid.get(number) or self.at(number)
+            while number > anchor_number and period.start > day:
                 number -= 1
-            while self.at(number).end < day:
+                period = laid.get(number) or self.at(number)
+            while period.end < day:
                 number += 1
-            return self.at(number)
+                period = laid.get(number) or self.at(number)
+            return period
         number = 1
         while True:
             period = self.at(number)

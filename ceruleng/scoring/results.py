@@ -9,7 +9,7 @@ Reason sentences are rendered from templates only when read, so a batch that onl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -34,6 +34,30 @@ class TraceLine:
         return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
 
 
+class Sentence:
+    """A reason sentence the scorer writes only when a report reads it: the function that writes it and what it
+    needs. A member's long history gives many reasons (each activity outside the period, each cut by a limit in an
+    earlier period) that no report shows; they cost a function and its values, not a formatted sentence."""
+
+    __slots__ = ("values", "write")
+
+    def __init__(self, write: Callable[..., str], *values: Any) -> None:
+        self.write = write
+        self.values = values
+
+    def __str__(self) -> str:
+        return self.write(*self.values)
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other) if isinstance(other, str | Sentence) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 @dataclass(slots=True)
 class ActivityResult:
     index: int
@@ -43,7 +67,7 @@ class ActivityResult:
     category: str | None
     status: str
     credits: Decimal
-    raw_reasons: Sequence[Reason]
+    raw_reasons: Sequence[Reason | Sentence]
     templates: Sequence[Template]
     places: int
     malformed: bool = False
@@ -53,8 +77,8 @@ class ActivityResult:
 
     @property
     def reasons(self) -> list[str]:
-        return [reason if isinstance(reason, str) else self.templates[reason[0]].render(reason[1])
-                for reason in self.raw_reasons]
+        return [reason if isinstance(reason, str) else str(reason) if isinstance(reason, Sentence)
+                else self.templates[reason[0]].render(reason[1]) for reason in self.raw_reasons]
 
     @property
     def counts(self) -> bool:

@@ -26,7 +26,14 @@ from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
 from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
-from ceruleng.scoring.results import ActivityResult, CategoryTitles, CredentialResult, PeriodInfo, TraceLine
+from ceruleng.scoring.results import (
+    ActivityResult,
+    CategoryTitles,
+    CredentialResult,
+    PeriodInfo,
+    Sentence,
+    TraceLine,
+)
 from ceruleng.values import ZERO, add_days, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
@@ -461,21 +468,25 @@ class Scorer:
     def elsewhere(self, position: int, record: Any, item: dict[str, Any], period: Period, home: int | None,
                   taken_by: int | None, first_scored: int) -> ActivityResult:
         """An activity that does not count toward the reported period: rejected, saying where it belongs."""
-        outside = self.outside(position, record, item, period.start, period.end)
         note = None
         if taken_by is not None:
             note = f"It counted toward the period before (period {taken_by}), in that period's grace."
         elif home is not None and first_scored <= home < period.number and self.carries:
-            note = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
-        if note:
-            outside.raw_reasons = [*outside.raw_reasons, note]
-        return outside
+            note = _CARRIED_NOTE
+        return self.outside(position, record, item, period.start, period.end, note)
 
-    def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date) -> ActivityResult:
-        """An activity dated outside the cycle: rejected, saying which cycle it was judged in."""
-        reason = (f"Completed {item['date'].isoformat()}, outside this cycle "
-                  f"({start.isoformat()} to {end.isoformat()}).")
-        return self.rejected_record(position, record, [reason], typed=item)
+    def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date,
+                note: str | None = None) -> ActivityResult:
+        """An activity dated outside the cycle (a well-formed one, typed): rejected, saying which cycle it was
+        judged in (and `note`). Most of a long history is outside the period reported: the sentence is written
+        only if a report reads it."""
+        identifier = item.get("id")
+        day = item.get("date")
+        reason = Sentence(_outside_reason, day, start, end)
+        return ActivityResult(position, None if identifier is None else str(identifier),
+                              _text_or_none(item.get("type")), day if isinstance(day, date) else None, None,
+                              "rejected", ZERO, [reason] if note is None else [reason, note], self.templates,
+                              self.places, malformed=False, trace=[] if self.explain else None)
 
     def rejected_record(self, position: int, record: Any, reasons: list[Reason], malformed: bool = False,
                         typed: dict[str, Any] | None = None) -> ActivityResult:
@@ -504,6 +515,13 @@ def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _outside_reason(day: date, start: date, end: date) -> str:
+    return f"Completed {day.isoformat()}, outside this cycle ({start.isoformat()} to {end.isoformat()})."
+
+
+_CARRIED_NOTE = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
 
 
 
