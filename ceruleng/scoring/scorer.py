@@ -37,6 +37,8 @@ from ceruleng.scoring.results import (
 from ceruleng.values import ZERO, add_days, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
+_COUNTING = ("awarded", "capped")
+"""The statuses of an activity whose credit counts (`ActivityResult.counts`)."""
 _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
 """What a rule may raise for one activity's values: that activity is rejected, naming the rule."""
 
@@ -88,6 +90,7 @@ class Scorer:
         self.places = spec.model.places
         self.templates = spec.templates
         self.ids = [category.id for category in spec.by_number]
+        self.scorers = spec.scorers
         self._layouts: dict[Any, Periods] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
@@ -120,7 +123,7 @@ class Scorer:
 
     def score_activity(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
         """Score one typed activity inside the cycle: the generated function for its type decides everything."""
-        scorer = self.spec.scorers.get(item["type"])
+        scorer = self.scorers.get(item["type"])
         trace: list[TraceLine] | None = [] if self.explain else None
         if scorer is None:
             outcome = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
@@ -323,6 +326,7 @@ class Scorer:
                 home[position] = number = self.home(periods, item["date"])
                 by_home.setdefault(number, []).append((position, item))
         first = self.first_accounted(periods, period, base, home)
+        graced = self.spec.layout is not None and self.spec.layout.grace is not None
         claimed: dict[int, int] = {}
         """Activities a period took from the next one's first days, in its grace: position → that period."""
         history: list[Entry] = []
@@ -336,10 +340,13 @@ class Scorer:
             book = result if number == period.number else CredentialResult(
                 self.spec.id, "", "", self.places, None, None, base["certified_on"])
             book.carried_in = carried
-            own = [self.scored(scored, position, item, context, current, number)
-                   for position, item in by_home.get(number, ()) if position not in claimed]
-            own.extend(self.grace(book, context, current, by_home.get(number + 1, []), claimed, scored, own,
-                                  history, carried_entries, number))
+            if graced:
+                own = [self.scored(scored, position, item, context, current, number)
+                       for position, item in by_home.get(number, ()) if position not in claimed]
+                own.extend(self.grace(book, context, current, by_home.get(number + 1, []), claimed, scored, own,
+                                      history, carried_entries, number))
+            else:  # each activity is scored once, for its own period
+                own = [self.scored_once(position, item, context, current) for position, item in by_home.get(number, ())]
             book.activities = own
             live = self.entries(own, current, number)
             self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
@@ -379,10 +386,19 @@ class Scorer:
         """The entries of credit of a period's activities, each counting on its date (kept inside the period)."""
         tags = self.ledger.tag_names
         found: list[Entry] = []
+        start, end = period.start, period.end
         for activity in activities:
-            if activity.counts and activity.date is not None and activity.category is not None:
-                counts_on = min(max(activity.date, period.start), period.end)
-                found.extend(entries_of(activity, counts_on, number, tags))
+            day = activity.date
+            if activity.status in _COUNTING and day is not None and activity.category is not None:
+                counts_on = start if day < start else end if day > end else day
+                outcome = activity.outcome
+                if outcome is None or not outcome.parts:  # one entry, with every declared tag
+                    entry_tags = dict.fromkeys(tags)
+                    if outcome is not None and outcome.tags:
+                        entry_tags.update(outcome.tags)
+                    found.append(Entry(activity, counts_on, number, activity.credits, entry_tags))
+                else:
+                    found.extend(entries_of(activity, counts_on, number, tags))
         return found
 
     def scored(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
@@ -392,8 +408,15 @@ class Scorer:
         if activity is None:
             activity = scored[(position, number)] = self.score_activity(position, item, context)
             if item["date"] < period.start:
-                activity.raw_reasons = [*activity.raw_reasons, "Completed before the first period, in its look-back: "
-                                        "it counts toward the first period."]
+                activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
+        return activity
+
+    def scored_once(self, position: int, item: dict[str, Any], context: dict[str, Any],
+                    period: Period) -> ActivityResult:
+        """An activity scored for the period it counts toward, where no grace can score it for another."""
+        activity = self.score_activity(position, item, context)
+        if item["date"] < period.start:
+            activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
         return activity
 
     def grace(self, book: CredentialResult, context: dict[str, Any], period: Period,
@@ -522,6 +545,7 @@ def _outside_reason(day: date, start: date, end: date) -> str:
 
 
 _CARRIED_NOTE = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
+_LOOK_BACK_NOTE = "Completed before the first period, in its look-back: it counts toward the first period."
 
 
 
