@@ -124,35 +124,6 @@ def window_of(window: CompiledWindow | None, context: dict[str, Any]) -> tuple[d
     return start, end
 
 
-def _applying(entry: Entry, bounds: list[_Bound]) -> list[tuple[_Bound, int]]:
-    """The caps an entry falls under, each with the part of its window the entry is in. A category cap compares
-    the category; a limit's `select` is asked only when the entry is in its window."""
-    applying = []
-    fields = None
-    day = entry.counts_on
-    for bound in bounds:
-        whole = bound.whole
-        if whole is not None:
-            if not whole[0] <= day <= whole[1]:
-                continue
-            part = 0
-        else:
-            found = _part_of(day, bound.pieces)
-            if found is None:
-                continue
-            part = found
-        if bound.category is not None:
-            if entry.activity.category != bound.category:
-                continue
-        elif bound.test is not None:
-            if fields is None:
-                fields = entry.fields()
-            if not bound.test(fields, bound.context):
-                continue
-        applying.append((bound, part))
-    return applying
-
-
 def _part_of(day: date, pieces: list[tuple[date, date]]) -> int | None:
     if len(pieces) == 1:  # the common case, a limit over the whole period: no search
         return 0 if pieces[0][0] <= day <= pieces[0][1] else None
@@ -167,35 +138,38 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-@dataclass
 class _Bound:
-    """One cap in force for a period: what it limits, its amount, its parts, and what each part has used."""
+    """One cap in force for a period: what it limits, its amount, its parts, and what each part has used. One is
+    made for every cap of every period accounted, so it is a plain record with slots."""
 
-    id: str
-    title: str
-    category: str | None
-    """A category cap: the category it limits (then `test` is not asked)."""
-    test: EntryTest | None
-    """A limit's `select`: whether an entry (its fields, with `context`) falls under it (None: every entry)."""
-    context: dict[str, Any]
-    at_most: Decimal
-    pieces: list[tuple[date, date]]
-    used: list[Decimal]
-    exact: bool = False
-    """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
-    whole: tuple[date, date] | None = None
-    """The window's first and last day, when it is not cut in parts (the common case: no search)."""
-    cut: Decimal = ZERO
-    note: Callable[[Decimal, Decimal, Decimal], str] | None = None
-    """How a cut is explained (a category cap keeps its own sentence)."""
-    span: Any = None
-    shown: bool = True
-    """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
-    behind: list[Behind] = field(default_factory=list)
-    """The entries it applied to, as they came out of it (reported only for a shown limit)."""
+    __slots__ = ("at_most", "behind", "category", "context", "cut", "exact", "id", "note", "pieces", "shown", "span",
+                 "test", "title", "used", "whole")
 
-    def __post_init__(self) -> None:
-        self.whole = self.pieces[0] if len(self.pieces) == 1 else None
+    def __init__(self, id: str, title: str, category: str | None, test: EntryTest | None, context: dict[str, Any],
+                 at_most: Decimal, pieces: list[tuple[date, date]], exact: bool,
+                 note: Callable[[Decimal, Decimal, Decimal], str] | None, span: Any, shown: bool) -> None:
+        self.id = id
+        self.title = title
+        self.category = category
+        """A category cap: the category it limits (then `test` is not asked)."""
+        self.test = test
+        """A limit's `select`: whether an entry (its fields, with `context`) falls under it (None: every entry)."""
+        self.context = context
+        self.at_most = at_most
+        self.pieces = pieces
+        self.used = [ZERO] * len(pieces)
+        self.exact = exact
+        """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
+        self.whole = pieces[0] if len(pieces) == 1 else None
+        """The window's first and last day, when it is not cut in parts (the common case: no search)."""
+        self.cut = ZERO
+        self.note = note
+        """How a cut is explained (a category cap keeps its own sentence; None: the limit's)."""
+        self.span = span
+        self.shown = shown
+        """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
+        self.behind: list[Behind] = []
+        """The entries it applied to, as they came out of it (reported only for a shown limit)."""
 
 
 class Ledger:
@@ -209,6 +183,7 @@ class Ledger:
         self.titles = titles
         self.tag_names = tuple(spec.model.tags)
         self.caps = [category for category in spec.categories.values() if category.cap]
+        self.cap_notes = {category.id: self._cap_note(category) for category in self.caps}
         self.crossing = [category for category in spec.categories.values() if category.repeats or category.tiers]
         self.bounded = bool(self.caps or spec.limits)
         carry = spec.carry
@@ -311,8 +286,7 @@ class Ledger:
             pieces = parts(start, end, category.cap_every)
             at_most = category.cap(amounts)
             found.append(_Bound(category.id, category.title, category.id, None, context, at_most, pieces,
-                                [ZERO] * len(pieces), self.exact(at_most), note=self._cap_note(category),
-                                span=category.cap_span, shown=False))
+                                self.exact(at_most), self.cap_notes[category.id], category.cap_span, False))
         for limit in self.spec.limits:
             if not limit.effective.covers(end):
                 continue
@@ -320,7 +294,7 @@ class Ledger:
             pieces = parts(first, last, limit.window.every if limit.window else None)
             at_most = limit.at_most(amounts)
             found.append(_Bound(limit.id, limit.title, None, limit.select, context, at_most, pieces,
-                                [ZERO] * len(pieces), self.exact(at_most), span=limit.span))
+                                self.exact(at_most), None, limit.span, True))
         return found
 
     def exact(self, amount: Decimal) -> bool:
@@ -328,12 +302,36 @@ class Ledger:
         reported too: rounding to the spec's places keeps order and leaves such an amount as it is)."""
         return at_precision(amount, self.places) == amount
 
-    def apply(self, entries: list[Entry], bounds: list[_Bound], behind: bool = True) -> None:
+    def apply(self, entries: list[Entry], bounds: list[_Bound], behind: bool = True) -> None:  # noqa: PLR0912 - hot
         """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
         has left; the one that binds says so. With `behind`, each shown limit lists the entries it applied to."""
         places = self.places
         for entry in sorted(entries, key=_order):
-            applying = _applying(entry, bounds)
+            # the caps it falls under, each with the part of its window it is in: a category cap compares the
+            # category; a limit's `select` is asked only when the entry is in its window
+            applying = []
+            fields = None
+            day = entry.counts_on
+            for bound in bounds:
+                whole = bound.whole
+                if whole is not None:
+                    if day < whole[0] or day > whole[1]:
+                        continue
+                    part = 0
+                else:
+                    found = _part_of(day, bound.pieces)
+                    if found is None:
+                        continue
+                    part = found
+                if bound.category is not None:
+                    if entry.activity.category != bound.category:
+                        continue
+                elif bound.test is not None:
+                    if fields is None:
+                        fields = entry.fields()
+                    if not bound.test(fields, bound.context):
+                        continue
+                applying.append((bound, part))
             if not applying:
                 continue
             allowed = entry.credits
@@ -344,7 +342,7 @@ class Ledger:
                 if (total <= bound.at_most and bound.exact) or at_precision(total, places) <= bound.at_most:
                     continue  # fits as the total is reported: three thirds fill a limit of one, no more
                 room = bound.at_most - used
-                if at_precision(room, self.places) <= ZERO:
+                if at_precision(room, places) <= ZERO:
                     room = ZERO  # what is left would not show
                 if room < allowed:
                     allowed, binding = room, (bound, part)

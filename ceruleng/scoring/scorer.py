@@ -15,6 +15,7 @@ an expression: rules are already Python.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -317,16 +318,12 @@ class Scorer:
         first days it still needs), carrying its surplus to the next — so the reported one sees exactly the
         credit that counts toward it."""
         typed = self.typed_records(records)
-        home: dict[int, int | None] = {}
-        by_home: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
-        """Each period's own activities, in input order: a period looks only at its own (and its grace's), so a
-        credential of many periods costs its activities once, not once per period."""
-        for position, _record, item, problems in typed:
-            if item is not None and not problems:
-                home[position] = number = self.home(periods, item["date"])
-                by_home.setdefault(number, []).append((position, item))
+        home, by_home = self.homes(typed, periods, period)
         first = self.first_accounted(periods, period, base, home)
         graced = self.spec.layout is not None and self.spec.layout.grace is not None
+        scratch = CredentialResult(self.spec.id, "", "", self.places, None, None, base["certified_on"])
+        """The book of a period accounted only on the way to the reported one: only what carries on from it is
+        read (each period sets it again), so one serves them all."""
         claimed: dict[int, int] = {}
         """Activities a period took from the next one's first days, in its grace: position → that period."""
         history: list[Entry] = []
@@ -337,8 +334,7 @@ class Scorer:
         for number in range(first, period.number + 1):
             current = periods.at(number)
             context = current.context(base)
-            book = result if number == period.number else CredentialResult(
-                self.spec.id, "", "", self.places, None, None, base["certified_on"])
+            book = result if number == period.number else scratch
             book.carried_in = carried
             if graced:
                 own = [self.scored(scored, position, item, context, current, number)
@@ -357,16 +353,43 @@ class Scorer:
         own_results = {a.index: a for a in book.activities}
         own_results.update(self.reaching_back(result, history, period.number))
         listed: list[ActivityResult] = []
+        append = listed.append
+        outside = self.outside
+        start, end, reported_number = period.start, period.end, period.number
         for position, record, item, problems in typed:
             if problems or item is None:
-                listed.append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
-                                                   malformed=True, typed=item))
+                append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
+                                            malformed=True, typed=item))
             elif position in own_results:
-                listed.append(own_results[position])
-            else:
-                listed.append(self.elsewhere(position, record, item, period, home[position], claimed.get(position),
-                                             first))
+                append(own_results[position])
+            elif claimed or not self.carries:
+                append(self.elsewhere(position, record, item, period, home[position], claimed.get(position), first))
+            else:  # `elsewhere`, for a credential with no grace taken: only the carry-over note can apply
+                own_home = home[position]
+                append(outside(position, record, item, start, end,
+                               _CARRIED_NOTE if own_home is not None and first <= own_home < reported_number else None))
         result.activities = listed
+
+    def homes(self, typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]], periods: Periods,
+              period: Period) -> tuple[dict[int, int | None], dict[int | None, list[tuple[int, dict[str, Any]]]]]:
+        """The period each well-formed activity counts toward by its date (position → number), and each period's
+        own activities, in input order: a period looks only at its own (and its grace's), so a credential of many
+        periods costs its activities once, not once per period."""
+        home: dict[int, int | None] = {}
+        by_home: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
+        ends = [periods.at(number).end for number in range(1, period.number + 1)] if period.number <= 64 else []
+        """The last day of each period up to the reported one (when there are a few): periods follow one another
+        without a gap, so the first whose end is not before a day holds it."""
+        first_start = periods.first().start
+        last_end = ends[-1] if ends else first_start
+        for position, _record, item, problems in typed:
+            if item is not None and not problems:
+                day = item["date"]
+                number = (bisect_left(ends, day) + 1 if first_start <= day <= last_end and ends
+                          else self.home(periods, day))
+                home[position] = number
+                by_home.setdefault(number, []).append((position, item))
+        return home, by_home
 
     def first_accounted(self, periods: Periods, period: Period, base: dict[str, Any],
                         home: dict[int, int | None]) -> int:
