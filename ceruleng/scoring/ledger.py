@@ -362,8 +362,8 @@ class Ledger:
         entry.credits = allowed
         activity.credits -= before - allowed
         activity.status = "capped"
-        note = (Sentence(bound.note, before, allowed, bound.at_most) if bound.note is not None
-                else Sentence(self._limit_note, bound, part, before, allowed))
+        note = (Sentence((bound.note, before, allowed, bound.at_most)) if bound.note is not None
+                else Sentence((self._limit_note, bound, part, before, allowed)))
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
             activity.trace.append(TraceLine(f"limit {bound.id}", bound.span, format_number(allowed)))
@@ -444,8 +444,8 @@ class Ledger:
         result.required = required
         held = earned + result.carried_in
         if spec.minimums:
-            totals = {**context, "requirement": required, "earned": earned, "carried_in": result.carried_in,
-                      "entries": [entry.fields() for entry in (*counted, *carried)]}
+            totals = _totals(context, (*counted, *carried), requirement=required, earned=earned,
+                             carried_in=result.carried_in)
             pool = [*history, *entries] if self.windowed else entries
             result.minimums = self.minimums(totals, [*pool, *carried], sums)
         result.met_by = self.alternative(result, context)
@@ -534,8 +534,7 @@ class Ledger:
         spec = self.spec
         assert spec.carry_max is not None
         required = book.required or ZERO
-        totals = {**context, "requirement": required, "earned": book.earned, "carried_in": carried_in,
-                  "entries": [entry.fields() for entry in entries]}
+        totals = _totals(context, entries, requirement=required, earned=book.earned, carried_in=carried_in)
         surplus = book.earned + carried_in - required
         amount = max(ZERO, min(surplus, spec.carry_max(totals), book.earned))
         rules = spec.carry
@@ -571,6 +570,30 @@ class Ledger:
             left -= take
             carried.append(Entry(entry.activity, next_start, entry.period + 1, take, dict(entry.tags), carried=True))
         return amount - left, carried if rules.keep_tags else []
+
+
+class _Totals(dict[str, Any]):
+    """A period's context with its totals, for the cycle rules that read them (`entries` among them). Most rules
+    never read `entries`: the list of every entry's fields is made when one does."""
+
+    __slots__ = ("counted",)
+    counted: Sequence[Entry]
+
+    def __missing__(self, key: str) -> Any:
+        if key != "entries":
+            raise KeyError(key)
+        found = self["entries"] = [entry.fields() for entry in self.counted]
+        return found
+
+
+def _totals(context: dict[str, Any], counted: Sequence[Entry], **totals: Any) -> dict[str, Any]:
+    """`context` with the period's totals and the fields of the entries `counted` as `entries`."""
+    found = _Totals(context)
+    found.update(totals)
+    found.counted = counted
+    if "entries" in found:  # a credential attribute of that name: the entries still win, as they always have
+        found["entries"] = [entry.fields() for entry in counted]
+    return found
 
 
 def _by_activity(entries: Iterable[Entry]) -> list[list[Entry]]:

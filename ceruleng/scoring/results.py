@@ -34,28 +34,17 @@ class TraceLine:
         return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
 
 
-class Sentence:
-    """A reason sentence the scorer writes only when a report reads it: the function that writes it and what it
-    needs. A member's long history gives many reasons (each activity outside the period, each cut by a limit in an
-    earlier period) that no report shows; they cost a function and its values, not a formatted sentence."""
+class Sentence(tuple[Any, ...]):
+    """A reason sentence the scorer writes only when a report reads it: `Sentence((write, value, ...))`, the
+    function that writes it and what it needs. A member's long history gives many reasons (each activity outside
+    the period, each cut by a limit in an earlier period) that no report shows; they cost a tuple, not a formatted
+    sentence."""
 
-    __slots__ = ("values", "write")
-
-    def __init__(self, write: Callable[..., str], *values: Any) -> None:
-        self.write = write
-        self.values = values
+    __slots__ = ()
 
     def __str__(self) -> str:
-        return self.write(*self.values)
-
-    def __repr__(self) -> str:
-        return repr(str(self))
-
-    def __eq__(self, other: object) -> bool:
-        return str(self) == str(other) if isinstance(other, str | Sentence) else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(str(self))
+        write: Callable[..., str] = self[0]
+        return write(*self[1:])
 
 
 @dataclass(slots=True)

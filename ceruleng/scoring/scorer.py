@@ -341,10 +341,10 @@ class Scorer:
                        for position, item in by_home.get(number, ()) if position not in claimed]
                 own.extend(self.grace(book, context, current, by_home.get(number + 1, []), claimed, scored, own,
                                       history, carried_entries, number))
+                live = self.entries(own, current, number)
             else:  # each activity is scored once, for its own period
-                own = [self.scored_once(position, item, context, current) for position, item in by_home.get(number, ())]
+                own, live = self.scored_once(by_home.get(number, ()), context, current, number)
             book.activities = own
-            live = self.entries(own, current, number)
             self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
             history.extend(live)
             if self.carries and number < period.number:
@@ -413,15 +413,8 @@ class Scorer:
         for activity in activities:
             day = activity.date
             if activity.status in _COUNTING and day is not None and activity.category is not None:
-                counts_on = start if day < start else end if day > end else day
-                outcome = activity.outcome
-                if outcome is None or not outcome.parts:  # one entry, with every declared tag
-                    entry_tags = dict.fromkeys(tags)
-                    if outcome is not None and outcome.tags:
-                        entry_tags.update(outcome.tags)
-                    found.append(Entry(activity, counts_on, number, activity.credits, entry_tags))
-                else:
-                    found.extend(entries_of(activity, counts_on, number, tags))
+                found.extend(self.entries_of(activity, start if day < start else end if day > end else day, number,
+                                             tags))
         return found
 
     def scored(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
@@ -434,13 +427,36 @@ class Scorer:
                 activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
         return activity
 
-    def scored_once(self, position: int, item: dict[str, Any], context: dict[str, Any],
-                    period: Period) -> ActivityResult:
-        """An activity scored for the period it counts toward, where no grace can score it for another."""
-        activity = self.score_activity(position, item, context)
-        if item["date"] < period.start:
-            activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
-        return activity
+    def scored_once(self, items: Sequence[tuple[int, dict[str, Any]]], context: dict[str, Any], period: Period,
+                    number: int) -> tuple[list[ActivityResult], list[Entry]]:
+        """A period's own activities scored for it, where no grace can score one for another period, and their
+        entries (as `entries` makes them), in one pass."""
+        score = self.score_activity
+        own: list[ActivityResult] = []
+        found: list[Entry] = []
+        tags = self.ledger.tag_names
+        start, end = period.start, period.end
+        for position, item in items:
+            activity = score(position, item, context)
+            own.append(activity)
+            day = activity.date
+            if day is not None and day < start:
+                activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
+            if activity.status in _COUNTING and day is not None and activity.category is not None:
+                found.extend(self.entries_of(activity, start if day < start else end if day > end else day, number,
+                                             tags))
+        return own, found
+
+    @staticmethod
+    def entries_of(activity: ActivityResult, counts_on: date, number: int, tags: tuple[str, ...]) -> list[Entry]:
+        """`ledger.entries_of`, with the usual case (one entry, not split) made here."""
+        outcome = activity.outcome
+        if outcome is None or not outcome.parts:
+            entry_tags = dict.fromkeys(tags)
+            if outcome is not None and outcome.tags:
+                entry_tags.update(outcome.tags)
+            return [Entry(activity, counts_on, number, activity.credits, entry_tags)]
+        return entries_of(activity, counts_on, number, tags)
 
     def grace(self, book: CredentialResult, context: dict[str, Any], period: Period,
               following: list[tuple[int, dict[str, Any]]], claimed: dict[int, int],
@@ -528,7 +544,7 @@ class Scorer:
         only if a report reads it."""
         identifier = item.get("id")
         day = item.get("date")
-        reason = Sentence(_outside_reason, day, start, end)
+        reason = Sentence((_outside_reason, day, start, end))
         return ActivityResult(position, None if identifier is None else str(identifier),
                               _text_or_none(item.get("type")), day if isinstance(day, date) else None, None,
                               "rejected", ZERO, [reason] if note is None else [reason, note], self.templates,
