@@ -330,6 +330,9 @@ class Scorer:
         carried: Decimal = ZERO
         carried_entries: list[Entry] = []
         scored: dict[tuple[int, int], ActivityResult] = {}
+        earlier: dict[int, ActivityResult] = {}
+        """Without a grace: the results of activities scored for an earlier period, by position (each is listed as
+        outside the reported period, and is no longer needed as it was)."""
         book = result
         for number in range(first, period.number + 1):
             current = periods.at(number)
@@ -344,6 +347,9 @@ class Scorer:
                 live = self.entries(own, current, number)
             else:  # each activity is scored once, for its own period
                 own, live = self.scored_once(by_home.get(number, ()), context, current, number)
+                if number < period.number:
+                    for activity in own:
+                        earlier[activity.index] = activity
             book.activities = own
             self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
             history.extend(live)
@@ -352,10 +358,17 @@ class Scorer:
                                                              add_days(current.end, 1))
         own_results = {a.index: a for a in book.activities}
         own_results.update(self.reaching_back(result, history, period.number))
+        result.activities = self.listing(typed, own_results, earlier, period, home, claimed, first)
+
+    def listing(self, typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]],
+                own_results: dict[int, ActivityResult], earlier: dict[int, ActivityResult], period: Period,
+                home: dict[int, int | None], claimed: dict[int, int], first: int) -> list[ActivityResult]:
+        """Every record's result, in input order: the reported period's own, the malformed, and the rest rejected
+        as outside it (saying where they belong)."""
         listed: list[ActivityResult] = []
         append = listed.append
-        outside = self.outside
         start, end, reported_number = period.start, period.end, period.number
+        explain = self.explain
         for position, record, item, problems in typed:
             if problems or item is None:
                 append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
@@ -366,9 +379,20 @@ class Scorer:
                 append(self.elsewhere(position, record, item, period, home[position], claimed.get(position), first))
             else:  # `elsewhere`, for a credential with no grace taken: only the carry-over note can apply
                 own_home = home[position]
-                append(outside(position, record, item, start, end,
-                               _CARRIED_NOTE if own_home is not None and first <= own_home < reported_number else None))
-        result.activities = listed
+                note = _CARRIED_NOTE if own_home is not None and first <= own_home < reported_number else None
+                activity = earlier.get(position)
+                if activity is None:
+                    append(self.outside(position, record, item, start, end, note))
+                    continue
+                # its result as scored for its own period becomes the one `outside` would make: the same id,
+                # type, date and position, rejected with no category, credit, trace or outcome
+                reason = Sentence((_outside_reason, item["date"], start, end))
+                activity.category, activity.status, activity.credits = None, "rejected", ZERO
+                activity.raw_reasons = [reason] if note is None else [reason, note]
+                activity.trace = [] if explain else None
+                activity.outcome = None
+                append(activity)
+        return listed
 
     def homes(self, typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]], periods: Periods,
               period: Period) -> tuple[dict[int, int | None], dict[int | None, list[tuple[int, dict[str, Any]]]]]:
@@ -443,8 +467,14 @@ class Scorer:
             if day is not None and day < start:
                 activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
             if activity.status in _COUNTING and day is not None and activity.category is not None:
-                found.extend(self.entries_of(activity, start if day < start else end if day > end else day, number,
-                                             tags))
+                counts_on = start if day < start else end if day > end else day
+                outcome = activity.outcome
+                if outcome is not None and outcome.tags and not outcome.parts:  # the usual case, made here
+                    entry_tags = dict.fromkeys(tags)
+                    entry_tags.update(outcome.tags)
+                    found.append(Entry(activity, counts_on, number, activity.credits, entry_tags))
+                else:
+                    found.extend(self.entries_of(activity, counts_on, number, tags))
         return own, found
 
     @staticmethod
