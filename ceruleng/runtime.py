@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 from ceruleng import fields, patterns, values
@@ -132,7 +133,7 @@ SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "al
 
 RUNTIME: dict[str, Any] = {
     "__builtins__": SAFE_BUILTINS,
-    "_Outcome": Outcome,
+    "_Outcome": partial(tuple.__new__, Outcome),  # an `Outcome` from a tuple of all seven of its fields, at C speed
     "_NotInForce": NotInForce,
     "_Decimal": Decimal,
     "_date": date,
@@ -144,6 +145,7 @@ RUNTIME: dict[str, Any] = {
     "_lookup_or": _lookup_or,
     "_round_to": _round_to,
     "_reportable": values.reportable,
+    "_MAX_REPORTED": values.MAX_REPORTED,
     "_floor": values.floor,
     "_ceil": values.ceil,
     "_clamp": values.clamp,

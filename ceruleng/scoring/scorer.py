@@ -456,22 +456,35 @@ class Scorer:
         """A period's own activities scored for it, where no grace can score one for another period, and their
         entries (as `entries` makes them), in one pass."""
         score = self.score_activity
+        scorers = None if self.explain else self.scorers
+        ids, templates, places = self.ids, self.templates, self.places
         own: list[ActivityResult] = []
         found: list[Entry] = []
         tags = self.ledger.tag_names
         start, end = period.start, period.end
         for position, item in items:
-            activity = score(position, item, context)
+            scorer = scorers.get(item["type"]) if scorers is not None else None
+            if scorer is None:  # traced, or a type it does not know: as `score_activity` says
+                activity = score(position, item, context)
+            else:  # `score_activity`, untraced, for a type it knows
+                try:
+                    outcome = scorer.fast(item, context)
+                except _RULE_ERRORS as exc:
+                    outcome = self.failure(exc)
+                category = outcome.category
+                activity = ActivityResult(position, item["id"], item["type"], item["date"],
+                                          None if category is None else ids[category], outcome.status,
+                                          outcome.credits, outcome.reasons, templates, places, False, None, outcome)
             own.append(activity)
             day = activity.date
             if day is not None and day < start:
                 activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
             if activity.status in _COUNTING and day is not None and activity.category is not None:
                 counts_on = start if day < start else end if day > end else day
-                outcome = activity.outcome
-                if outcome is not None and outcome.tags and not outcome.parts:  # the usual case, made here
+                decided = activity.outcome
+                if decided is not None and decided.tags and not decided.parts:  # the usual case, made here
                     entry_tags = dict.fromkeys(tags)
-                    entry_tags.update(outcome.tags)
+                    entry_tags.update(decided.tags)
                     found.append(Entry(activity, counts_on, number, activity.credits, entry_tags))
                 else:
                     found.extend(self.entries_of(activity, counts_on, number, tags))
