@@ -49,6 +49,8 @@ class Entry:
     period: int
     credits: Decimal
     tags: dict[str, Any] = field(default_factory=dict)
+    """Its tags. The scorer makes the usual entry with one dict for its tags and its `fields()`: the fields come
+    after the tags, so they win, as in `fields()`, wherever the dict is read as tags (a copy for carried credit)."""
     carried: bool = False
     known_fields: dict[str, Any] | None = None
 
@@ -290,8 +292,11 @@ class Ledger:
         for limit in self.spec.limits:
             if not limit.effective.covers(end):
                 continue
-            first, last = window_of(limit.window, context)
-            pieces = parts(first, last, limit.window.every if limit.window else None)
+            if limit.window is None:  # the period's own days, in one piece
+                pieces = [(start, end)]
+            else:
+                first, last = window_of(limit.window, context)
+                pieces = parts(first, last, limit.window.every)
             at_most = limit.at_most(amounts)
             found.append(_Bound(limit.id, limit.title, None, limit.select, context, at_most, pieces,
                                 self.exact(at_most), None, limit.span, True))
@@ -555,18 +560,17 @@ class Ledger:
             if left <= ZERO:
                 break
             take = min(left, entry.credits)
-            under: tuple[bool, ...] = ()
-            if limits:  # which of the carry-over's limits the entry falls under: each asked once
+            under: list[int] = []
+            if limits:  # the carry-over's limits the entry falls under: each asked once
                 fields = entry.fields()
-                under = tuple(select is None or select(fields, context) for select, _ in limits)
-                for number, (_, at_most) in enumerate(limits):
-                    if under[number]:
+                for number, (select, at_most) in enumerate(limits):
+                    if select is None or select(fields, context):
+                        under.append(number)
                         take = min(take, max(ZERO, at_most - used[number]))
             if take <= ZERO:
                 continue
-            for number, falls_under in enumerate(under):
-                if falls_under:
-                    used[number] += take
+            for number in under:
+                used[number] += take
             left -= take
             carried.append(Entry(entry.activity, next_start, entry.period + 1, take, dict(entry.tags), carried=True))
         return amount - left, carried if rules.keep_tags else []

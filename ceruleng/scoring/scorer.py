@@ -483,9 +483,12 @@ class Scorer:
                 counts_on = start if day < start else end if day > end else day
                 decided = activity.outcome
                 if decided is not None and decided.tags and not decided.parts:  # the usual case, made here
-                    entry_tags = dict.fromkeys(tags)
-                    entry_tags.update(decided.tags)
-                    found.append(Entry(activity, counts_on, number, activity.credits, entry_tags))
+                    # its tags and its fields in one dict, as `Entry.fields` would make them (the fields last)
+                    entry_fields = {**dict.fromkeys(tags), **decided.tags, "category": activity.category,
+                                    "type": activity.type, "date": day, "credits": activity.credits,
+                                    "carried": False}
+                    found.append(Entry(activity, counts_on, number, activity.credits, entry_fields, False,
+                                       entry_fields))
                 else:
                     found.extend(self.entries_of(activity, counts_on, number, tags))
         return own, found
