@@ -22,6 +22,7 @@ from ceruleng.compiled import CompiledLayout
 from ceruleng.model import Duration
 from ceruleng.values import ValueProblem, add_days, add_months
 
+_ONE_DAY = timedelta(days=1)
 MAX_PERIODS = 20_000
 """More periods than any credential can live through (a century of monthly periods is 1,200)."""
 
@@ -108,8 +109,11 @@ class Periods:
 
     def _period(self, number: int, start: date, end: date) -> Period:
         layout = self.layout
-        context = {**self.base, "cycle_start": start, "cycle_end": end, "cycle_number": number}
-        deadline: date = layout.deadline(context) if layout.deadline is not None else add_days(end, 1)
+        if layout.deadline is not None:
+            deadline: date = layout.deadline({**self.base, "cycle_start": start, "cycle_end": end,
+                                              "cycle_number": number})
+        else:
+            deadline = add_days(end, 1)
         grace_end = after(end, layout.grace) if layout.grace is not None else None
         look_back = (after(start, layout.look_back, -1) if number == 1 and layout.look_back is not None else None)
         return Period(number, start, end, deadline, grace_end, look_back)
@@ -155,8 +159,13 @@ class Periods:
         assert self._anchor is not None and self.layout.length is not None
         anchor, anchor_number = self._anchor
         steps = number - anchor_number
-        start = after(anchor, self.layout.length, steps)
-        end = after(anchor, self.layout.length, steps + 1) - timedelta(days=1)
+        months = self._months
+        if months is not None:  # `after`, for a length in months or years
+            start = add_months(anchor, months * steps)
+            end = add_months(anchor, months * (steps + 1)) - _ONE_DAY
+        else:
+            start = after(anchor, self.layout.length, steps)
+            end = after(anchor, self.layout.length, steps + 1) - _ONE_DAY
         return self._period(number, start, end)
 
     def containing(self, day: date) -> Period:
