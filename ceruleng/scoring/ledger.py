@@ -144,8 +144,8 @@ class _Bound:
     """One cap in force for a period: what it limits, its amount, its parts, and what each part has used. One is
     made for every cap of every period accounted, so it is a plain record with slots."""
 
-    __slots__ = ("at_most", "behind", "category", "context", "cut", "exact", "id", "note", "pieces", "shown", "span",
-                 "test", "title", "used", "whole")
+    __slots__ = ("at_most", "behind", "category", "context", "cut", "everywhere", "exact", "id", "note", "pieces",
+                 "shown", "span", "test", "title", "used", "whole")
 
     def __init__(self, id: str, title: str, category: str | None, test: EntryTest | None, context: dict[str, Any],
                  at_most: Decimal, pieces: list[tuple[date, date]], exact: bool,
@@ -164,6 +164,8 @@ class _Bound:
         """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
         self.whole = pieces[0] if len(pieces) == 1 else None
         """The window's first and last day, when it is not cut in parts (the common case: no search)."""
+        self.everywhere = self.whole is not None and self.whole == (context["cycle_start"], context["cycle_end"])
+        """Whether its window is the period's own days, which every entry the period accounts counts on."""
         self.cut = ZERO
         self.note = note
         """How a cut is explained (a category cap keeps its own sentence; None: the limit's)."""
@@ -319,7 +321,9 @@ class Ledger:
             day = entry.counts_on
             for bound in bounds:
                 whole = bound.whole
-                if whole is not None:
+                if bound.everywhere:  # a period's entries count on its own days (those of a grace or a look-back
+                    part = 0          # on its last or first day)
+                elif whole is not None:
                     if day < whole[0] or day > whole[1]:
                         continue
                     part = 0
