@@ -94,7 +94,7 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
 
 def _behind(entry: Entry, cut: Decimal = ZERO) -> Behind:
     activity = entry.activity
-    return Behind(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
+    return Behind.of(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
 
 
 def parts(start: date, end: date, every: Duration | None) -> list[tuple[date, date]]:

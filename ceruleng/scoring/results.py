@@ -110,6 +110,10 @@ class CategoryTotal:
     cap: Decimal | None = None
 
 
+_Day = date
+"""`date`, where a field of that name hides it."""
+
+
 @dataclass(frozen=True)
 class Behind:
     """One entry of credit behind a minimum or a limit: whose it is, the day it counts on, how much it gave, and
@@ -120,6 +124,14 @@ class Behind:
     credits: Decimal
     cut: Decimal = ZERO
     carried: bool = False
+
+    @classmethod
+    def of(cls, activity: str, day: _Day, credits: Decimal, cut: Decimal, carried: bool) -> Behind:
+        """`Behind(activity, day, credits, cut, carried)`, made at the cost of a plain record: a frozen dataclass
+        sets each field through `object.__setattr__`, and the ledger makes one for every entry it reports."""
+        made = object.__new__(cls)
+        made.__dict__.update(activity=activity, date=day, credits=credits, cut=cut, carried=carried)
+        return made
 
 
 @dataclass

@@ -461,6 +461,7 @@ class Scorer:
         own: list[ActivityResult] = []
         found: list[Entry] = []
         tags = self.ledger.tag_names
+        no_tags = dict.fromkeys(tags)  # every declared tag, in order, before an entry's own
         start, end = period.start, period.end
         for position, item in items:
             scorer = scorers.get(item["type"]) if scorers is not None else None
@@ -484,7 +485,7 @@ class Scorer:
                 decided = activity.outcome
                 if decided is not None and decided.tags and not decided.parts:  # the usual case, made here
                     # its tags and its fields in one dict, as `Entry.fields` would make them (the fields last)
-                    entry_fields = {**dict.fromkeys(tags), **decided.tags, "category": activity.category,
+                    entry_fields = {**no_tags, **decided.tags, "category": activity.category,
                                     "type": activity.type, "date": day, "credits": activity.credits,
                                     "carried": False}
                     found.append(Entry(activity, counts_on, number, activity.credits, entry_fields, False,
