@@ -337,7 +337,11 @@ class Ledger:
                         continue
                 elif bound.test is not None:
                     if fields is None:
-                        fields = entry.fields()
+                        fields = entry.known_fields  # `entry.fields()`, without the call for an entry made with them
+                        if fields is None:
+                            fields = entry.fields()
+                        else:
+                            fields["credits"] = entry.credits
                     if not bound.test(fields, bound.context):
                         continue
                 applying.append((bound, part))
@@ -367,9 +371,10 @@ class Ledger:
     def cut(self, entry: Entry, allowed: Decimal, bound: _Bound, part: int) -> None:
         activity = entry.activity
         before = entry.credits
-        bound.cut += before - allowed
+        taken = before - allowed
+        bound.cut += taken
         entry.credits = allowed
-        activity.credits -= before - allowed
+        activity.credits -= taken
         activity.status = "capped"
         note = (Sentence((bound.note, before, allowed, bound.at_most)) if bound.note is not None
                 else Sentence((self._limit_note, bound, part, before, allowed)))
