@@ -4,6 +4,7 @@ Standard library plus the project only. Run from the repository root:
 
     python bench/run.py                  # the full run (100,000 members x 10 activities; 1M-activity batches)
     python bench/run.py --quick          # a smaller, faster run for a sanity check
+    python bench/run.py --only pace,ledger   # only the comparisons with a hand-written scorer
 
 It (a) generates a deterministic synthetic membership across the bundled specs, (b) scores it with ceruleng
 in-process, (c) scores the PACE members with the hand-written scorer in bench/handwritten_pace.py, asserting that
