@@ -249,7 +249,8 @@ class Body:
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
     def outcome(self, status: str, credits: str, reasons: str, fields: str = "") -> str:
-        return f"{names.OUTCOME}({self.category}, {status!r}, {credits}, {reasons}{fields})"
+        """An `Outcome`, made from its seven fields at once (every scored activity makes one)."""
+        return f"{names.OUTCOME}(({self.category}, {status!r}, {credits}, {reasons}{fields or ', None, None, None'}))"
 
 
 def _lets_in(bindings: list[Binding]) -> list[Binding]:
@@ -346,7 +347,8 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
         with body.branch(f"if {c} < _ZERO:"):
             out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.negative}, ({c},)),)')}")
     if not _never_negative(version):
-        with out.origin(module.origin(version.credit_step, plan.index)):
+        with out.origin(module.origin(version.credit_step, plan.index)), \
+                body.branch(f"if {c} >= _MAX_REPORTED:"):  # not negative here: only a credit too large to report
             out.line(f"{c} = _reportable({c})")
     explain = body.reasons(version.explain) if version.explain else "()"
     reasons = explain if extra == "()" else f"{explain} + {extra}"

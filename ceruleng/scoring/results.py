@@ -9,7 +9,7 @@ Reason sentences are rendered from templates only when read, so a batch that onl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -34,6 +34,19 @@ class TraceLine:
         return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
 
 
+class Sentence(tuple[Any, ...]):
+    """A reason sentence the scorer writes only when a report reads it: `Sentence((write, value, ...))`, the
+    function that writes it and what it needs. A member's long history gives many reasons (each activity outside
+    the period, each cut by a limit in an earlier period) that no report shows; they cost a tuple, not a formatted
+    sentence."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        write: Callable[..., str] = self[0]
+        return write(*self[1:])
+
+
 @dataclass(slots=True)
 class ActivityResult:
     index: int
@@ -43,7 +56,7 @@ class ActivityResult:
     category: str | None
     status: str
     credits: Decimal
-    raw_reasons: Sequence[Reason]
+    raw_reasons: Sequence[Reason | Sentence]
     templates: Sequence[Template]
     places: int
     malformed: bool = False
@@ -53,8 +66,8 @@ class ActivityResult:
 
     @property
     def reasons(self) -> list[str]:
-        return [reason if isinstance(reason, str) else self.templates[reason[0]].render(reason[1])
-                for reason in self.raw_reasons]
+        return [reason if isinstance(reason, str) else str(reason) if isinstance(reason, Sentence)
+                else self.templates[reason[0]].render(reason[1]) for reason in self.raw_reasons]
 
     @property
     def counts(self) -> bool:
@@ -78,6 +91,10 @@ class CategoryTotal:
     cap: Decimal | None = None
 
 
+_Day = date
+"""`date`, where a field of that name hides it."""
+
+
 @dataclass(frozen=True)
 class Behind:
     """One entry of credit behind a minimum or a limit: whose it is, the day it counts on, how much it gave, and
@@ -88,6 +105,14 @@ class Behind:
     credits: Decimal
     cut: Decimal = ZERO
     carried: bool = False
+
+    @classmethod
+    def of(cls, activity: str, day: _Day, credits: Decimal, cut: Decimal, carried: bool) -> Behind:
+        """`Behind(activity, day, credits, cut, carried)`, made at the cost of a plain record: a frozen dataclass
+        sets each field through `object.__setattr__`, and the ledger makes one for every entry it reports."""
+        made = object.__new__(cls)
+        made.__dict__.update(activity=activity, date=day, credits=credits, cut=cut, carried=carried)
+        return made
 
 
 @dataclass
