@@ -618,7 +618,8 @@ class Scorer:
 
 def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
     """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
-    digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode(errors="surrogatepass")).digest()
+    text = f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}"
+    digest = hashlib.sha256(text.encode(errors="surrogatepass")).digest()  # a Python caller's id may hold one
     return int.from_bytes(digest[:8], "big")
 
 
