@@ -4,6 +4,7 @@ Standard library plus the project only. Run from the repository root:
 
     python bench/run.py                  # the full run (100,000 members x 10 activities; 1M-activity batches)
     python bench/run.py --quick          # a smaller, faster run for a sanity check
+    python bench/run.py --only pace,ledger   # only the comparisons with a hand-written scorer
 
 It (a) generates a deterministic synthetic membership across the bundled specs, (b) scores it with ceruleng
 in-process, (c) scores the PACE members with the hand-written scorer in bench/handwritten_pace.py, asserting that
@@ -297,15 +298,42 @@ def write_batch(specs: dict[str, Any], path: Path, activities: int, per_member: 
 # ---- report ------------------------------------------------------------------------------------------------------
 
 
-def report_ledger(specs: dict[str, Any], documents: list[dict[str, Any]], members: int, repeats: int,
-                  figures: dict[str, Any]) -> dict[str, Any]:
-    """The ledger-heavy spec against its hand-written scorer, and a spec with per-year sub-periods (printed)."""
-    ledger = compare_ledger(ledger_members(max(1, members // 10), 40), repeats)
+def print_ledger(ledger: dict[str, Any]) -> None:
     print(f"in-process, ledger-heavy spec ({ledger['activities']:,} activities over yearly periods with tags, "
           "three limits and a filtered carry-over; every result identical):")
     print(f"  ceruleng      {ledger['ceruleng_per_s']:>12,.0f} activities/s")
     print(f"  hand-written  {ledger['handwritten_per_s']:>12,.0f} activities/s")
     print(f"  ratio         {ledger['ratio']:>12.2f} x the hand-written scorer's time")
+
+
+def comparisons(names: list[str], members: int, per_member: int, repeats: int) -> None:
+    """Only the comparisons with a hand-written scorer (for working on the scorer's speed)."""
+    unknown = set(names) - {"ledger", "pace"}
+    if unknown:
+        raise SystemExit(f"--only: unknown comparison {', '.join(sorted(unknown))} (ledger, pace)")
+    if "pace" in names:
+        specs = load_specs([str(ROOT / "rules")])
+        pace = [parse_json(json.dumps(d)) for d in membership({"asap-pace": specs["asap-pace"]}, members // 2,
+                                                              per_member)]
+        gc.collect()
+        gc.freeze()  # as the full run does with its input
+        print_pace(compare_pace(specs, pace, repeats))
+    if "ledger" in names:
+        print_ledger(compare_ledger(ledger_members(max(1, members // 10), 40), repeats))
+
+
+def print_pace(figures: dict[str, Any]) -> None:
+    print(f"in-process, PACE only ({figures['activities']:,} activities, every result identical):")
+    print(f"  ceruleng      {figures['ceruleng_per_s']:>12,.0f} activities/s")
+    print(f"  hand-written  {figures['handwritten_per_s']:>12,.0f} activities/s")
+    print(f"  ratio         {figures['ratio']:>12.2f} x the hand-written scorer's time")
+
+
+def report_ledger(specs: dict[str, Any], documents: list[dict[str, Any]], members: int, repeats: int,
+                  figures: dict[str, Any]) -> dict[str, Any]:
+    """The ledger-heavy spec against its hand-written scorer, and a spec with per-year sub-periods (printed)."""
+    ledger = compare_ledger(ledger_members(max(1, members // 10), 40), repeats)
+    print_ledger(ledger)
 
     yearly = [d for d in documents if [c["spec"] for c in d["credentials"]] == ["isaca"]]
     if yearly:
@@ -331,9 +359,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repetitions per timing (the best is kept)")
     parser.add_argument("--quick", action="store_true", help="10,000 members and 100,000-activity batches")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--only", help="run only these comparisons with a hand-written scorer, comma-separated: "
+                        "ledger, pace (e.g. --only pace,ledger)")
     options = parser.parse_args()
     if options.quick:
         options.members, options.batches = 10_000, "20000,100000"
+    if options.only is not None:
+        comparisons(options.only.split(","), options.members, options.per_member, options.repeats)
+        return
     specs = load_specs([str(ROOT / "rules")])
     print(f"ceruleng benchmark · Python {sys.version.split()[0]} · {os.cpu_count()} cores · specs: {', '.join(specs)}")
 
@@ -354,10 +387,7 @@ def main() -> None:
 
     pace = [d for d in documents if [c["spec"] for c in d["credentials"]] == ["asap-pace"]]
     figures = compare_pace(specs, pace, options.repeats)
-    print(f"in-process, PACE only ({figures['activities']:,} activities, every result identical):")
-    print(f"  ceruleng      {figures['ceruleng_per_s']:>12,.0f} activities/s")
-    print(f"  hand-written  {figures['handwritten_per_s']:>12,.0f} activities/s")
-    print(f"  ratio         {figures['ratio']:>12.2f} x the hand-written scorer's time")
+    print_pace(figures)
 
     ledger = report_ledger(specs, documents, options.members, options.repeats, figures)
 

@@ -407,10 +407,13 @@ def _folder_output(writer: Any, output: str | None, output_format: str) -> bool:
 @click.option("--period", "period", default="due", show_default=True, metavar="due|previous|current|next|DATE",
               help="Which period to report: the one due as of --as-of (still open, or ended but in its grace or "
                    "before its deadline), the one before, containing or after --as-of, or the one containing DATE.")
+@click.option("--reasons", "reasons", type=click.Choice(["text", "none"]), default="text", show_default=True,
+              help="What --format json and jsonl write as each activity's reasons: the sentences, or none "
+                   "(an empty list: smaller output for a batch that stores totals and statuses).")
 @click.pass_context
 def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[str, ...], output_format: str,
                  explain: bool, as_of: str | None, output: str | None, input_format: str | None, seed: int,
-                 jobs: int, color: str, period: str) -> None:
+                 jobs: int, color: str, period: str, reasons: str) -> None:
     """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
 
     Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
@@ -419,8 +422,11 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     from ceruleng.batch import score_inputs
     from ceruleng.inputs import require_input
     from ceruleng.report.facts import spec_facts
-    from ceruleng.report.writers import ReportOptions, writer_class
+    from ceruleng.report.writers import REASONS_FORMATS, ReportOptions, writer_class
 
+    if reasons != "text" and output_format not in REASONS_FORMATS:
+        raise click.UsageError(f"--reasons {reasons} applies to --format {' and '.join(REASONS_FORMATS)}, "
+                               f"not {output_format} (read by people, who need the sentences)")
     day = _parse_day(as_of)
     choice = _parse_period(period)
     jobs = _capped_jobs(jobs)
@@ -433,7 +439,7 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     enabled = sys.stderr.isatty() and not to_terminal
     progress = _Progress(enabled, _batch_size(activities, input_format) if enabled else None)
     options = ReportOptions(explain, _color(color, sys.stdout) if output in (None, "-") else color == "always",
-                            spec_facts(specs))
+                            spec_facts(specs), reasons)
     contain = not (ctx.obj and ctx.obj.get("debug"))
     if folder:
         from ceruleng.report.folders import output_folder

@@ -82,7 +82,7 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
             found.paths.add(("unit",))
         if activity.status == "capped":
             found.paths.update((*path, "cap") for path in routed)
-        if activity.outcome is not None and activity.outcome[5]:  # its parts: the credit was split
+        if activity.outcome is not None and activity.outcome.parts:
             found.paths.update((*path, "split") for path in routed)
         for line in activity.trace or ():
             for step in steps_by_span.get(line.span, ()):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 from ceruleng.errors import InputError
 from ceruleng.fields import Unreadable
 from ceruleng.files import decode
@@ -80,10 +82,21 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 def _decode(decoder: json.JSONDecoder, text: str) -> Any:
     """JSON text → data, whatever its numbers and escapes hold.
 
-    Integers go through the C scanner's own int() (fast); only a document with an integer over Python's
-    4,300-digit conversion limit is decoded again with long integers read as Decimal (then refused by the range
-    checks like any out-of-range number). Strings holding a lone surrogate become `UnencodableText`.
+    The fast decoder (`fast_decode`) reads almost every document; what it cannot vouch for is read here by the
+    standard library's, which has always decided every odd case (and words every error). Integers go through the C
+    scanner's own int() (fast); only a document with an integer over Python's 4,300-digit conversion limit is
+    decoded again with long integers read as Decimal (then refused by the range checks like any out-of-range
+    number). Strings holding a lone surrogate become `UnencodableText`.
     """
+    if decoder is _DECODER:
+        data = fast_decode(text)
+        if data is not NOT_FAST:
+            return data
+    return standard_decode(decoder, text)
+
+
+def standard_decode(decoder: json.JSONDecoder, text: str) -> Any:
+    """`_decode` through the standard library's decoder alone (the reference `fast_decode` is held to)."""
     try:
         data = decoder.decode(text)
     except ValueError as exc:
@@ -93,6 +106,91 @@ def _decode(decoder: json.JSONDecoder, text: str) -> Any:
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
         data = mark_unencodable(data)
     return data
+
+
+_FAST = msgspec.json.Decoder(float_hook=parse_number_text)
+"""msgspec's C decoder, handing every number with a fraction or an exponent to `parse_number_text` as its text (an
+exact Decimal, never a float); integers it reads as int, like the standard library."""
+
+NOT_FAST = object()
+"""What `fast_decode` returns when the standard library's decoder must decide."""
+
+FAST_MAX_DEPTH = 64
+"""Deepest document the fast decoder's result is kept for. Both decoders refuse a document nested past the
+interpreter's recursion limit, at slightly different depths; anything this deep goes to the standard library so
+that where the refusal falls never changes (a member document is five levels deep)."""
+
+
+def fast_decode(text: str) -> Any:
+    """JSON text → exactly what the standard library's strict decoder gives, at C speed; or `NOT_FAST` when this
+    cannot be vouched for, and the standard library's decoder must read it.
+
+    msgspec refuses everything the standard library refuses here (bad JSON, NaN and Infinity, lone surrogate
+    escapes, integers past 4,300 digits) and reads the rest to the same values, but it keeps the last of two
+    equal keys where ceruleng must report them. So a duplicate is ruled out by counting: in valid JSON every colon
+    outside a string ends a key, so the document has duplicate keys exactly when its objects hold fewer keys than
+    it has such colons. Colons inside strings are counted from the decoded strings; when an escape could spell
+    one (`\\u003a`), or the document is deep, the standard library decides.
+    """
+    try:
+        data = _FAST.decode(text)
+    except (msgspec.MsgspecError, RecursionError, UnicodeError, ValueError):
+        return NOT_FAST
+    keys = _keys_within_depth(data)
+    if keys < 0:
+        return NOT_FAST
+    colons = text.count(":")
+    if keys == colons:
+        return data
+    if "\\u" in text:
+        return NOT_FAST
+    return data if keys == colons - _colons_in_strings(data) else NOT_FAST
+
+
+def _keys_within_depth(data: Any) -> int:
+    """How many keys the objects of decoded JSON hold, or -1 when it is nested deeper than `FAST_MAX_DEPTH`.
+    Level by level, objects and arrays apart, with plain loops: the cheapest walk measured (a few µs a member)."""
+    keys = 0
+    objects: list[dict[str, Any]] = [data] if type(data) is dict else []
+    arrays: list[list[Any]] = [data] if type(data) is list else []
+    for _ in range(FAST_MAX_DEPTH):
+        inner_objects: list[dict[str, Any]] = []
+        inner_arrays: list[list[Any]] = []
+        for container in objects:
+            keys += len(container)
+            for item in container.values():
+                kind = type(item)
+                if kind is dict:
+                    inner_objects.append(item)
+                elif kind is list:
+                    inner_arrays.append(item)
+        for array in arrays:
+            for item in array:
+                kind = type(item)
+                if kind is dict:
+                    inner_objects.append(item)
+                elif kind is list:
+                    inner_arrays.append(item)
+        if not inner_objects and not inner_arrays:
+            return keys
+        objects, arrays = inner_objects, inner_arrays
+    return -1
+
+
+def _colons_in_strings(data: Any) -> int:
+    """How many colons the strings (keys and values) of decoded JSON hold."""
+    count = 0
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if type(value) is str:
+            count += value.count(":")
+        elif type(value) is dict:
+            count += sum(key.count(":") for key in value)
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+    return count
 
 
 def mark_unencodable(data: Any) -> Any:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from ceruleng import fields, patterns, values
 from ceruleng.expr.builtins import MAX_MATCH_INPUT
@@ -18,19 +19,20 @@ Reason = str | tuple[int, tuple[Any, ...]]
 """A reason: a finished sentence, or (template number, captured values) rendered only when a report shows it."""
 
 
-Outcome = tuple[int | None, str, Decimal, tuple[Reason, ...], dict[str, Any] | None,
-                tuple[tuple[Decimal, dict[str, Any]], ...] | None, str | None]
-"""What scoring one activity decided: (category by number — None when none took it —, status, credit, reasons, tags,
-parts, key). Tags: those its credit carries (for specs that declare tags); parts: the credit split into parts, each
-with its amount and tags (a category with `split`); key: what makes it the same activity as another (a category with
-`repeats`) — each None when the spec has no such rule. Generated scoring functions return one; the scorer turns it
-into an `ActivityResult`. A plain tuple, read by unpacking: one is made for every activity scored, and a tuple
-subclass (a NamedTuple) costs several times as much to make."""
+class Outcome(NamedTuple):
+    """What scoring one activity decided: the category (by number; None when none took it), status, credit and
+    reasons. Generated scoring functions return one; the scorer turns it into an `ActivityResult`."""
 
-
-def outcome(category: int | None, status: str, credits: Decimal, reasons: tuple[Reason, ...]) -> Outcome:
-    """An outcome with no tags, parts or key."""
-    return (category, status, credits, reasons, None, None, None)
+    category: int | None
+    status: str
+    credits: Decimal
+    reasons: tuple[Reason, ...]
+    tags: dict[str, Any] | None = None
+    """The tags its credit carries (for specs that declare tags)."""
+    parts: tuple[tuple[Decimal, dict[str, Any]], ...] | None = None
+    """The credit split into parts, each with its amount and tags (a category with `split`)."""
+    key: str | None = None
+    """What makes it the same activity as another (a category with `repeats`)."""
 
 
 COMPUTE_ERRORS = (ArithmeticError, values.ValueProblem, OverflowError)
@@ -107,6 +109,20 @@ def _mod(value: Decimal, divisor: Decimal) -> Decimal:
     return value - divisor * values.floor(value / divisor)
 
 
+_ROUNDINGS = values.ROUNDING_MODES
+_snap = values._SNAP.plus  # the snap `values.round_to` makes before rounding in a direction
+
+
+def _round_to(value: Decimal, increment: Decimal, mode: str) -> Decimal:
+    """`values.round_to`, with its checks answered first for the usual case (an increment above zero, a mode it
+    knows), so every scored activity does not pay for them: the same steps, the same result. Anything else goes
+    to `values.round_to`, which says what is wrong."""
+    rounding = _ROUNDINGS.get(mode) if mode.__class__ is str else None
+    if rounding is None or not increment > values.ZERO:
+        return values.round_to(value, increment, mode)
+    return _snap(value / increment).to_integral_value(rounding) * increment
+
+
 def _whole(value: Decimal) -> int:
     return values.as_whole(value, "a count of days, months or years")
 
@@ -117,6 +133,7 @@ SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "len": len, "any": any, "al
 
 RUNTIME: dict[str, Any] = {
     "__builtins__": SAFE_BUILTINS,
+    "_Outcome": partial(tuple.__new__, Outcome),  # an `Outcome` from a tuple of all seven of its fields, at C speed
     "_NotInForce": NotInForce,
     "_Decimal": Decimal,
     "_date": date,
@@ -126,7 +143,7 @@ RUNTIME: dict[str, Any] = {
     "_Missing": Missing,
     "_lookup": _lookup,
     "_lookup_or": _lookup_or,
-    "_round_to": values.round_to,
+    "_round_to": _round_to,
     "_reportable": values.reportable,
     "_MAX_REPORTED": values.MAX_REPORTED,
     "_floor": values.floor,

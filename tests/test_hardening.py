@@ -75,6 +75,28 @@ def test_lone_surrogates_in_a_real_process_with_two_jobs(tmp_path: Path, fmt: st
     assert len(_ids(fmt, done.stdout)) == 5
 
 
+@pytest.mark.parametrize("where", ["member", "activity id", "credential name"])
+def test_a_python_caller_s_lone_surrogate_is_scored_not_an_internal_error(where: str) -> None:
+    """A str from Python may hold a lone surrogate (JSON input marks one as unencodable first): the member is still
+    scored, its audit drawn from the text as it is, and the JSON keeps it (as `json.dumps` would)."""
+    from datetime import date
+
+    from ceruleng.engine import Evaluator, load_specs
+
+    document: dict[str, Any] = json.loads(json.dumps(MEMBER))
+    if where == "member":
+        document["member"] = "M\ud800"
+    elif where == "activity id":
+        document["activities"][0]["id"] = "A\udc41"
+    else:
+        document["credentials"][0]["name"] = "PACE \udfff"
+    result = Evaluator(load_specs([str(RULES)]), date(2025, 6, 1)).member(document)
+    credential = result.credentials[0]
+    assert credential.error is None and credential.activities[0].status == "awarded"
+    assert str(credential.earned) == "0.1"
+    assert "internal error" not in result.json_text()
+
+
 # ---- standard input ------------------------------------------------------------------------------------------------
 
 MEMBER = {"member": "M-1", "credentials": [{"spec": "asap-pace", "certified_on": "2023-06-15"}],

@@ -9,8 +9,11 @@ the package and the tests with this file, so any other unused definition fails C
 - `SourceDoc.url`: the model mirrors the YAML (a source may name its URL) even where nothing reads it yet;
 - `parser.write_tables`: run by hand to regenerate `expr/parse_tables.json` after a grammar change (its docstring);
 - RE2 options set as attributes (`log_errors`, `never_capture`);
+- the Spark stand-in's methods and attributes (`mapPartitions`, `saveAsTextFile`, `broadcast`, `parallelize`,
+  `SparkSession`), called by the README's recipe text that tests/test_engine_recipes.py runs;
 - the expression printer's methods (`boolean`, `list_of`, `not_`), dispatched on the node type like the checker's;
 - ruamel.yaml's `preserve_quotes` and html.parser's `handle_starttag`/`handle_data`, set or called by the library;
+- `scoring.encode._Member.input`: a msgspec Struct field, written by msgspec by name (the other fields are read too);
 - `HtmlWriter`: an optional writer, imported by name only when `--format html` is asked for (`OPTIONAL_WRITERS`).
 """
 
@@ -106,3 +109,9 @@ _.list_of
 _.not_
 _.handle_starttag
 _.handle_data
+_.input
+_.mapPartitions
+_.saveAsTextFile
+_.broadcast
+_.parallelize
+_.SparkSession

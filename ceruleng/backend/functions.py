@@ -41,7 +41,7 @@ from ceruleng.expr import ast
 from ceruleng.expr.checker import SPLIT_DEPTH, Binding, Checked, always_read, present_when
 from ceruleng.expr.types import NUMBER
 from ceruleng.model import Effective
-from ceruleng.runtime import outcome
+from ceruleng.runtime import Outcome
 from ceruleng.source import Span
 from ceruleng.templates import Template
 from ceruleng.values import ZERO
@@ -248,9 +248,9 @@ class Body:
             return f"({self.module.pool.add('s', sentence, lambda: sentence)},)"
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
-    def outcome(self, status: str, credits: str, reasons: str, fields: str = ", None, None, None") -> str:
-        """An `Outcome` (a plain tuple): category, status, credits, reasons, then `fields` — `, tags, parts, key`."""
-        return f"({self.category}, {status!r}, {credits}, {reasons}{fields})"
+    def outcome(self, status: str, credits: str, reasons: str, fields: str = "") -> str:
+        """An `Outcome`, made from its seven fields at once (every scored activity makes one)."""
+        return f"{names.OUTCOME}(({self.category}, {status!r}, {credits}, {reasons}{fields or ', None, None, None'}))"
 
 
 def _lets_in(bindings: list[Binding]) -> list[Binding]:
@@ -351,9 +351,10 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
     if not _never_negative(version):
         with body.branch(f"if {c} < _ZERO:"):
             out.line(f"return {body.outcome('rejected', '_ZERO', f'(({plan.negative}, ({c},)),)')}")
-    if not _never_negative(version):  # not negative now: only a credit too large to report is refused
-        with out.origin(module.origin(version.credit_step, plan.index)), out.block(f"if {c} >= _MAX_REPORTED:"):
-            out.line(f"_reportable({c})")
+    if not _never_negative(version):
+        with out.origin(module.origin(version.credit_step, plan.index)), \
+                body.branch(f"if {c} >= _MAX_REPORTED:"):  # not negative here: only a credit too large to report
+            out.line(f"{c} = _reportable({c})")
     explain = body.reasons(version.explain) if version.explain else "()"
     reasons = explain if extra == "()" else f"{explain} + {extra}"
     out.line(f"return {body.outcome('awarded', c, reasons, _ledger_fields(body, version))}")
@@ -362,7 +363,7 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
 def _ledger_fields(body: Body, version: VersionPlan) -> str:
     """The outcome's tags, parts and key, computed once the credit is known (`, tags, parts, key` or nothing)."""
     if not version.tags and version.split is None and version.key is None:
-        return ", None, None, None"
+        return ""
     tags = "{" + ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in version.tags) + "}"
     parts = "None"
     split = version.split
@@ -470,7 +471,7 @@ def write_parameter_lookup(module: ModuleCode, values: ParameterValues) -> str:
 
 def constant_outcome(module: ModuleCode, key: Any, category: int | None, status: str, reason: str) -> str:
     """An outcome that never varies (no category takes the activity), as a pool constant."""
-    return module.pool.add("o", key, lambda: outcome(category, status, ZERO, (reason,)))
+    return module.pool.add("o", key, lambda: Outcome(category, status, ZERO, (reason,)))
 
 
 def _always(value: Any) -> Callable[[], Any]:

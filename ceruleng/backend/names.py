@@ -31,6 +31,8 @@ ENTRY = "e"
 """An entry of credit (category, type, date, credits, tags), a parameter of the functions that select entries."""
 MATCHED = "m"
 """Whether a category's `when` holds, inside a scoring function."""
+OUTCOME = "_Outcome"
+"""The runtime's outcome type, as generated code names it."""
 
 CYCLE_FIELDS = {"start": "cycle_start", "end": "cycle_end", "number": "cycle_number"}
 """The cycle record's fields, as keys of the credential context."""

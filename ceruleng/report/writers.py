@@ -71,11 +71,13 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """How a report is laid out: traces shown, colour on, and the facts of the specs (picklable plain data)."""
+    """How a report is laid out: traces shown, colour on, the facts of the specs, and what the JSON formats write
+    as each activity's reasons (`text`, or `none`: `[]`) (picklable plain data)."""
 
     explain: bool = False
     color: bool = False
     facts: Mapping[str, SpecFacts] = field(default_factory=dict)
+    reasons: str = "text"
 
 
 Render = Callable[[MemberResult, Any], str]
@@ -134,12 +136,16 @@ class Writer:
         """Finish the document (the JSON writer closes its list here)."""
 
 
-def _json_piece(result: MemberResult, document: Any = None) -> str:
-    return result.json_text()
+def _json_piece(result: MemberResult, document: Any = None, reasons: str = "text") -> str:
+    return result.json_text(reasons)
 
 
-def _json_line(result: MemberResult, document: Any = None) -> str:
-    return result.json_text() + "\n"
+def _json_line(result: MemberResult, document: Any = None, reasons: str = "text") -> str:
+    return result.json_text(reasons) + "\n"
+
+
+REASONS_FORMATS = ("json", "jsonl")
+"""The formats `--reasons` applies to (a table, CSV, HTML and Parquet are read by people, who need the sentences)."""
 
 
 class JsonWriter(Writer):
@@ -149,7 +155,7 @@ class JsonWriter(Writer):
         self.first = True
 
     def renderer(self) -> Render:
-        return _json_piece
+        return partial(_json_piece, reasons=self.options.reasons)
 
     joiner: ClassVar[str] = ",\n  "
 
@@ -173,7 +179,7 @@ class JsonWriter(Writer):
 
 class JsonLinesWriter(Writer):
     def renderer(self) -> Render:
-        return _json_line
+        return partial(_json_line, reasons=self.options.reasons)
 
 
 CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",

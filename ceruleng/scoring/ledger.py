@@ -21,9 +21,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiled import CompiledCategory, CompiledLimit, CompiledSpec, CompiledWindow
+from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow, EntryTest
 from ceruleng.model import Duration
-from ceruleng.runtime import NotInForce, Outcome
+from ceruleng.runtime import NotInForce
 from ceruleng.scoring.periods import after
 from ceruleng.scoring.results import (
     ActivityResult,
@@ -33,6 +33,7 @@ from ceruleng.scoring.results import (
     LimitResult,
     MinimumPart,
     MinimumResult,
+    Sentence,
     TraceLine,
 )
 from ceruleng.units import unit_for
@@ -48,6 +49,8 @@ class Entry:
     period: int
     credits: Decimal
     tags: dict[str, Any] = field(default_factory=dict)
+    """Its tags. The scorer makes the usual entry with one dict for its tags and its `fields()`: the fields come
+    after the tags, so they win, as in `fields()`, wherever the dict is read as tags (a copy for carried credit)."""
     carried: bool = False
     known_fields: dict[str, Any] | None = None
 
@@ -68,7 +71,6 @@ class Entry:
         return found
 
 
-_NOT_SCORED: Outcome = (None, "rejected", ZERO, (), None, None, None)
 _NO_TAGS: dict[str, Any] = {}
 """The tags of every entry of a spec that declares none: shared, so read only (`fields()` and carry-over copy)."""
 
@@ -77,7 +79,8 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
     """The entries an awarded activity gives: one, or one per part of a split (what the parts do not take stays
     with the category's own tags); every declared tag present, None when nothing gives it."""
     outcome = activity.outcome
-    _number, _status, _credits, _reasons, own, parts, _key = outcome if outcome is not None else _NOT_SCORED
+    own = outcome.tags if outcome is not None else None
+    parts = outcome.parts if outcome is not None else None
     if not (own or parts or tag_names):  # a spec without tags: one entry, sharing one empty mapping of tags
         return [Entry(activity, counts_on, period, activity.credits, _NO_TAGS)]
     tags = dict.fromkeys(tag_names)
@@ -98,7 +101,7 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
 
 def _behind(entry: Entry, cut: Decimal = ZERO) -> Behind:
     activity = entry.activity
-    return Behind(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
+    return Behind.of(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
 
 
 def parts(start: date, end: date, every: Duration | None) -> list[tuple[date, date]]:
@@ -130,18 +133,6 @@ def window_of(window: CompiledWindow | None, context: dict[str, Any]) -> tuple[d
     return start, end
 
 
-def _applying(entry: Entry, bounds: list[_Bound]) -> list[tuple[_Bound, int]]:
-    """The caps an entry falls under, each with the part of its window the entry is in."""
-    applying = []
-    fields = entry.fields()
-    day = entry.counts_on
-    for bound in bounds:
-        part = _part_of(day, bound.pieces)
-        if part is not None and bound.select(fields):
-            applying.append((bound, part))
-    return applying
-
-
 def _part_of(day: date, pieces: list[tuple[date, date]]) -> int | None:
     if len(pieces) == 1:  # the common case, a limit over the whole period: no search
         return 0 if pieces[0][0] <= day <= pieces[0][1] else None
@@ -156,25 +147,40 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-@dataclass
 class _Bound:
-    """One cap in force for a period: what it limits, its amount, its parts, and what each part has used."""
+    """One cap in force for a period: what it limits, its amount, its parts, and what each part has used. One is
+    made for every cap of every period accounted, so it is a plain record with slots."""
 
-    id: str
-    title: str
-    select: Callable[[dict[str, Any]], bool]
-    """Whether an entry (its fields) falls under it."""
-    at_most: Decimal
-    pieces: list[tuple[date, date]]
-    used: list[Decimal]
-    cut: Decimal = ZERO
-    note: Callable[[Decimal, Decimal, Decimal], str] | None = None
-    """How a cut is explained (a category cap keeps its own sentence)."""
-    span: Any = None
-    shown: bool = True
-    """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
-    behind: list[Behind] = field(default_factory=list)
-    """The entries it applied to, as they came out of it (reported only for a shown limit)."""
+    __slots__ = ("at_most", "behind", "category", "context", "cut", "everywhere", "exact", "id", "note", "pieces",
+                 "shown", "span", "test", "title", "used", "whole")
+
+    def __init__(self, id: str, title: str, category: str | None, test: EntryTest | None, context: dict[str, Any],
+                 at_most: Decimal, pieces: list[tuple[date, date]], exact: bool,
+                 note: Callable[[Decimal, Decimal, Decimal], str] | None, span: Any, shown: bool) -> None:
+        self.id = id
+        self.title = title
+        self.category = category
+        """A category cap: the category it limits (then `test` is not asked)."""
+        self.test = test
+        """A limit's `select`: whether an entry (its fields, with `context`) falls under it (None: every entry)."""
+        self.context = context
+        self.at_most = at_most
+        self.pieces = pieces
+        self.used = [ZERO] * len(pieces)
+        self.exact = exact
+        """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
+        self.whole = pieces[0] if len(pieces) == 1 else None
+        """The window's first and last day, when it is not cut in parts (the common case: no search)."""
+        self.everywhere = self.whole is not None and self.whole == (context["cycle_start"], context["cycle_end"])
+        """Whether its window is the period's own days, which every entry the period accounts counts on."""
+        self.cut = ZERO
+        self.note = note
+        """How a cut is explained (a category cap keeps its own sentence; None: the limit's)."""
+        self.span = span
+        self.shown = shown
+        """Whether it is reported under `limits` (category caps show as their category's cap instead)."""
+        self.behind: list[Behind] = []
+        """The entries it applied to, as they came out of it (reported only for a shown limit)."""
 
 
 class Ledger:
@@ -188,6 +194,7 @@ class Ledger:
         self.titles = titles
         self.tag_names = tuple(spec.model.tags)
         self.caps = [category for category in spec.categories.values() if category.cap]
+        self.cap_notes = {category.id: self._cap_note(category) for category in self.caps}
         self.crossing = [category for category in spec.categories.values() if category.repeats or category.tiers]
         self.bounded = bool(self.caps or spec.limits)
         carry = spec.carry
@@ -288,33 +295,74 @@ class Ledger:
         for category in self.caps:
             assert category.cap is not None
             pieces = parts(start, end, category.cap_every)
-            found.append(_Bound(category.id, category.title, _in_category(category.id), category.cap(amounts),
-                                pieces, [ZERO] * len(pieces), note=self._cap_note(category), span=category.cap_span,
-                                shown=False))
+            at_most = category.cap(amounts)
+            found.append(_Bound(category.id, category.title, category.id, None, context, at_most, pieces,
+                                self.exact(at_most), self.cap_notes[category.id], category.cap_span, False))
         for limit in self.spec.limits:
             if not limit.effective.covers(end):
                 continue
-            first, last = window_of(limit.window, context)
-            pieces = parts(first, last, limit.window.every if limit.window else None)
-            found.append(_Bound(limit.id, limit.title, _selected(limit, context), limit.at_most(amounts), pieces,
-                                [ZERO] * len(pieces), span=limit.span))
+            if limit.window is None:  # the period's own days, in one piece
+                pieces = [(start, end)]
+            else:
+                first, last = window_of(limit.window, context)
+                pieces = parts(first, last, limit.window.every)
+            at_most = limit.at_most(amounts)
+            found.append(_Bound(limit.id, limit.title, None, limit.select, context, at_most, pieces,
+                                self.exact(at_most), None, limit.span, True))
         return found
 
-    def apply(self, entries: list[Entry], bounds: list[_Bound], behind: bool = True) -> None:
+    def exact(self, amount: Decimal) -> bool:
+        """Whether an amount is already at the spec's precision (a total at or below it is then at or below it as
+        reported too: rounding to the spec's places keeps order and leaves such an amount as it is)."""
+        return at_precision(amount, self.places) == amount
+
+    def apply(self, entries: list[Entry], bounds: list[_Bound], behind: bool = True) -> None:  # noqa: PLR0912 - hot
         """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
         has left; the one that binds says so. With `behind`, each shown limit lists the entries it applied to."""
+        places = self.places
         for entry in sorted(entries, key=_order):
-            applying = _applying(entry, bounds)
+            # the caps it falls under, each with the part of its window it is in: a category cap compares the
+            # category; a limit's `select` is asked only when the entry is in its window
+            applying = []
+            fields = None
+            day = entry.counts_on
+            for bound in bounds:
+                whole = bound.whole
+                if bound.everywhere:  # a period's entries count on its own days (those of a grace or a look-back
+                    part = 0          # on its last or first day)
+                elif whole is not None:
+                    if day < whole[0] or day > whole[1]:
+                        continue
+                    part = 0
+                else:
+                    found = _part_of(day, bound.pieces)
+                    if found is None:
+                        continue
+                    part = found
+                if bound.category is not None:
+                    if entry.activity.category != bound.category:
+                        continue
+                elif bound.test is not None:
+                    if fields is None:
+                        fields = entry.known_fields  # `entry.fields()`, without the call for an entry made with them
+                        if fields is None:
+                            fields = entry.fields()
+                        else:
+                            fields["credits"] = entry.credits
+                    if not bound.test(fields, bound.context):
+                        continue
+                applying.append((bound, part))
             if not applying:
                 continue
             allowed = entry.credits
             binding: tuple[_Bound, int] | None = None
             for bound, part in applying:
                 used = bound.used[part]
-                if at_precision(used + allowed, self.places) <= bound.at_most:
+                total = used + allowed
+                if (total <= bound.at_most and bound.exact) or at_precision(total, places) <= bound.at_most:
                     continue  # fits as the total is reported: three thirds fill a limit of one, no more
                 room = bound.at_most - used
-                if at_precision(room, self.places) <= ZERO:
+                if at_precision(room, places) <= ZERO:
                     room = ZERO  # what is left would not show
                 if room < allowed:
                     allowed, binding = room, (bound, part)
@@ -330,27 +378,29 @@ class Ledger:
     def cut(self, entry: Entry, allowed: Decimal, bound: _Bound, part: int) -> None:
         activity = entry.activity
         before = entry.credits
-        bound.cut += before - allowed
+        taken = before - allowed
+        bound.cut += taken
         entry.credits = allowed
-        activity.credits -= before - allowed
+        activity.credits -= taken
         activity.status = "capped"
-        if bound.note is not None:
-            note = bound.note(before, allowed, bound.at_most)
-        else:
-            cap_text = format_credits(bound.at_most, self.places)
-            whole = len(bound.pieces) == 1
-            where = "" if whole else (f" from {bound.pieces[part][0].isoformat()} to "
-                                      f"{bound.pieces[part][1].isoformat()}")
-            if allowed == ZERO:
-                note = (f"{bound.title}: at most {cap_text} {unit_for(bound.at_most, self.unit)}{where}, already "
-                        "reached, so this adds "
-                        "nothing.")
-            else:
-                note = (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
-                        f"{unit_for(allowed, self.unit)} by the limit '{bound.title}' (at most {cap_text}{where}).")
+        note = (Sentence((bound.note, before, allowed, bound.at_most)) if bound.note is not None
+                else Sentence((self._limit_note, bound, part, before, allowed)))
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
             activity.trace.append(TraceLine(f"limit {bound.id}", bound.span, format_number(allowed)))
+
+    def _limit_note(self, bound: _Bound, part: int, before: Decimal, allowed: Decimal) -> str:
+        """Why a limit cut an entry (written when a report reads it)."""
+        cap_text = format_credits(bound.at_most, self.places)
+        whole = len(bound.pieces) == 1
+        where = "" if whole else (f" from {bound.pieces[part][0].isoformat()} to "
+                                  f"{bound.pieces[part][1].isoformat()}")
+        if allowed == ZERO:
+            return (f"{bound.title}: at most {cap_text} {unit_for(bound.at_most, self.unit)}{where}, already "
+                    "reached, so this adds "
+                    "nothing.")
+        return (f"Cut from {format_credits(before, self.places)} to {format_credits(allowed, self.places)} "
+                f"{unit_for(allowed, self.unit)} by the limit '{bound.title}' (at most {cap_text}{where}).")
 
     def _cap_note(self, category: CompiledCategory) -> Callable[[Decimal, Decimal, Decimal], str]:
         """A category cap's own sentence (the words results have always used)."""
@@ -374,7 +424,8 @@ class Ledger:
         """The period's totals over `entries` (this period's), with `carried` (credit carried in, when it keeps its
         tags) and `history` (entries of earlier periods, already counted there) for windows reaching back. A period
         accounted only on the way to the reported one (`judged` false) needs its cuts, earned and required — what
-        carries on from it — but not its minimums nor the entries behind its limits."""
+        carries on from it — but not its category sums, limits, minimums nor the entries behind its limits (no
+        report reads them)."""
         spec = self.spec
         if self.crossing:
             self.cross(entries, history, context)
@@ -385,8 +436,15 @@ class Ledger:
         window = window_of(spec.requirement_window, context) if spec.requirement_window is not None else None
         counted = entries if window is None else [e for e in (*history, *entries) if window[0] <= e.counts_on
                                                    <= window[1]]
-        sums: dict[str, Decimal] = {}
         earned = ZERO
+        if not judged:
+            for entry in counted:
+                earned += entry.credits
+            result.earned = earned
+            result.window = window
+            result.required = required
+            return
+        sums: dict[str, Decimal] = {}
         for entry in counted:
             category = entry.category
             if category is not None:
@@ -404,14 +462,11 @@ class Ledger:
         result.window = window
         if required is None:
             return
-        if not judged:
-            result.required = required
-            return
         result.required = required
         held = earned + result.carried_in
         if spec.minimums:
-            totals = {**context, "requirement": required, "earned": earned, "carried_in": result.carried_in,
-                      "entries": [entry.fields() for entry in (*counted, *carried)]}
+            totals = _totals(context, (*counted, *carried), requirement=required, earned=earned,
+                             carried_in=result.carried_in)
             pool = [*history, *entries] if self.windowed else entries
             result.minimums = self.minimums(totals, [*pool, *carried], sums)
         result.met_by = self.alternative(result, context)
@@ -500,8 +555,7 @@ class Ledger:
         spec = self.spec
         assert spec.carry_max is not None
         required = book.required or ZERO
-        totals = {**context, "requirement": required, "earned": book.earned, "carried_in": carried_in,
-                  "entries": [entry.fields() for entry in entries]}
+        totals = _totals(context, entries, requirement=required, earned=book.earned, carried_in=carried_in)
         surplus = book.earned + carried_in - required
         amount = max(ZERO, min(surplus, spec.carry_max(totals), book.earned))
         rules = spec.carry
@@ -510,7 +564,7 @@ class Ledger:
         start, end = window_of(rules.window, context)
         eligible = [e for e in entries if not e.carried and start <= e.counts_on <= end
                     and (rules.select is None or rules.select(e.fields(), context))]
-        limits = [(limit, limit.at_most(totals)) for limit in rules.limits]
+        limits = [(limit.select, limit.at_most(totals)) for limit in rules.limits]
         used = [ZERO] * len(limits)
         carried: list[Entry] = []
         left = amount
@@ -522,17 +576,44 @@ class Ledger:
             if left <= ZERO:
                 break
             take = min(left, entry.credits)
-            for number, (limit, at_most) in enumerate(limits):
-                if limit.select is None or limit.select(entry.fields(), context):
-                    take = min(take, max(ZERO, at_most - used[number]))
+            under: list[int] = []
+            if limits:  # the carry-over's limits the entry falls under: each asked once
+                fields = entry.fields()
+                for number, (select, at_most) in enumerate(limits):
+                    if select is None or select(fields, context):
+                        under.append(number)
+                        take = min(take, max(ZERO, at_most - used[number]))
             if take <= ZERO:
                 continue
-            for number, (limit, _) in enumerate(limits):
-                if limit.select is None or limit.select(entry.fields(), context):
-                    used[number] += take
+            for number in under:
+                used[number] += take
             left -= take
             carried.append(Entry(entry.activity, next_start, entry.period + 1, take, dict(entry.tags), carried=True))
         return amount - left, carried if rules.keep_tags else []
+
+
+class _Totals(dict[str, Any]):
+    """A period's context with its totals, for the cycle rules that read them (`entries` among them). Most rules
+    never read `entries`: the list of every entry's fields is made when one does."""
+
+    __slots__ = ("counted",)
+    counted: Sequence[Entry]
+
+    def __missing__(self, key: str) -> Any:
+        if key != "entries":
+            raise KeyError(key)
+        found = self["entries"] = [entry.fields() for entry in self.counted]
+        return found
+
+
+def _totals(context: dict[str, Any], counted: Sequence[Entry], **totals: Any) -> dict[str, Any]:
+    """`context` with the period's totals and the fields of the entries `counted` as `entries`."""
+    found = _Totals(context)
+    found.update(totals)
+    found.counted = counted
+    if "entries" in found:  # a credential attribute of that name: the entries still win, as they always have
+        found["entries"] = [entry.fields() for entry in counted]
+    return found
 
 
 def _by_activity(entries: Iterable[Entry]) -> list[list[Entry]]:
@@ -545,20 +626,8 @@ def _by_activity(entries: Iterable[Entry]) -> list[list[Entry]]:
 
 def _key_of(entry: Entry) -> str | None:
     outcome = entry.activity.outcome
-    return outcome[6] if outcome is not None else None  # its key
+    return outcome.key if outcome is not None else None
 
 
 def _order(entry: Entry) -> tuple[date, str]:
     return (entry.counts_on, entry.activity.id or "")
-
-
-def _in_category(category: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda fields: fields["category"] == category
-
-
-def _selected(limit: CompiledLimit, context: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
-    """A limit's `select` as a test of an entry's fields (every entry, when it has none)."""
-    select = limit.select
-    if select is None:
-        return lambda fields: True
-    return lambda fields: select(fields, context)

@@ -22,6 +22,7 @@ from ceruleng.compiled import CompiledLayout
 from ceruleng.model import Duration
 from ceruleng.values import ValueProblem, add_days, add_months
 
+_ONE_DAY = timedelta(days=1)
 MAX_PERIODS = 20_000
 """More periods than any credential can live through (a century of monthly periods is 1,200)."""
 
@@ -85,6 +86,8 @@ class Periods:
         """For a layout by length: the day period `number` starts, and that number."""
         self._anchored_periods: dict[int, Period] = {}
         """Periods of a layout by length already laid out (a member's activities ask for the same few often)."""
+        self._months = layout.length.months if layout.length is not None else None
+        """A layout by length in months or years: that many months (None: by days, or chained by `end`)."""
 
     def _end_of(self, start: date, number: int, first: bool) -> date:
         layout = self.layout
@@ -106,8 +109,11 @@ class Periods:
 
     def _period(self, number: int, start: date, end: date) -> Period:
         layout = self.layout
-        context = {**self.base, "cycle_start": start, "cycle_end": end, "cycle_number": number}
-        deadline: date = layout.deadline(context) if layout.deadline is not None else add_days(end, 1)
+        if layout.deadline is not None:
+            deadline: date = layout.deadline({**self.base, "cycle_start": start, "cycle_end": end,
+                                              "cycle_number": number})
+        else:
+            deadline = add_days(end, 1)
         grace_end = after(end, layout.grace) if layout.grace is not None else None
         look_back = (after(start, layout.look_back, -1) if number == 1 and layout.look_back is not None else None)
         return Period(number, start, end, deadline, grace_end, look_back)
@@ -153,25 +159,34 @@ class Periods:
         assert self._anchor is not None and self.layout.length is not None
         anchor, anchor_number = self._anchor
         steps = number - anchor_number
-        start = after(anchor, self.layout.length, steps)
-        end = after(anchor, self.layout.length, steps + 1) - timedelta(days=1)
+        months = self._months
+        if months is not None:  # `after`, for a length in months or years
+            start = add_months(anchor, months * steps)
+            end = add_months(anchor, months * (steps + 1)) - _ONE_DAY
+        else:
+            start = after(anchor, self.layout.length, steps)
+            end = after(anchor, self.layout.length, steps + 1) - _ONE_DAY
         return self._period(number, start, end)
 
     def containing(self, day: date) -> Period:
         """The period whose first and last day surround `day` (the first period for a day before it)."""
-        first = self.first()
+        first = self._known[0] if self._known else self.first()
         if day <= first.end:
             return first
-        if self._anchor is not None and self.layout.length is not None and self.layout.length.months is not None:
+        months = self._months
+        if self._anchor is not None and months is not None:
             anchor, anchor_number = self._anchor
-            months = self.layout.length.months
             steps = ((day.year - anchor.year) * 12 + day.month - anchor.month) // months
             number = anchor_number + max(0, min(steps, MAX_PERIODS))
-            while number > anchor_number and self.at(number).start > day:
+            laid = self._anchored_periods  # every member's activities ask this: the periods already laid, first
+            period = laid.get(number) or self.at(number)
+            while number > anchor_number and period.start > day:
                 number -= 1
-            while self.at(number).end < day:
+                period = laid.get(number) or self.at(number)
+            while period.end < day:
                 number += 1
-            return self.at(number)
+                period = laid.get(number) or self.at(number)
+            return period
         number = 1
         while True:
             period = self.at(number)

@@ -9,17 +9,17 @@ Reason sentences are rendered from templates only when read, so a batch that onl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from json.encoder import encode_basestring
 from typing import Any
 
 from ceruleng.runtime import Outcome, Reason
+from ceruleng.scoring import encode
 from ceruleng.source import Span
 from ceruleng.templates import Template
-from ceruleng.values import ZERO, format_credits, format_value
+from ceruleng.values import ZERO, format_credits
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,17 @@ class TraceLine:
         return {"rule": self.rule, "at": str(self.span) if self.span else None, "value": self.value}
 
 
-COUNTING = ("awarded", "capped")
-"""The statuses of an activity whose credit counts."""
+class Sentence(tuple[Any, ...]):
+    """A reason sentence the scorer writes only when a report reads it: `Sentence((write, value, ...))`, the
+    function that writes it and what it needs. A member's long history gives many reasons (each activity outside
+    the period, each cut by a limit in an earlier period) that no report shows; they cost a tuple, not a formatted
+    sentence."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        write: Callable[..., str] = self[0]
+        return write(*self[1:])
 
 
 @dataclass(slots=True)
@@ -47,7 +56,7 @@ class ActivityResult:
     category: str | None
     status: str
     credits: Decimal
-    raw_reasons: Sequence[Reason]
+    raw_reasons: Sequence[Reason | Sentence]
     templates: Sequence[Template]
     places: int
     malformed: bool = False
@@ -57,40 +66,21 @@ class ActivityResult:
 
     @property
     def reasons(self) -> list[str]:
-        return [reason if isinstance(reason, str) else self.templates[reason[0]].render(reason[1])
-                for reason in self.raw_reasons]
+        return [reason if isinstance(reason, str) else str(reason) if isinstance(reason, Sentence)
+                else self.templates[reason[0]].render(reason[1]) for reason in self.raw_reasons]
 
     @property
     def counts(self) -> bool:
-        return self.status in COUNTING
+        return self.status in ("awarded", "capped")
 
     def to_json(self) -> dict[str, Any]:
         """The JSON structure, read back from the one JSON writer (`json_text`), so they cannot disagree."""
         value: dict[str, Any] = json.loads(self.json_text())
         return value
 
-    def json_text(self) -> str:
-        """The activity as JSON text — the one JSON writer of results — built directly: reports write millions of these.
-        It is exactly what `json.dumps(..., ensure_ascii=False)` would write (a test holds it to that)."""
-        text = (f'{{"id": {_text(self.id)}, "index": {self.index}, "type": {_text(self.type)}, '
-                f'"date": {_DATE(self.date)}, "category": {_text(self.category)}, "status": "{self.status}", '
-                f'"credits": "{format_credits(self.credits, self.places)}", '
-                f'"reasons": [{", ".join(map(_encode, self.reasons))}], '
-                f'"malformed": {"true" if self.malformed else "false"}')
-        if self.trace is not None:
-            text += ', "trace": ' + json.dumps([line.to_json() for line in self.trace], ensure_ascii=False)
-        return text + "}"
-
-
-_encode = encode_basestring
-
-
-def _text(value: str | None) -> str:
-    return "null" if value is None else _encode(value)
-
-
-def _DATE(value: date | None) -> str:
-    return "null" if value is None else f'"{value.isoformat()}"'
+    def json_text(self, reasons: str = "text") -> str:
+        """The activity as JSON text, from the one JSON writer of results (`scoring.encode`)."""
+        return encode.activity_text(self, reasons)
 
 
 @dataclass(slots=True)
@@ -99,6 +89,10 @@ class CategoryTotal:
     title: str
     earned: Decimal = ZERO
     cap: Decimal | None = None
+
+
+_Day = date
+"""`date`, where a field of that name hides it."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +105,14 @@ class Behind:
     credits: Decimal
     cut: Decimal = ZERO
     carried: bool = False
+
+    @classmethod
+    def of(cls, activity: str, day: _Day, credits: Decimal, cut: Decimal, carried: bool) -> Behind:
+        """`Behind(activity, day, credits, cut, carried)`, made at the cost of a plain record: a frozen dataclass
+        sets each field through `object.__setattr__`, and the ledger makes one for every entry it reports."""
+        made = object.__new__(cls)
+        made.__dict__.update(activity=activity, date=day, credits=credits, cut=cut, carried=carried)
+        return made
 
 
 @dataclass
@@ -226,89 +228,13 @@ class CredentialResult:
         value: dict[str, Any] = json.loads(self.json_text())
         return value
 
-    def behind_json(self, entries: list[Behind]) -> str:
-        """`"entries": [...]` of a minimum or a limit."""
-        show = self.credits
-        return '"entries": [' + ", ".join(
-            f'{{"activity": {_encode(entry.activity)}, "date": "{entry.date.isoformat()}", '
-            f'"credits": "{show(entry.credits)}", "cut": "{show(entry.cut)}", "carried": {_flag(entry.carried)}}}'
-            for entry in entries) + "]"
-
-    def json_text(self) -> str:
-        """The credential result as JSON text, built directly (as `json.dumps(..., ensure_ascii=False)` writes it)."""
-        show = self.credits
-        cycle = (f'{{"start": "{self.cycle[0].isoformat()}", "end": "{self.cycle[1].isoformat()}"}}'
-                 if self.cycle else "null")
-        sums, caps = self.category_sums, self.category_caps
-        titles = self.category_titles
-        shared = titles if isinstance(titles, CategoryTitles) else CategoryTitles(titles)
-        prefixes = shared.json_prefixes()
-        categories = ", ".join(
-            f'{prefix}"earned": "{show(sums.get(key, ZERO))}", "cap": {_quoted(show(caps.get(key)))}}}'
-            for key, prefix in prefixes
-        )
-        minimums = ", ".join(
-            f'{{"id": {_encode(m.id)}, "title": {_encode(m.title)}, "at_least": "{show(m.at_least)}", '
-            f'"counted": "{show(m.counted)}", "met": {_flag(m.met)}, "window": {_days(m.window)}, "parts": ['
-            + ", ".join(f'{{"start": "{part.start.isoformat()}", "end": "{part.end.isoformat()}", '
-                        f'"at_least": "{show(part.at_least)}", "counted": "{show(part.counted)}", '
-                        f'"met": {_flag(part.met)}}}' for part in m.parts)
-            + f"], {self.behind_json(m.entries)}}}" for m in self.minimums
-        )
-        limits = ", ".join(
-            f'{{"id": {_encode(limit.id)}, "title": {_encode(limit.title)}, "at_most": "{show(limit.at_most)}", '
-            f'"counted": "{show(limit.counted)}", "cut": "{show(limit.cut)}", "window": {_days(limit.window)}, '
-            f'"parts": ['
-            + ", ".join(f'{{"start": "{first.isoformat()}", "end": "{last.isoformat()}", "counted": "{show(used)}"}}'
-                        for first, last, used in limit.parts)
-            + f"], {self.behind_json(limit.entries)}}}" for limit in self.limits
-        )
-        period = self.period
-        period_text = (f'{{"number": {period.number}, "start": "{period.start.isoformat()}", '
-                       f'"end": "{period.end.isoformat()}", "deadline": "{period.deadline.isoformat()}", '
-                       f'"grace_end": {_DATE(period.grace_end)}, "status": "{period.status}"}}'
-                       if period is not None else "null")
-        fee = (f'{{"amount": "{format_credits(self.fee[0], 2)}", "currency": {_encode(self.fee[1])}, '
-               f'"per": {_encode(self.fee[2])}}}' if self.fee else "null")
-        audit = (f'{{"rate": {_encode(format_value(self.audit[0]))}, "selected": {_flag(self.audit[1])}}}'
-                 if self.audit else "null")
-        activities = ", ".join(activity.json_text() for activity in self.activities)
-        text = (f'{{"spec": {_text(self.spec)}, "title": {_encode(self.title)}, "member": {_text(self.member)}, '
-                f'"credential": {_text(self.name)}, "certified_on": {_DATE(self.certified_on)}, '
-                f'"unit": {_encode(self.unit)}, "cycle": {cycle}, "deadline": {_DATE(self.deadline)}, '
-                f'"period": {period_text}, "requirement_window": {_days(self.window)}, '
-                f'"required": {_quoted(show(self.required))}, "earned": "{show(self.earned)}", '
-                f'"carried_in": "{show(self.carried_in)}", "remaining": {_quoted(show(self.remaining))}, '
-                f'"met": {_flag(self.met)}, "met_by": {_text(self.met_by)}, "categories": {{{categories}}}, '
-                f'"minimums": [{minimums}], "limits": [{limits}], "fee": {fee}, "audit": {audit}, '
-                f'"error": {_text(self.error)}, '
-                f'"activities": [{activities}]')
-        if self.trace is not None:
-            text += ', "trace": ' + json.dumps([line.to_json() for line in self.trace], ensure_ascii=False)
-        return text + "}"
+    def json_text(self, reasons: str = "text") -> str:
+        """The credential result as JSON text, from the one JSON writer of results (`scoring.encode`)."""
+        return encode.credential_text(self, reasons)
 
 
 class CategoryTitles(dict[str, str]):
-    """A spec's category titles, shared by all its results, with their JSON text prepared once."""
-
-    _prefixes: list[tuple[str, str]] | None = None
-
-    def json_prefixes(self) -> list[tuple[str, str]]:
-        if self._prefixes is None:
-            self._prefixes = [(key, f'{_encode(key)}: {{"title": {_encode(title)}, ') for key, title in self.items()]
-        return self._prefixes
-
-
-def _days(days: tuple[date, date] | None) -> str:
-    return "null" if days is None else f'{{"start": "{days[0].isoformat()}", "end": "{days[1].isoformat()}"}}'
-
-
-def _quoted(value: str | None) -> str:
-    return "null" if value is None else f'"{value}"'
-
-
-def _flag(value: bool | None) -> str:
-    return "null" if value is None else ("true" if value else "false")
+    """A spec's category titles, shared by all its results."""
 
 
 @dataclass
@@ -340,9 +266,7 @@ class MemberResult:
         value: dict[str, Any] = json.loads(self.json_text())
         return value
 
-    def json_text(self) -> str:
-        """The member result as JSON text, built directly (as `json.dumps(..., ensure_ascii=False)` writes it)."""
-        results = ", ".join(credential.json_text() for credential in self.credentials)
-        return (f'{{"member": {_text(self.member)}, "input": {{"file": {_text(self.file)}, '
-                f'"line": {"null" if self.line is None else self.line}}}, "error": {_text(self.error)}, '
-                f'"results": [{results}]}}')
+    def json_text(self, reasons: str = "text") -> str:
+        """The member result as JSON text (one line), from the one JSON writer of results (`scoring.encode`);
+        `reasons` is `eval --reasons`: `text` (sentences) or `none` (`[]`)."""
+        return encode.member_text(self, reasons)

@@ -15,6 +15,7 @@ an expression: rules are already Python.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -23,20 +24,22 @@ from typing import Any
 
 from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
-from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason, outcome
+from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
 from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import (
-    COUNTING,
     ActivityResult,
     CategoryTitles,
     CredentialResult,
     PeriodInfo,
+    Sentence,
     TraceLine,
 )
 from ceruleng.values import ZERO, add_days, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
+_COUNTING = ("awarded", "capped")
+"""The statuses of an activity whose credit counts (`ActivityResult.counts`)."""
 _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
 """What a rule may raise for one activity's values: that activity is rejected, naming the rule."""
 
@@ -136,7 +139,7 @@ class Scorer:
             elif scorer is None:
                 if self.explain:
                     trace = []
-                found = outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
+                found = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
             else:
                 trace = []
                 steps: list[tuple[int, Any]] = []
@@ -146,7 +149,7 @@ class Scorer:
                     trace.extend(self.trace_lines(steps))
         except _RULE_ERRORS as exc:
             found = self.failure(exc)
-        number, status, credits, reasons, _tags, _parts, _key = found
+        number, status, credits, reasons = found.category, found.status, found.credits, found.reasons
         return ActivityResult(position, item["id"], item["type"], item["date"],
                               None if number is None else self.ids[number], status, credits, reasons,
                               self.templates, self.places, False, trace, found)
@@ -175,7 +178,7 @@ class Scorer:
                 f"{origins[-1].what} ({origins[-1].span})" if origins else None)
             where = f" at {rule}" if rule else ""
             reason = f"Could not compute the credit{where}: {_problem(exc)}."
-        return outcome(number, "rejected", ZERO, (reason,))
+        return Outcome(number, "rejected", ZERO, (reason,))
 
     def missing_reason(self, missing: Missing, category: CompiledCategory | None) -> str:
         rules = f"the rules for {category.title}" if category is not None else "the rules"
@@ -274,8 +277,7 @@ class Scorer:
         if isinstance(exc, LayoutError):
             result.error = f"the periods of this credential cannot be laid out: {exc}"
         elif isinstance(exc, Missing | NotInForce):
-            _number, _status, _credits, reasons, *_ = self.failure(exc)
-            result.error = f"the periods of this credential cannot be laid out: {reasons[0]}"
+            result.error = f"the periods of this credential cannot be laid out: {self.failure(exc).reasons[0]}"
         else:  # only near the end of the calendar (year 9999): a period's end or deadline cannot be a date
             result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
                             f"{certified_on.isoformat()} ends after the last date the calendar holds")
@@ -329,7 +331,7 @@ class Scorer:
                 continue
             activity = score(position, item, context)
             append(activity)
-            if activity.category is not None and activity.status in COUNTING:
+            if activity.category is not None and activity.status in _COUNTING:
                 entries += entries_of(activity, day, number, tags)
         return activities
 
@@ -340,34 +342,39 @@ class Scorer:
         first days it still needs), carrying its surplus to the next — so the reported one sees exactly the
         credit that counts toward it."""
         typed = self.typed_records(records)
-        home: dict[int, int | None] = {}
-        by_home: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
-        """Each period's own activities, in input order: a period looks only at its own (and its grace's), so a
-        credential of many periods costs its activities once, not once per period."""
-        for position, _record, item, problems in typed:
-            if item is not None and not problems:
-                home[position] = number = self.home(periods, item["date"])
-                by_home.setdefault(number, []).append((position, item))
+        home, by_home = self.homes(typed, periods, period)
         first = self.first_accounted(periods, period, base, home)
+        graced = self.spec.layout is not None and self.spec.layout.grace is not None
+        scratch = CredentialResult(self.spec.id, "", "", self.places, None, None, base["certified_on"])
+        """The book of a period accounted only on the way to the reported one: only what carries on from it is
+        read (each period sets it again), so one serves them all."""
         claimed: dict[int, int] = {}
         """Activities a period took from the next one's first days, in its grace: position → that period."""
         history: list[Entry] = []
         carried: Decimal = ZERO
         carried_entries: list[Entry] = []
         scored: dict[tuple[int, int], ActivityResult] = {}
+        earlier: dict[int, ActivityResult] = {}
+        """Without a grace: the results of activities scored for an earlier period, by position (each is listed as
+        outside the reported period, and is no longer needed as it was)."""
         book = result
         for number in range(first, period.number + 1):
             current = periods.at(number)
             context = current.context(base)
-            book = result if number == period.number else CredentialResult(
-                self.spec.id, "", "", self.places, None, None, base["certified_on"])
+            book = result if number == period.number else scratch
             book.carried_in = carried
-            own = [self.scored(scored, position, item, context, current, number)
-                   for position, item in by_home.get(number, ()) if position not in claimed]
-            own.extend(self.grace(book, context, current, by_home.get(number + 1, []), claimed, scored, own,
-                                  history, carried_entries, number))
+            if graced:
+                own = [self.scored(scored, position, item, context, current, number)
+                       for position, item in by_home.get(number, ()) if position not in claimed]
+                own.extend(self.grace(book, context, current, by_home.get(number + 1, []), claimed, scored, own,
+                                      history, carried_entries, number))
+                live = self.entries(own, current, number)
+            else:  # each activity is scored once, for its own period
+                own, live = self.scored_once(by_home.get(number, ()), context, current, number)
+                if number < period.number:
+                    for activity in own:
+                        earlier[activity.index] = activity
             book.activities = own
-            live = self.entries(own, current, number)
             self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
             history.extend(live)
             if self.carries and number < period.number:
@@ -375,17 +382,62 @@ class Scorer:
                                                              add_days(current.end, 1))
         own_results = {a.index: a for a in book.activities}
         own_results.update(self.reaching_back(result, history, period.number))
+        result.activities = self.listing(typed, own_results, earlier, period, home, claimed, first)
+
+    def listing(self, typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]],
+                own_results: dict[int, ActivityResult], earlier: dict[int, ActivityResult], period: Period,
+                home: dict[int, int | None], claimed: dict[int, int], first: int) -> list[ActivityResult]:
+        """Every record's result, in input order: the reported period's own, the malformed, and the rest rejected
+        as outside it (saying where they belong)."""
         listed: list[ActivityResult] = []
+        append = listed.append
+        start, end, reported_number = period.start, period.end, period.number
+        explain = self.explain
         for position, record, item, problems in typed:
             if problems or item is None:
-                listed.append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
-                                                   malformed=True, typed=item))
+                append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
+                                            malformed=True, typed=item))
             elif position in own_results:
-                listed.append(own_results[position])
-            else:
-                listed.append(self.elsewhere(position, record, item, period, home[position], claimed.get(position),
-                                             first))
-        result.activities = listed
+                append(own_results[position])
+            elif claimed or not self.carries:
+                append(self.elsewhere(position, record, item, period, home[position], claimed.get(position), first))
+            else:  # `elsewhere`, for a credential with no grace taken: only the carry-over note can apply
+                own_home = home[position]
+                note = _CARRIED_NOTE if own_home is not None and first <= own_home < reported_number else None
+                activity = earlier.get(position)
+                if activity is None:
+                    append(self.outside(position, record, item, start, end, note))
+                    continue
+                # its result as scored for its own period becomes the one `outside` would make: the same id,
+                # type, date and position, rejected with no category, credit, trace or outcome
+                reason = Sentence((_outside_reason, item["date"], start, end))
+                activity.category, activity.status, activity.credits = None, "rejected", ZERO
+                activity.raw_reasons = [reason] if note is None else [reason, note]
+                activity.trace = [] if explain else None
+                activity.outcome = None
+                append(activity)
+        return listed
+
+    def homes(self, typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]], periods: Periods,
+              period: Period) -> tuple[dict[int, int | None], dict[int | None, list[tuple[int, dict[str, Any]]]]]:
+        """The period each well-formed activity counts toward by its date (position → number), and each period's
+        own activities, in input order: a period looks only at its own (and its grace's), so a credential of many
+        periods costs its activities once, not once per period."""
+        home: dict[int, int | None] = {}
+        by_home: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
+        ends = [periods.at(number).end for number in range(1, period.number + 1)] if period.number <= 64 else []
+        """The last day of each period up to the reported one (when there are a few): periods follow one another
+        without a gap, so the first whose end is not before a day holds it."""
+        first_start = periods.first().start
+        last_end = ends[-1] if ends else first_start
+        for position, _record, item, problems in typed:
+            if item is not None and not problems:
+                day = item["date"]
+                number = (bisect_left(ends, day) + 1 if first_start <= day <= last_end and ends
+                          else self.home(periods, day))
+                home[position] = number
+                by_home.setdefault(number, []).append((position, item))
+        return home, by_home
 
     def first_accounted(self, periods: Periods, period: Period, base: dict[str, Any],
                         home: dict[int, int | None]) -> int:
@@ -405,10 +457,12 @@ class Scorer:
         """The entries of credit of a period's activities, each counting on its date (kept inside the period)."""
         tags = self.ledger.tag_names
         found: list[Entry] = []
+        start, end = period.start, period.end
         for activity in activities:
-            if activity.counts and activity.date is not None and activity.category is not None:
-                counts_on = min(max(activity.date, period.start), period.end)
-                found.extend(entries_of(activity, counts_on, number, tags))
+            day = activity.date
+            if activity.status in _COUNTING and day is not None and activity.category is not None:
+                found.extend(self.entries_of(activity, start if day < start else end if day > end else day, number,
+                                             tags))
         return found
 
     def scored(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
@@ -418,9 +472,62 @@ class Scorer:
         if activity is None:
             activity = scored[(position, number)] = self.score_activity(position, item, context)
             if item["date"] < period.start:
-                activity.raw_reasons = [*activity.raw_reasons, "Completed before the first period, in its look-back: "
-                                        "it counts toward the first period."]
+                activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
         return activity
+
+    def scored_once(self, items: Sequence[tuple[int, dict[str, Any]]], context: dict[str, Any], period: Period,
+                    number: int) -> tuple[list[ActivityResult], list[Entry]]:
+        """A period's own activities scored for it, where no grace can score one for another period, and their
+        entries (as `entries` makes them), in one pass."""
+        score = self.score_activity
+        scorers = None if self.explain else self.scorers
+        ids, templates, places = self.ids, self.templates, self.places
+        own: list[ActivityResult] = []
+        found: list[Entry] = []
+        tags = self.ledger.tag_names
+        no_tags = dict.fromkeys(tags)  # every declared tag, in order, before an entry's own
+        start, end = period.start, period.end
+        for position, item in items:
+            scorer = scorers.get(item["type"]) if scorers is not None else None
+            if scorer is None:  # traced, or a type it does not know: as `score_activity` says
+                activity = score(position, item, context)
+            else:  # `score_activity`, untraced, for a type it knows
+                try:
+                    outcome = scorer.fast(item, context)
+                except _RULE_ERRORS as exc:
+                    outcome = self.failure(exc)
+                category = outcome.category
+                activity = ActivityResult(position, item["id"], item["type"], item["date"],
+                                          None if category is None else ids[category], outcome.status,
+                                          outcome.credits, outcome.reasons, templates, places, False, None, outcome)
+            own.append(activity)
+            day = activity.date
+            if day is not None and day < start:
+                activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
+            if activity.status in _COUNTING and day is not None and activity.category is not None:
+                counts_on = start if day < start else end if day > end else day
+                decided = activity.outcome
+                if decided is not None and decided.tags and not decided.parts:  # the usual case, made here
+                    # its tags and its fields in one dict, as `Entry.fields` would make them (the fields last)
+                    entry_fields = {**no_tags, **decided.tags, "category": activity.category,
+                                    "type": activity.type, "date": day, "credits": activity.credits,
+                                    "carried": False}
+                    found.append(Entry(activity, counts_on, number, activity.credits, entry_fields, False,
+                                       entry_fields))
+                else:
+                    found.extend(self.entries_of(activity, counts_on, number, tags))
+        return own, found
+
+    @staticmethod
+    def entries_of(activity: ActivityResult, counts_on: date, number: int, tags: tuple[str, ...]) -> list[Entry]:
+        """`ledger.entries_of`, with the usual case (one entry, not split) made here."""
+        outcome = activity.outcome
+        if outcome is None or not outcome.parts:
+            entry_tags = dict.fromkeys(tags)
+            if outcome is not None and outcome.tags:
+                entry_tags.update(outcome.tags)
+            return [Entry(activity, counts_on, number, activity.credits, entry_tags)]
+        return entries_of(activity, counts_on, number, tags)
 
     def grace(self, book: CredentialResult, context: dict[str, Any], period: Period,
               following: list[tuple[int, dict[str, Any]]], claimed: dict[int, int],
@@ -494,21 +601,25 @@ class Scorer:
     def elsewhere(self, position: int, record: Any, item: dict[str, Any], period: Period, home: int | None,
                   taken_by: int | None, first_scored: int) -> ActivityResult:
         """An activity that does not count toward the reported period: rejected, saying where it belongs."""
-        outside = self.outside(position, record, item, period.start, period.end)
         note = None
         if taken_by is not None:
             note = f"It counted toward the period before (period {taken_by}), in that period's grace."
         elif home is not None and first_scored <= home < period.number and self.carries:
-            note = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
-        if note:
-            outside.raw_reasons = [*outside.raw_reasons, note]
-        return outside
+            note = _CARRIED_NOTE
+        return self.outside(position, record, item, period.start, period.end, note)
 
-    def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date) -> ActivityResult:
-        """An activity dated outside the cycle: rejected, saying which cycle it was judged in."""
-        reason = (f"Completed {item['date'].isoformat()}, outside this cycle "
-                  f"({start.isoformat()} to {end.isoformat()}).")
-        return self.rejected_record(position, record, [reason], typed=item)
+    def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date,
+                note: str | None = None) -> ActivityResult:
+        """An activity dated outside the cycle (a well-formed one, typed): rejected, saying which cycle it was
+        judged in (and `note`). Most of a long history is outside the period reported: the sentence is written
+        only if a report reads it."""
+        identifier = item.get("id")
+        day = item.get("date")
+        reason = Sentence((_outside_reason, day, start, end))
+        return ActivityResult(position, None if identifier is None else str(identifier),
+                              _text_or_none(item.get("type")), day if isinstance(day, date) else None, None,
+                              "rejected", ZERO, [reason] if note is None else [reason, note], self.templates,
+                              self.places, malformed=False, trace=[] if self.explain else None)
 
     def rejected_record(self, position: int, record: Any, reasons: list[Reason], malformed: bool = False,
                         typed: dict[str, Any] | None = None) -> ActivityResult:
@@ -531,7 +642,8 @@ class Scorer:
 
 def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
     """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
-    digest = hashlib.sha256(f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}".encode()).digest()
+    text = f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}"
+    digest = hashlib.sha256(text.encode(errors="surrogatepass")).digest()  # a Python caller's id may hold one
     return int.from_bytes(digest[:8], "big")
 
 
@@ -542,6 +654,14 @@ def _repeated_id(identifier: Any, first: int) -> str:
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _outside_reason(day: date, start: date, end: date) -> str:
+    return f"Completed {day.isoformat()}, outside this cycle ({start.isoformat()} to {end.isoformat()})."
+
+
+_CARRIED_NOTE = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
+_LOOK_BACK_NOTE = "Completed before the first period, in its look-back: it counts toward the first period."
 
 
 
