@@ -170,11 +170,27 @@ def best_of_pair(runs: int, first: Callable[[], Any], second: Callable[[], Any])
     return min(times[0]), min(times[1])
 
 
+def race(evaluator: Evaluator, by_hand: Callable[[dict[str, Any], date], Any], documents: list[dict[str, Any]],
+         repeats: int) -> dict[str, Any]:
+    """ceruleng and a hand-written scorer over the same members, alternately (best CPU time of `repeats`)."""
+    def ours() -> None:
+        for document in documents:
+            evaluator.member(document)
+
+    def theirs() -> None:
+        for document in documents:
+            by_hand(document, AS_OF)
+
+    activities = sum(len(d["activities"]) for d in documents)
+    ceruleng_time, hand_time = best_of_pair(repeats, ours, theirs)
+    return {"activities": activities, "ceruleng_per_s": activities / ceruleng_time,
+            "handwritten_per_s": activities / hand_time, "ratio": ceruleng_time / hand_time}
+
+
 def compare_pace(specs: dict[str, Any], documents: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
     """ceruleng and the hand-written scorer on the same PACE members: agreement, then speed (best of `repeats`)."""
     # the hand-written scorer scores the cycle containing AS_OF; on a deadline day ceruleng's default is the one due
     evaluator = Evaluator(specs, AS_OF, period="current")
-    activities = sum(len(d["activities"]) for d in documents)
     for document in documents:
         ours = evaluator.member(document).credentials[0]
         theirs = handwritten_pace.score_member(document, AS_OF)[0]
@@ -182,18 +198,7 @@ def compare_pace(specs: dict[str, Any], documents: list[dict[str, Any]], repeats
             got = (mine.category, "awarded" if mine.status == "capped" else mine.status, mine.credits)
             assert got == (category, status, credits), (document["member"], mine.id, got, (category, status, credits))
         assert (ours.earned, ours.met) == (theirs["earned"], theirs["met"]), document["member"]
-
-    def ours() -> None:
-        for document in documents:
-            evaluator.member(document)
-
-    def theirs() -> None:
-        for document in documents:
-            handwritten_pace.score_member(document, AS_OF)
-
-    ceruleng_time, hand_time = best_of_pair(repeats, ours, theirs)
-    return {"activities": activities, "ceruleng_per_s": activities / ceruleng_time,
-            "handwritten_per_s": activities / hand_time, "ratio": ceruleng_time / hand_time}
+    return race(evaluator, handwritten_pace.score_member, documents, repeats)
 
 
 LEDGER_SPEC = ROOT / "bench" / "specs" / "ledger-heavy.yaml"
@@ -220,7 +225,6 @@ def compare_ledger(documents: list[dict[str, Any]], repeats: int) -> dict[str, A
     """ceruleng and the hand-written ledger scorer on the same members: agreement, then speed (best of `repeats`).
     Both report the period containing the scoring day and defer reason sentences."""
     evaluator = Evaluator(load_specs([str(LEDGER_SPEC)]), AS_OF, period="current")
-    activities = sum(len(d["activities"]) for d in documents)
     for document in documents:
         ours = evaluator.member(document).credentials[0]
         theirs = handwritten_ledger.score_member(document, AS_OF)
@@ -231,18 +235,7 @@ def compare_ledger(documents: list[dict[str, Any]], repeats: int) -> dict[str, A
         minimum = ours.minimums[0].counted
         assert (ours.earned, ours.carried_in, minimum, ours.met) == (
             theirs["earned"], theirs["carried_in"], theirs["ethics"], theirs["met"]), document["member"]
-
-    def ours() -> None:
-        for document in documents:
-            evaluator.member(document)
-
-    def theirs() -> None:
-        for document in documents:
-            handwritten_ledger.score_member(document, AS_OF)
-
-    ceruleng_time, hand_time = best_of_pair(repeats, ours, theirs)
-    return {"activities": activities, "ceruleng_per_s": activities / ceruleng_time,
-            "handwritten_per_s": activities / hand_time, "ratio": ceruleng_time / hand_time}
+    return race(evaluator, handwritten_ledger.score_member, documents, repeats)
 
 
 def command_time(arguments: list[str], runs: int) -> float:
