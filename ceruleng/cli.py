@@ -217,15 +217,12 @@ def _specs_or_exit(rules: tuple[str, ...]) -> Any:
     """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2."""
     from ceruleng.engine import load_specs
     from ceruleng.errors import SpecError
-    from ceruleng.report.diagnostics import FileDiagnostics, render_text
+    from ceruleng.report.diagnostics import render_text, spec_error_files
 
     try:
         return load_specs(rules)
     except SpecError as exc:
-        paths = list(dict.fromkeys(d.span.path for d in exc.diagnostics))
-        files = [FileDiagnostics(path, exc.sources.get(path), [d for d in exc.diagnostics if d.span.path == path])
-                 for path in paths]
-        click.echo(render_text(files, 20), err=True, nl=False)
+        click.echo(render_text(spec_error_files(exc), 20), err=True, nl=False)
         _fail("the specs have errors; fix them first (ceruleng check shows them all)")
 
 

@@ -292,20 +292,8 @@ def read_members(path: str, given_format: str | None = None) -> Iterator[MemberI
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        with handle:
-            if fmt == "jsonl":
-                yield from _jsonl(handle, path)
-                return
-            raw = handle.read()
-    except OSError as exc:  # opened, but reading failed (a device, a vanished network file)
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    text, problem = decode(raw, path)
-    if text is None:
-        assert problem is not None
-        yield MemberInput(None, path, problem.span.line, problem.message)
-        return
-    yield from _whole(text, path, fmt)
+    with handle:
+        yield from _opened(handle, path, fmt)
 
 
 def read_stream(stream: IO[bytes], label: str = "<stdin>", given_format: str | None = None) -> Iterator[MemberInput]:
@@ -313,13 +301,17 @@ def read_stream(stream: IO[bytes], label: str = "<stdin>", given_format: str | N
     first bytes unless given. The HTTP service reads request bodies through here, so they read as `eval -` does."""
     peek = getattr(stream, "peek", None)
     sample = peek(SNIFF_BYTES)[:SNIFF_BYTES].decode("utf-8", "replace") if peek is not None else ""
-    fmt = detect_format("-", given_format, sample)
+    yield from _opened(stream, label, detect_format("-", given_format, sample))
+
+
+def _opened(stream: IO[bytes], label: str, fmt: str) -> Iterator[MemberInput]:
+    """Member documents from an open input: JSON Lines streamed line by line, any other format read whole."""
     try:
         if fmt == "jsonl":
             yield from _jsonl(stream, label)
             return
         raw = stream.read()
-    except OSError as exc:
+    except OSError as exc:  # opened, but reading failed (a device, a vanished network file)
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     text, problem = decode(raw, label)
     if text is None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ceruleng.errors import Diagnostic, sorted_diagnostics
+from ceruleng.errors import Diagnostic, SpecError, sorted_diagnostics
 from ceruleng.source import SourceText
 
 
@@ -52,6 +52,13 @@ def summary(files: Sequence[FileDiagnostics]) -> tuple[int, int]:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def spec_error_files(error: SpecError) -> list[FileDiagnostics]:
+    """A SpecError's diagnostics by file, in the order the files first appear, each with its text for quoting."""
+    paths = list(dict.fromkeys(d.span.path for d in error.diagnostics))
+    return [FileDiagnostics(path, error.sources.get(path), [d for d in error.diagnostics if d.span.path == path])
+            for path in paths]
 
 
 def render_text(files: Sequence[FileDiagnostics], max_errors: int | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -285,12 +285,11 @@ class Scorer:
         result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
         return result
 
-    def typed_records(self, records: Sequence[Any]) -> list[tuple[int, Any, dict[str, Any] | None, list[str]]]:
-        """Each record checked and typed: (position, raw, typed or None, problems). A repeated id makes the later
-        record malformed."""
+    def typed(self, records: Sequence[Any]) -> Iterator[tuple[int, Any, dict[str, Any] | None, list[str]]]:
+        """Each record checked and typed, in order: (position, raw, typed or None, problems). A repeated id makes
+        the later record malformed."""
         coerce = self.spec.coerce
         seen: dict[Any, int] = {}
-        typed = []
         for position, record in enumerate(records):
             item, problems = coerce(record)
             if item is not None:
@@ -298,29 +297,24 @@ class Scorer:
                 first = seen.setdefault(identifier, position) if identifier is not None else position
                 if first != position:
                     problems = [*problems, _repeated_id(identifier, first)]
-            typed.append((position, record, item, problems))
-        return typed
+            yield position, record, item, problems
+
+    def typed_records(self, records: Sequence[Any]) -> list[tuple[int, Any, dict[str, Any] | None, list[str]]]:
+        """Every record checked and typed (see `typed`), for the paths that look at them more than once."""
+        return list(self.typed(records))
 
     def score_records(self, records: Sequence[Any], context: dict[str, Any], period: Period | None,
                       entries: list[Entry]) -> list[ActivityResult]:
-        """One pass over the records: check and type each (as `typed_records` does), keep it in the period, score
+        """One pass over the records: check and type each (`typed`), keep it in the period, score
         it, and add the entries of credit of each that counts to `entries` (the simple path: no rule of the spec
         looks outside the period, so each counts on its own date, in the period's number — 0 without a cycle)."""
-        coerce = self.spec.coerce
         score = self.score_activity
         tags = self.ledger.tag_names
         number = 0 if period is None else period.number
         start, end = (date.min, date.max) if period is None else (period.start, period.end)
-        seen: dict[Any, int] = {}
         activities: list[ActivityResult] = []
         append = activities.append
-        for position, record in enumerate(records):
-            item, problems = coerce(record)
-            if item is not None:
-                identifier = item["id"]
-                first = seen.setdefault(identifier, position) if identifier is not None else position
-                if first != position:
-                    problems = [*problems, _repeated_id(identifier, first)]
+        for position, record, item, problems in self.typed(records):
             if problems or item is None:
                 append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
                                             malformed=True, typed=item))

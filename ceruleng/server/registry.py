@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ceruleng.errors import CerulengError, InputError
+from ceruleng.errors import CerulengError, SpecError
 from ceruleng.report.facts import SpecFacts, spec_facts
 
 
@@ -38,24 +38,13 @@ class Loaded:
 
 def compile_rules(rules: tuple[str, ...]) -> dict[str, Any]:
     """Every spec under `rules`, compiled; SpecsBroken with the diagnostics when any has errors."""
-    from ceruleng.engine import check_file
-    from ceruleng.files import spec_files
-    from ceruleng.report.diagnostics import FileDiagnostics, render_text
+    from ceruleng.engine import load_specs
+    from ceruleng.report.diagnostics import render_text, spec_error_files
 
-    checked = [check_file(path) for path in spec_files(rules)]
-    if not checked:
-        raise InputError(f"no spec files (.yaml, .yml) found in {', '.join(rules)}")
-    broken = [c for c in checked if c.errors]
-    if broken:
-        raise SpecsBroken(render_text([FileDiagnostics(c.path, c.source, c.diagnostics) for c in broken], 20)
-                          .rstrip("\n"))
-    specs: dict[str, Any] = {}
-    for item in checked:
-        assert item.spec is not None
-        if item.spec.id in specs:
-            raise InputError(f"{item.path}: spec id '{item.spec.id}' is also used by {specs[item.spec.id].model.path}")
-        specs[item.spec.id] = item.spec
-    return specs
+    try:
+        return load_specs(rules)
+    except SpecError as exc:
+        raise SpecsBroken(render_text(spec_error_files(exc), 20).rstrip("\n")) from None
 
 
 def _listing(specs: Mapping[str, Any], facts: Mapping[str, SpecFacts]) -> list[dict[str, Any]]:
