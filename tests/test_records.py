@@ -29,6 +29,9 @@ RECORDS: list[tuple[dict[str, Any] | Any, str | None]] = [
     ({**VALID, "minutes": [90]}, "minutes: must be a number"),
     ({**VALID, "minutes": True}, "minutes: must be a number"),
     ({**VALID, "minutes": 90.5}, "minutes: must be a number, got the binary float 90.5 (pass a Decimal"),
+    ({**VALID, "minutes": float("inf")}, "minutes: must be a number, got the binary float inf"),
+    ({**VALID, "segments": [{"kind": "talk", "minutes": 60.0}]}, "segments: item 1 minutes: must be a number, got the "
+     "binary float 60.0"),
     ({**VALID, "date": "2025-02-30"}, "not a real calendar date"),
     ({**VALID, "date": 20250211}, "date: must be a date"),
     ({**VALID, "type": ""}, "type: must not be empty"),
