@@ -49,7 +49,7 @@ class Entry:
     period: int
     credits: Decimal
     tags: dict[str, Any] = field(default_factory=dict)
-    """Its tags. The scorer makes the usual entry with one dict for its tags and its `fields()`: the fields come
+    """Its tags. `entries_of` makes the usual entry with one dict for its tags and its `fields()`: the fields come
     after the tags, so they win, as in `fields()`, wherever the dict is read as tags (a copy for carried credit)."""
     carried: bool = False
     known_fields: dict[str, Any] | None = None
@@ -86,8 +86,10 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
     tags = dict.fromkeys(tag_names)
     if own:
         tags.update(own)
-    if not parts:
-        return [Entry(activity, counts_on, period, activity.credits, tags)]
+    if not parts:  # the usual entry: its tags and its `fields()` in one dict, the fields last (see `Entry.tags`)
+        tags.update(category=activity.category, type=activity.type, date=activity.date, credits=activity.credits,
+                    carried=False)
+        return [Entry(activity, counts_on, period, activity.credits, tags, False, tags)]
     found = []
     left = activity.credits
     for amount, part_tags in parts:

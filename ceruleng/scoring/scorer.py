@@ -455,7 +455,7 @@ class Scorer:
         for activity in activities:
             day = activity.date
             if activity.status in _COUNTING and day is not None and activity.category is not None:
-                found.extend(self.entries_of(activity, start if day < start else end if day > end else day, number,
+                found.extend(entries_of(activity, start if day < start else end if day > end else day, number,
                                              tags))
         return found
 
@@ -474,54 +474,19 @@ class Scorer:
         """A period's own activities scored for it, where no grace can score one for another period, and their
         entries (as `entries` makes them), in one pass."""
         score = self.score_activity
-        scorers = None if self.explain else self.scorers
-        ids, templates, places = self.ids, self.templates, self.places
         own: list[ActivityResult] = []
         found: list[Entry] = []
         tags = self.ledger.tag_names
-        no_tags = dict.fromkeys(tags)  # every declared tag, in order, before an entry's own
         start, end = period.start, period.end
         for position, item in items:
-            scorer = scorers.get(item["type"]) if scorers is not None else None
-            if scorer is None:  # traced, or a type it does not know: as `score_activity` says
-                activity = score(position, item, context)
-            else:  # `score_activity`, untraced, for a type it knows
-                try:
-                    outcome = scorer.fast(item, context)
-                except _RULE_ERRORS as exc:
-                    outcome = self.failure(exc)
-                category = outcome.category
-                activity = ActivityResult(position, item["id"], item["type"], item["date"],
-                                          None if category is None else ids[category], outcome.status,
-                                          outcome.credits, outcome.reasons, templates, places, False, None, outcome)
+            activity = score(position, item, context)
             own.append(activity)
             day = activity.date
             if day is not None and day < start:
                 activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
             if activity.status in _COUNTING and day is not None and activity.category is not None:
-                counts_on = start if day < start else end if day > end else day
-                decided = activity.outcome
-                if decided is not None and decided.tags and not decided.parts:  # the usual case, made here
-                    # its tags and its fields in one dict, as `Entry.fields` would make them (the fields last)
-                    entry_fields = {**no_tags, **decided.tags, "category": activity.category,
-                                    "type": activity.type, "date": day, "credits": activity.credits,
-                                    "carried": False}
-                    found.append(Entry(activity, counts_on, number, activity.credits, entry_fields, False,
-                                       entry_fields))
-                else:
-                    found.extend(self.entries_of(activity, counts_on, number, tags))
+                found.extend(entries_of(activity, start if day < start else end if day > end else day, number, tags))
         return own, found
-
-    @staticmethod
-    def entries_of(activity: ActivityResult, counts_on: date, number: int, tags: tuple[str, ...]) -> list[Entry]:
-        """`ledger.entries_of`, with the usual case (one entry, not split) made here."""
-        outcome = activity.outcome
-        if outcome is None or not outcome.parts:
-            entry_tags = dict.fromkeys(tags)
-            if outcome is not None and outcome.tags:
-                entry_tags.update(outcome.tags)
-            return [Entry(activity, counts_on, number, activity.credits, entry_tags)]
-        return entries_of(activity, counts_on, number, tags)
 
     def grace(self, book: CredentialResult, context: dict[str, Any], period: Period,
               following: list[tuple[int, dict[str, Any]]], claimed: dict[int, int],
