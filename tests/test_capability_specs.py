@@ -11,6 +11,9 @@ capability earns) and every example must pass, through the same runner as `cerul
 - versions/: versioning without copies — a dated version of a category that states only what changed, rule values
   (rounding mode and increment included) from dated parameters, tables with named value columns, reason templates
   that format numbers and join text.
+- generality/: policies the language was not written for (PMI PMP, Florida nursing, NCCPA PA-C, engineering PDH),
+  paraphrased from memory as a test of how far the model reaches without Python changes — NOT authoritative rules;
+  see each spec's sources/ file.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ceruleng.engine import check_file, load_specs
 from ceruleng.testing import run_example
 
 TESTS = Path(__file__).parent
-FOLDERS = ("windows", "ledger", "versions")
+FOLDERS = ("windows", "ledger", "versions", "generality")
 EXPECTED_LINTS = {"windows/rolling.yaml": {"window-before-history"}}
 """The diagnostics a capability's spec earns by showing it (a rolling window longer than a member's history)."""
 
