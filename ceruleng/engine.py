@@ -15,18 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiled import CompiledSpec
-from ceruleng.compiler import CompileState, check_model
-from ceruleng.compiler.examples import check_examples
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.files import read_spec_source, read_text, spec_files
 from ceruleng.inputs import MemberInput
-from ceruleng.model import build_model
-from ceruleng.schema import validate_document
 from ceruleng.source import SourceText
 from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
-if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start
+if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start; the front
+    # end (schema, compiler, expression parser) when a spec is checked, so `eval` of cached specs never loads it
+    from ceruleng.compiler import CompileState
     from ceruleng.expr.checker import Binding, Checked, Scope
     from ceruleng.model import SpecModel
     from ceruleng.scoring.results import CredentialResult, MemberResult
@@ -70,6 +68,11 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
                                       hint="a spec starts with keys such as ceruleng, id, title, sources "
                                            "(see docs/language.md)"))
         return CheckedFile(path, source, diagnostics)
+    from ceruleng.compiler import check_model
+    from ceruleng.compiler.examples import check_examples
+    from ceruleng.model import build_model
+    from ceruleng.schema import validate_document
+
     dependencies = _dependencies(document, path)
     schema_diagnostics, checkable = validate_document(document, "spec")
     loading_failed = any(d.is_error for d in diagnostics)
