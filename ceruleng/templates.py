@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from decimal import Decimal, localcontext
+from functools import partial
 from typing import Any
 
 from ceruleng.values import CONTEXT, format_credits, format_value
