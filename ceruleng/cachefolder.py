@@ -23,13 +23,11 @@ import hashlib
 import hmac
 import os
 import stat
-import tempfile
 from functools import cache
 from pathlib import Path
 
 from ceruleng import __version__
 from ceruleng.files import FileProblem, read_spec_file
-from ceruleng.schema import schema_text
 
 FORMAT = 2
 """Bumped when what either cache stores changes meaning: part of the fingerprint, so old entries are misses."""
@@ -57,7 +55,10 @@ def checker_fingerprint() -> str:
         if path.suffix in (".py", ".lark", ".json") and "__pycache__" not in path.parts:
             info = path.stat()
             digest.update(f"{path.relative_to(package)}|{info.st_size}|{info.st_mtime_ns}".encode())
-    digest.update(schema_text("spec").encode())  # the schema may live outside the package (a source checkout)
+    # the schema may live outside the package (a source checkout's schemas/): found as `schema.schema_text` finds it
+    # for an installed package or a checkout, without importing importlib.resources on every warm run
+    schema = package / "schemas" / "spec.schema.json"
+    digest.update((schema if schema.is_file() else package.parent / "schemas" / "spec.schema.json").read_bytes())
     return digest.hexdigest()
 
 
@@ -126,6 +127,8 @@ def sign(key: bytes, data: bytes) -> bytes:
 def write_atomically(directory: Path, name: str, data: bytes) -> None:
     """`data` as `directory/name`, via a temporary file renamed into place; a failure to write is ignored (the
     cache is an optimisation, never a reason to fail)."""
+    import tempfile  # only when writing: a warm run reads entries alone
+
     try:
         descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name[:16]}.", suffix=".tmp")
         try:

@@ -217,7 +217,6 @@ def _specs_or_exit(rules: tuple[str, ...], cached: bool = False) -> Any:
     """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2. `cached`: through
     the compiled-spec cache (eval), unless --no-cache or CERULENG_NO_CACHE turns it off."""
     from ceruleng.errors import SpecError
-    from ceruleng.report.diagnostics import render_text, spec_error_files
 
     try:
         if cached:
@@ -228,6 +227,8 @@ def _specs_or_exit(rules: tuple[str, ...], cached: bool = False) -> Any:
 
         return load_specs(rules)
     except SpecError as exc:
+        from ceruleng.report.diagnostics import render_text, spec_error_files
+
         click.echo(render_text(spec_error_files(exc), 20), err=True, nl=False)
         _fail("the specs have errors; fix them first (ceruleng check shows them all)")
 
