@@ -91,14 +91,16 @@ def open_private(path: Path, limit: int) -> bytes | None:
         descriptor = os.open(path, flags)
     except OSError:
         return None
-    with os.fdopen(descriptor, "rb") as handle:
+    try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or not owned_privately(info) or info.st_size > limit:
-            return None
-        try:
+            return None  # looked at before wrapping it: a folder cannot even be wrapped in a file object
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
             return handle.read(limit + 1)
-        except OSError:
-            return None
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def secret(directory: Path) -> bytes | None:

@@ -51,7 +51,7 @@ from ceruleng.cachefolder import (
     write_atomically,
 )
 from ceruleng.compiled import CompiledSpec
-from ceruleng.engine import CheckedFile, check_file, check_text, named_spec_files, one_per_id, refuse_broken
+from ceruleng.engine import CheckedFile, check_text, named_spec_files, one_per_id, refuse_broken
 from ceruleng.errors import Diagnostic
 from ceruleng.files import read_spec_source
 from ceruleng.report.facts import SpecFacts, facts_of
@@ -282,25 +282,36 @@ class _Loader:
 class _Entry:
     """A valid entry of one spec, loaded into a `CompiledSpec` when first used."""
 
-    __slots__ = ("body", "facts", "key", "path", "records")
+    __slots__ = ("body", "directory", "facts", "key", "path", "records")
 
-    def __init__(self, key: str, path: str, records: Any, body: bytes, facts: SpecFacts) -> None:
-        self.key, self.path, self.records, self.body, self.facts = key, path, records, body, facts
+    def __init__(self, directory: Path, key: str, path: str, records: Any, body: bytes, facts: SpecFacts) -> None:
+        self.directory, self.key, self.path = directory, key, path
+        self.records, self.body, self.facts = records, body, facts
 
     def load(self) -> CompiledSpec:
-        """The compiled spec; should the entry not load after all (a class it names is gone), compiled afresh: the
-        entry was written for a spec that compiled cleanly from these very bytes, so it compiles again."""
+        """The compiled spec; should the entry not load after all (it names a class that is gone, or one it may
+        not), compiled afresh and stored again: the entry was written for a spec that compiled cleanly from these
+        very bytes, so it compiles again (should the file have changed since, its errors are raised)."""
         try:
             spec = _Unpickler(self.body, _Loader(self.records)).load()
         except Exception:  # whatever a bad entry does while loading, it is a miss, never a crash
             spec = None
         if type(spec) is CompiledSpec and spec.model.path == self.path:
             return spec
-        checked = check_file(self.path)
-        if checked.spec is None:
-            refuse_broken([checked])
+        source = read_spec_source(self.path)
+        checked = (CheckedFile(self.path, None, [source]) if isinstance(source, Diagnostic)
+                   else _compiled(self.directory, _key(self.path, source[0]), source[1], self.path))
+        refuse_broken([checked])
         assert checked.spec is not None
         return checked.spec
+
+
+def _compiled(directory: Path | None, key: str, text: str, path: str) -> CheckedFile:
+    """A cache miss: the spec checked and compiled, and stored when it compiled cleanly."""
+    checked = check_text(text, path)
+    if directory is not None and checked.spec is not None:
+        _store(directory, key, checked)
+    return checked
 
 
 def _lookup(directory: Path, key: str, path: str) -> tuple[str, _Entry] | None:
@@ -326,7 +337,7 @@ def _lookup(directory: Path, key: str, path: str) -> tuple[str, _Entry] | None:
         return None
     if type(shown) is not SpecFacts or shown.id != spec_id:
         return None
-    return spec_id, _Entry(key, path, records, body, shown)
+    return spec_id, _Entry(directory, key, path, records, body, shown)
 
 
 def _key(path: str, raw: bytes) -> str:
@@ -381,12 +392,10 @@ def load_specs(paths: Iterable[str], use_cache: bool = True) -> CachedSpecs:
         if hit is not None:
             found.append((path, hit[0], hit[1]))
             continue
-        fresh = check_text(text, path)
+        fresh = _compiled(directory, key, text, path)
         checked.append(fresh)
         if fresh.spec is not None:
             found.append((path, fresh.spec.id, fresh.spec))
-            if directory is not None:
-                _store(directory, key, fresh)
     refuse_broken(checked)
     return CachedSpecs(one_per_id(found))
 
