@@ -165,15 +165,15 @@ def _module_record(namespace: dict[str, Any], modules: _Modules) -> ModuleRecord
     return base_name, _pickled((own, defaults), modules), functions
 
 
-def _payload(spec: CompiledSpec, key: str, dependencies: dict[str, str | None]) -> bytes:
-    """(format, key, dependencies, id, facts, modules, spec): what `_lookup` checks first (format, key and
-    dependencies), what a run needs of every spec before scoring (id, report facts: small), and the rest (loaded
-    only when a member needs the spec)."""
+def _payload(spec: CompiledSpec, key: str, dependencies: dict[str, str | None]) -> tuple[bytes, bytes]:
+    """(header, body). The header, (format, key, dependencies, id, facts, SHA-256 of the body), is what every run
+    reads of every spec: what `_lookup` checks, and what it needs before scoring (the id, the report facts). The
+    body, (modules, spec), is read only when a member needs the spec; the signed header commits to it by its hash."""
     facts = pickle.dumps(facts_of(spec), protocol=pickle.HIGHEST_PROTOCOL)
     modules = _Modules()
     if spec.program is not None:
         modules.number(spec.program.namespace)
-    body = _pickled(spec, modules)
+    pickled = _pickled(spec, modules)
     records: list[ModuleRecord] = []
     while len(records) < len(modules.found):  # a module's constants may name another's function (`_standard`)
         records.append(_module_record(modules.found[len(records)], modules))
@@ -185,7 +185,14 @@ def _payload(spec: CompiledSpec, key: str, dependencies: dict[str, str | None]) 
         if registered is None or len(registered) != 4:
             raise _Unstorable(f"the source of {filename} is not registered")
         sources[filename] = "".join(registered[2])
-    return marshal.dumps((FORMAT, key, dependencies, spec.id, facts, (records, sources), body))
+    body = marshal.dumps(((records, sources), pickled))
+    header = marshal.dumps((FORMAT, key, dependencies, spec.id, facts, hashlib.sha256(body).digest()))
+    return header, body
+
+
+def _entry_bytes(key_bytes: bytes, key: str, header: bytes, body: bytes) -> bytes:
+    """MAGIC, the header's length (4 bytes), the MAC of key and header, the header, the body."""
+    return MAGIC + len(header).to_bytes(4, "big") + sign(key_bytes, key.encode() + header) + header + body
 
 
 def _store(directory: Path, key: str, checked: CheckedFile) -> None:
@@ -196,11 +203,12 @@ def _store(directory: Path, key: str, checked: CheckedFile) -> None:
         return
     dependencies = {name: dependency_hash(checked.path, name) for name in dict.fromkeys(checked.dependencies)}
     try:
-        payload = _payload(checked.spec, key, dependencies)
+        header, body = _payload(checked.spec, key, dependencies)
     except (_Unstorable, pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
         return
-    if len(payload) + len(MAGIC) + 32 <= MAX_ENTRY_BYTES:
-        write_atomically(directory, f"{key}.spec", MAGIC + sign(key_bytes, key.encode() + payload) + payload)
+    entry = _entry_bytes(key_bytes, key, header, body)
+    if len(entry) <= MAX_ENTRY_BYTES:
+        write_atomically(directory, f"{key}.spec", entry)
 
 
 # ---- loading ---------------------------------------------------------------------------------------------------
@@ -282,20 +290,24 @@ class _Loader:
 class _Entry:
     """A valid entry of one spec, loaded into a `CompiledSpec` when first used."""
 
-    __slots__ = ("body", "directory", "facts", "key", "path", "records")
+    __slots__ = ("body", "digest", "directory", "facts", "key", "path")
 
-    def __init__(self, directory: Path, key: str, path: str, records: Any, body: bytes, facts: SpecFacts) -> None:
+    def __init__(self, directory: Path, key: str, path: str, body: bytes, digest: bytes, facts: SpecFacts) -> None:
         self.directory, self.key, self.path = directory, key, path
-        self.records, self.body, self.facts = records, body, facts
+        self.body, self.digest, self.facts = body, digest, facts
 
     def load(self) -> CompiledSpec:
-        """The compiled spec; should the entry not load after all (it names a class that is gone, or one it may
-        not), compiled afresh and stored again: the entry was written for a spec that compiled cleanly from these
-        very bytes, so it compiles again (should the file have changed since, its errors are raised)."""
-        try:
-            spec = _Unpickler(self.body, _Loader(self.records)).load()
-        except Exception:  # whatever a bad entry does while loading, it is a miss, never a crash
-            spec = None
+        """The compiled spec; should the body not be the one the signed header names, or not load after all (it
+        names a class that is gone, or one it may not), compiled afresh and stored again: the entry was written for
+        a spec that compiled cleanly from these very bytes, so it compiles again (should the file have changed
+        since, its errors are raised)."""
+        spec = None
+        if hmac.compare_digest(hashlib.sha256(self.body).digest(), self.digest):
+            try:
+                modules, pickled = marshal.loads(self.body)
+                spec = _Unpickler(pickled, _Loader(modules)).load()
+            except Exception:  # whatever a bad entry does while loading, it is a miss, never a crash
+                spec = None
         if type(spec) is CompiledSpec and spec.model.path == self.path:
             return spec
         source = read_spec_source(self.path)
@@ -315,29 +327,32 @@ def _compiled(directory: Path | None, key: str, text: str, path: str) -> Checked
 
 
 def _lookup(directory: Path, key: str, path: str) -> tuple[str, _Entry] | None:
-    """The spec id and entry stored for `key`, or None (a miss) unless the entry is exactly what `_store` wrote for
-    this key, signed with this user's secret, and every file it depends on is unchanged."""
+    """The spec id and entry stored for `key`, or None (a miss) unless the entry's header is exactly what `_store`
+    wrote for this key, signed with this user's secret, and every file it depends on is unchanged. (The body is
+    checked against the header's hash when it is loaded.)"""
     key_bytes = secret(directory)
     raw = open_private(directory / f"{key}.spec", MAX_ENTRY_BYTES)
-    if key_bytes is None or raw is None or not raw.startswith(MAGIC) or len(raw) > MAX_ENTRY_BYTES:
+    start = len(MAGIC) + 4 + 32
+    if key_bytes is None or raw is None or not raw.startswith(MAGIC) or len(raw) < start:
         return None
-    mac, payload = raw[len(MAGIC): len(MAGIC) + 32], raw[len(MAGIC) + 32:]
-    if not hmac.compare_digest(mac, sign(key_bytes, key.encode() + payload)):
+    length = int.from_bytes(raw[len(MAGIC): len(MAGIC) + 4], "big")
+    header = raw[start: start + length]
+    if len(header) != length or not hmac.compare_digest(raw[start - 32: start], sign(key_bytes, key.encode() + header)):
         return None
     try:
-        form, stored_key, dependencies, spec_id, facts, records, body = marshal.loads(payload)
+        form, stored_key, dependencies, spec_id, facts, digest = marshal.loads(header)
         if (form != FORMAT or stored_key != key or type(dependencies) is not dict or type(spec_id) is not str
-                or type(body) is not bytes):
+                or type(digest) is not bytes):
             return None
-        for name, digest in dependencies.items():
-            if type(name) is not str or dependency_hash(path, name) != digest:
+        for name, hashed in dependencies.items():
+            if type(name) is not str or dependency_hash(path, name) != hashed:
                 return None
         shown = _Unpickler(facts, _Loader(None)).load()
     except Exception:  # whatever a bad entry does while loading, it is a miss, never a crash
         return None
     if type(shown) is not SpecFacts or shown.id != spec_id:
         return None
-    return spec_id, _Entry(directory, key, path, records, body, shown)
+    return spec_id, _Entry(directory, key, path, raw[start + length:], digest, shown)
 
 
 def _key(path: str, raw: bytes) -> str:

@@ -8,6 +8,7 @@ the bundled rules, in every text format, with and without --explain. The hostile
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import os
@@ -179,13 +180,13 @@ def test_a_valid_entry_is_used_and_scores_the_same(cache: Path, spec: Path, comp
     assert compiles == [str(spec)]
 
 
-@pytest.mark.parametrize("where", ["magic", "mac", "payload", "last byte"])
+@pytest.mark.parametrize("where", ["magic", "length", "mac", "header", "last byte"])
 def test_a_flipped_byte_is_a_miss(cache: Path, spec: Path, compiles: list[str], where: str) -> None:
     _earned(spec)
     entry = _entry(cache)
     data = bytearray(entry.read_bytes())
-    data[{"magic": 3, "mac": len(speccache.MAGIC) + 5, "payload": len(speccache.MAGIC) + 40,
-          "last byte": len(data) - 1}[where]] ^= 0x01
+    data[{"magic": 3, "length": len(speccache.MAGIC) + 3, "mac": len(speccache.MAGIC) + 9,
+          "header": len(speccache.MAGIC) + 40, "last byte": len(data) - 1}[where]] ^= 0x01
     entry.write_bytes(bytes(data))
     assert _earned(spec) == "0.35"
     assert len(compiles) == 2
@@ -234,15 +235,19 @@ def test_another_ceruleng_or_python_is_a_miss(cache: Path, spec: Path, compiles:
     assert len(list(cache.glob("*.spec"))) == 3  # one entry per ceruleng and Python
 
 
-def _forge(entry: Path, change: Any) -> None:
-    """Re-sign an entry after `change` edits its fields: what only the user (holding the secret) could do."""
+def _forge(entry: Path, header_change: Any = None, body: bytes | None = None) -> None:
+    """Re-sign an entry after `header_change` edits its header's fields, or with another `body` (whose hash the
+    header then names): what only the user (holding the secret) could do."""
     data = entry.read_bytes()
-    fields = list(marshal.loads(data[len(speccache.MAGIC) + 32:]))
-    change(fields)
-    payload = marshal.dumps(tuple(fields))
-    key = entry.stem
+    start = len(speccache.MAGIC) + 4 + 32
+    length = int.from_bytes(data[len(speccache.MAGIC): len(speccache.MAGIC) + 4], "big")
+    fields = list(marshal.loads(data[start: start + length]))
+    body = data[start + length:] if body is None else body
+    fields[5] = hashlib.sha256(body).digest()
+    if header_change is not None:
+        header_change(fields)
     secret = (entry.parent / cachefolder.SECRET).read_bytes()
-    entry.write_bytes(speccache.MAGIC + cachefolder.sign(secret, key.encode() + payload) + payload)
+    entry.write_bytes(speccache._entry_bytes(secret, entry.stem, marshal.dumps(tuple(fields)), body))
 
 
 def test_a_signed_entry_of_another_format_is_a_miss(cache: Path, spec: Path, compiles: list[str]) -> None:
@@ -263,7 +268,7 @@ def test_a_signed_entry_that_would_run_code_is_not_unpickled(cache: Path, spec: 
             return os.system, (f"touch {marker}",)
 
     _earned(spec)
-    _forge(_entry(cache), lambda fields: fields.__setitem__(6, pickle.dumps(Payload())))
+    _forge(_entry(cache), body=marshal.dumps((([], {}), pickle.dumps(Payload()))))
     assert _earned(spec) == "0.35"
     assert not marker.exists()
     assert len(compiles) == 2
