@@ -51,10 +51,16 @@ def checker_fingerprint() -> str:
     """Identifies this ceruleng: its version and the size and time of every file of the package."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256(f"{__version__}|{FORMAT}".encode())
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".lark", ".json") and "__pycache__" not in path.parts:
-            info = path.stat()
-            digest.update(f"{path.relative_to(package)}|{info.st_size}|{info.st_mtime_ns}".encode())
+    found = []
+    for folder, folders, names in os.walk(package):  # os.walk, not Path.rglob: this runs on every warm start
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        for name in names:
+            if name.endswith((".py", ".lark", ".json")):
+                path = os.path.join(folder, name)
+                info = os.stat(path)
+                found.append((os.path.relpath(path, package), info.st_size, info.st_mtime_ns))
+    for relative, size, mtime in sorted(found):
+        digest.update(f"{relative}|{size}|{mtime}".encode())
     # the schema may live outside the package (a source checkout's schemas/): found as `schema.schema_text` finds it
     # for an installed package or a checkout, without importing importlib.resources on every warm run
     schema = package / "schemas" / "spec.schema.json"
@@ -84,8 +90,9 @@ def private_folder(directory: Path | None = None) -> Path | None:
     return directory
 
 
-def open_private(path: Path, limit: int) -> bytes | None:
-    """A regular file of this user's that only they can write, at most `limit` bytes; None for anything else."""
+def open_private(path: Path, limit: int, first: int | None = None) -> bytes | None:
+    """A regular file of this user's that only they can write, at most `limit` bytes; None for anything else. With
+    `first`, only its first `first` bytes are read (what a reader needs to decide whether to read the rest)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(path, flags)
@@ -96,7 +103,7 @@ def open_private(path: Path, limit: int) -> bytes | None:
         if not stat.S_ISREG(info.st_mode) or not owned_privately(info) or info.st_size > limit:
             return None  # looked at before wrapping it: a folder cannot even be wrapped in a file object
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            return handle.read(limit + 1)
+            return handle.read(limit + 1 if first is None else min(first, limit + 1))
     except OSError:
         return None
     finally:

@@ -64,7 +64,9 @@ __all__ = ["MAX_ENTRY_BYTES", "CachedSpecs", "load_specs", "spec_facts"]
 
 MAGIC = b"ceruleng compiled spec\n"
 MAX_ENTRY_BYTES = 32 * 1024 * 1024
-"""Largest entry read back; the bundled specs' entries are 50 to 400 kB."""
+"""Largest entry read back; the bundled specs' entries are 150 to 450 kB."""
+MAX_HEADER_BYTES = 64 * 1024
+"""Most of an entry read to check it (its header: a few hundred bytes; a larger header is a miss)."""
 GENERATED = "<ceruleng "
 """How the file name of every generated module begins (`CodeWriter`): what marks a function as generated."""
 _BASES: dict[str, dict[str, Any]] = {"runtime": RUNTIME, "records": RECORDS}
@@ -288,13 +290,14 @@ class _Loader:
 
 
 class _Entry:
-    """A valid entry of one spec, loaded into a `CompiledSpec` when first used."""
+    """A valid entry header of one spec; the spec is loaded from the entry's body when first used."""
 
-    __slots__ = ("body", "digest", "directory", "facts", "key", "path")
+    __slots__ = ("digest", "directory", "facts", "file", "key", "offset", "path")
 
-    def __init__(self, directory: Path, key: str, path: str, body: bytes, digest: bytes, facts: SpecFacts) -> None:
-        self.directory, self.key, self.path = directory, key, path
-        self.body, self.digest, self.facts = body, digest, facts
+    def __init__(self, directory: Path, key: str, path: str, file: Path, offset: int, digest: bytes,
+                 facts: SpecFacts) -> None:
+        self.directory, self.key, self.path, self.file, self.offset = directory, key, path, file, offset
+        self.digest, self.facts = digest, facts
 
     def load(self) -> CompiledSpec:
         """The compiled spec; should the body not be the one the signed header names, or not load after all (it
@@ -302,9 +305,11 @@ class _Entry:
         a spec that compiled cleanly from these very bytes, so it compiles again (should the file have changed
         since, its errors are raised)."""
         spec = None
-        if hmac.compare_digest(hashlib.sha256(self.body).digest(), self.digest):
+        raw = open_private(self.file, MAX_ENTRY_BYTES)
+        body = raw[self.offset:] if raw is not None else b""
+        if hmac.compare_digest(hashlib.sha256(body).digest(), self.digest):
             try:
-                modules, pickled = marshal.loads(self.body)
+                modules, pickled = marshal.loads(body)
                 spec = _Unpickler(pickled, _Loader(modules)).load()
             except Exception:  # whatever a bad entry does while loading, it is a miss, never a crash
                 spec = None
@@ -326,14 +331,14 @@ def _compiled(directory: Path | None, key: str, text: str, path: str) -> Checked
     return checked
 
 
-def _lookup(directory: Path, key: str, path: str) -> tuple[str, _Entry] | None:
+def _lookup(directory: Path, key_bytes: bytes, key: str, path: str) -> tuple[str, _Entry] | None:
     """The spec id and entry stored for `key`, or None (a miss) unless the entry's header is exactly what `_store`
-    wrote for this key, signed with this user's secret, and every file it depends on is unchanged. (The body is
-    checked against the header's hash when it is loaded.)"""
-    key_bytes = secret(directory)
-    raw = open_private(directory / f"{key}.spec", MAX_ENTRY_BYTES)
+    wrote for this key, signed with this user's secret, and every file it depends on is unchanged. Only the header
+    is read; the body is read, and checked against the header's hash, when the spec is first used."""
+    entry = directory / f"{key}.spec"
+    raw = open_private(entry, MAX_ENTRY_BYTES, first=MAX_HEADER_BYTES)
     start = len(MAGIC) + 4 + 32
-    if key_bytes is None or raw is None or not raw.startswith(MAGIC) or len(raw) < start:
+    if raw is None or not raw.startswith(MAGIC) or len(raw) < start:
         return None
     length = int.from_bytes(raw[len(MAGIC): len(MAGIC) + 4], "big")
     header = raw[start: start + length]
@@ -352,7 +357,7 @@ def _lookup(directory: Path, key: str, path: str) -> tuple[str, _Entry] | None:
         return None
     if type(shown) is not SpecFacts or shown.id != spec_id:
         return None
-    return spec_id, _Entry(directory, key, path, raw[start + length:], digest, shown)
+    return spec_id, _Entry(directory, key, path, entry, start + length, digest, shown)
 
 
 def _key(path: str, raw: bytes) -> str:
@@ -394,6 +399,9 @@ class CachedSpecs(Mapping[str, CompiledSpec]):
 def load_specs(paths: Iterable[str], use_cache: bool = True) -> CachedSpecs:
     """`engine.load_specs` through the cache (`use_cache=False`: compile every spec, as `--no-cache` asks)."""
     directory = private_folder() if use_cache else None
+    key_bytes = secret(directory) if directory is not None else None
+    if key_bytes is None:
+        directory = None  # no secret to sign or check entries with: no cache
     found: list[tuple[str, str, CompiledSpec | _Entry]] = []
     checked: list[CheckedFile] = []
     for path in named_spec_files(paths):
@@ -403,7 +411,7 @@ def load_specs(paths: Iterable[str], use_cache: bool = True) -> CachedSpecs:
             continue
         raw, text = source
         key = _key(path, raw) if directory is not None else ""
-        hit = _lookup(directory, key, path) if directory is not None else None
+        hit = _lookup(directory, key_bytes, key, path) if directory is not None and key_bytes is not None else None
         if hit is not None:
             found.append((path, hit[0], hit[1]))
             continue
