@@ -132,6 +132,21 @@ def test_a_cached_spec_keeps_its_generated_python_and_line_map(cache: Path) -> N
     assert cached.warnings == fresh.warnings
 
 
+def test_a_cached_spec_keeps_its_warnings_and_sees_a_cited_text_appear(cache: Path, tmp_path: Path) -> None:
+    """A cited source text that is missing is a warning of the compile, kept with the cached spec; once the text
+    is there, the entry (which recorded it as missing) is a miss and the warning is gone."""
+    spec = tmp_path / "asap-pace.yaml"
+    spec.write_bytes((ROOT / "rules" / "asap-pace.yaml").read_bytes())
+    fresh = speccache.load_specs([str(spec)], use_cache=False)["asap-pace"]
+    assert [w.code for w in fresh.warnings] == ["source-file-missing"]
+    speccache.load_specs([str(spec)])
+    cached = speccache.load_specs([str(spec)])["asap-pace"]
+    assert cached.warnings == fresh.warnings
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "asap-pace.txt").write_bytes((ROOT / "rules" / "sources" / "asap-pace.txt").read_bytes())
+    assert speccache.load_specs([str(spec)])["asap-pace"].warnings == []
+
+
 # ---- hostile entries ---------------------------------------------------------------------------------------------
 
 
