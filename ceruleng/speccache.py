@@ -5,24 +5,28 @@ Stage: loading specs (in front of `engine.load_specs`). Input: spec paths. Outpu
 `engine.load_specs` gives them (the same errors for broken specs and shared ids; a broken spec is never cached).
 
 An entry is one file per spec, named by the SHA-256 of (ceruleng's fingerprint, the Python version, the spec's path
-as given, its bytes); inside it, the hashes of the files the spec reads (CSV tables, cited texts), which must still
-match (re-read by the compiler's own rule, `files.read_spec_file`), as in `check`'s cache. What it holds:
-- each generated module (the scoring module, the record checkers): its source, its code object (marshal), and
-  the constants its namespace is bound to beyond the runtime's helpers (pickled);
+as given, its bytes). Its signed header holds the format, that key, the hashes of the files the spec reads (CSV
+tables, cited texts: they must still match, re-read by the compiler's own rule `files.read_spec_file`, as in
+`check`'s cache), the spec's id, the facts reports need of it (`report.facts`), and the SHA-256 of the body. The body:
+- each generated module (the scoring module, the record checkers): its functions' code objects (marshal), the
+  constants its namespace is bound to beyond the runtime's helpers (pickled), and its source (for linecache);
 - the `CompiledSpec` (pickled), in which every generated function and every generated namespace is a reference
-  (module, name) rather than a value.
-Loading verifies the MAC, unmarshals each module's code and executes it into a namespace rebuilt from the runtime
-(`RUNTIME` or `RECORDS`, by reference) and its pickled constants, registers its source with `linecache` (tracebacks,
-`origins_of`: an internal error still names the spec file:line), then unpickles the spec, binding each reference to
-the function just defined. No `compile()`, so nothing is parsed: a warm `eval` costs little more than its imports.
+  (module number, name) rather than a value.
+A run reads and checks every header (a few hundred bytes each), and a body only when a member holds a credential of
+that spec (`CachedSpecs`). Loading a body rebuilds each module's namespace from the runtime (`RUNTIME` or `RECORDS`,
+by reference) and its constants, makes each function from its code object in that namespace (a generated module is
+top-level `def`s only), registers the sources with `linecache` (tracebacks, and `origins_of`: an internal error still
+names the spec file:line), then unpickles the spec, binding each reference to its function. Nothing is parsed or
+compiled: a warm `eval` costs little more than its imports.
 
 Why pickle here when `check`'s cache is JSON only: a compiled spec is objects and code, which JSON cannot carry
-without rebuilding the front end's work. An entry is unmarshalled and unpickled only after its HMAC (the per-user
-secret of `ceruleng.cachefolder`, over the key and the whole payload) checks out, so only bytes this user's ceruleng
-wrote for this key are ever loaded; unpickling is also limited to the classes a compiled spec is made of
-(`_ALLOWED`), as defence in depth. A tampered, truncated, foreign, oversized, symlinked, wrong-version or unreadable
-entry is a miss: the spec is compiled again, never an error. The folder and its security model are
-`ceruleng.cachefolder`'s (the same as `check`'s); `--no-cache` or CERULENG_NO_CACHE=1 turns the cache off.
+without redoing the front end's work. A header is unmarshalled only after its HMAC (the per-user secret of
+`ceruleng.cachefolder`, over the key and the header) checks out, and a body only once its hash is the one the
+header names, so only bytes this user's ceruleng wrote for this key are ever loaded; unpickling is also limited to
+the classes a compiled spec is made of (`_ALLOWED`), as defence in depth. A tampered, truncated, foreign, oversized,
+symlinked, wrong-version or unreadable entry is a miss: the spec is compiled again, never an error. The folder and
+its security model are `ceruleng.cachefolder`'s (the same as `check`'s); `--no-cache` or CERULENG_NO_CACHE=1 turns
+the cache off.
 """
 
 from __future__ import annotations
