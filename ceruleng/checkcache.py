@@ -22,6 +22,8 @@ broken spec clean, or a clean one broken), run code, or make `check` read a file
 - The files an entry depends on are named as the spec names them and re-read through `files.read_spec_file`, the
   same rule the compiler obeys (inside the spec's folder, regular, bounded), and their hashes must still match.
 Not defended: someone who runs as the same user (they can change ceruleng itself).
+The folder, its secret and the reading and writing of entries are `ceruleng.cachefolder`'s, shared with the
+compiled-spec cache of `eval` (`ceruleng.speccache`).
 """
 
 from __future__ import annotations
@@ -29,110 +31,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ceruleng import __version__
+from ceruleng.cachefolder import (
+    FORMAT,
+    cache_dir,
+    checker_fingerprint,
+    dependency_hash,
+    open_private,
+    private_folder,
+    secret,
+    write_atomically,
+)
 from ceruleng.errors import Diagnostic, Severity
-from ceruleng.files import FileProblem, read_spec_file, read_spec_source
+from ceruleng.files import read_spec_source
 from ceruleng.report.diagnostics import FileDiagnostics
-from ceruleng.schema import schema_text
 from ceruleng.source import SourceText, Span
 
-FORMAT = 2
+__all__ = ["FORMAT", "MAX_ENTRY_BYTES", "cache_dir", "check_paths", "checker_fingerprint"]
+
 MAX_ENTRY_BYTES = 4 * 1024 * 1024
 """Largest entry read back; a spec's diagnostics are a few kilobytes."""
-_SECRET = "secret"
 _ENTRY_KEYS = {"format", "key", "dependencies", "diagnostics", "mac"}
 _DIAGNOSTIC_KEYS = {"code", "message", "path", "line", "column", "severity", "hint"}
 _CODE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _HEX = re.compile(r"[0-9a-f]{64}")
-
-
-def cache_dir() -> Path | None:
-    if os.environ.get("CERULENG_NO_CACHE"):
-        return None
-    configured = os.environ.get("CERULENG_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "ceruleng" if base else Path.home() / ".cache" / "ceruleng"
-
-
-@cache
-def checker_fingerprint() -> str:
-    """Identifies this ceruleng: its version and the size and time of every file of the package."""
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256(f"{__version__}|{FORMAT}".encode())
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".lark", ".json") and "__pycache__" not in path.parts:
-            info = path.stat()
-            digest.update(f"{path.relative_to(package)}|{info.st_size}|{info.st_mtime_ns}".encode())
-    digest.update(schema_text("spec").encode())  # the schema may live outside the package (a source checkout)
-    return digest.hexdigest()
-
-
-# ---- the folder and its secret -------------------------------------------------------------------------------------
-
-
-def _owned_privately(info: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else (no group or other write bit)."""
-    mine = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
-    return mine and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def _private_folder(directory: Path) -> Path | None:
-    """The cache folder, created 0700 if missing; None (no cache) unless it is a real folder of this user's that no
-    one else can write."""
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = directory.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISDIR(info.st_mode) or not _owned_privately(info):
-        return None
-    return directory
-
-
-def _open_private(path: Path, limit: int) -> bytes | None:
-    """A regular file of this user's that only they can write, at most `limit` bytes; None for anything else."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except OSError:
-        return None
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode) or not _owned_privately(info) or info.st_size > limit:
-            return None
-        try:
-            return handle.read(limit + 1)
-        except OSError:
-            return None
-
-
-def _secret(directory: Path) -> bytes | None:
-    """The per-user key entries are signed with: 32 random bytes in a 0600 file, made on first use."""
-    path = directory / _SECRET
-    for _ in range(2):
-        found = _open_private(path, 64)
-        if found is not None:
-            return found if len(found) == 32 and not os.stat(path).st_mode & 0o077 else None
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        except FileExistsError:
-            continue  # another check made it first, or something else is there: read it (or give up)
-        except OSError:
-            return None
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(os.urandom(32))
-    return None
 
 
 def _mac(secret: bytes, body: dict[str, Any]) -> str:
@@ -141,11 +67,6 @@ def _mac(secret: bytes, body: dict[str, Any]) -> str:
 
 
 # ---- entries -------------------------------------------------------------------------------------------------------
-
-
-def _dependency_hash(spec_path: str, name: str) -> str | None:
-    data = read_spec_file(spec_path, name)
-    return None if isinstance(data, FileProblem) else hashlib.sha256(data).hexdigest()
 
 
 def _diagnostic_from(item: Any, spec_path: str) -> Diagnostic | None:
@@ -171,9 +92,9 @@ def _to_json(diagnostic: Diagnostic) -> dict[str, Any]:
 def _lookup(directory: Path, key: str, spec_path: str) -> list[Diagnostic] | None:
     """The stored diagnostics for `key`, or None (a miss) unless the entry is exactly what `_store` wrote for this
     key, signed with this user's secret, and every file it depends on is unchanged."""
-    secret = _secret(directory)
-    raw = _open_private(directory / f"{key}.json", MAX_ENTRY_BYTES)
-    if secret is None or raw is None:
+    key_bytes = secret(directory)
+    raw = open_private(directory / f"{key}.json", MAX_ENTRY_BYTES)
+    if key_bytes is None or raw is None:
         return None
     try:
         entry = json.loads(raw.decode("utf-8"))
@@ -182,7 +103,7 @@ def _lookup(directory: Path, key: str, spec_path: str) -> list[Diagnostic] | Non
     if not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS or entry["format"] != FORMAT or entry["key"] != key:
         return None
     mac = entry.pop("mac")
-    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, entry)):
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(key_bytes, entry)):
         return None
     dependencies, stored = entry["dependencies"], entry["diagnostics"]
     if not isinstance(dependencies, dict) or not isinstance(stored, list):
@@ -190,7 +111,7 @@ def _lookup(directory: Path, key: str, spec_path: str) -> list[Diagnostic] | Non
     for name, digest in dependencies.items():
         if not (digest is None or (isinstance(digest, str) and _HEX.fullmatch(digest))):
             return None
-        if _dependency_hash(spec_path, name) != digest:
+        if dependency_hash(spec_path, name) != digest:
             return None
     diagnostics = [_diagnostic_from(item, spec_path) for item in stored]
     return None if any(d is None for d in diagnostics) else [d for d in diagnostics if d is not None]
@@ -198,30 +119,19 @@ def _lookup(directory: Path, key: str, spec_path: str) -> list[Diagnostic] | Non
 
 def _store(directory: Path, key: str, spec_path: str, diagnostics: list[Diagnostic],
            dependencies: list[str]) -> None:
-    secret = _secret(directory)
-    if secret is None:
+    key_bytes = secret(directory)
+    if key_bytes is None:
         return
     entry: dict[str, Any] = {"format": FORMAT, "key": key,
-                             "dependencies": {name: _dependency_hash(spec_path, name) for name in dependencies},
+                             "dependencies": {name: dependency_hash(spec_path, name) for name in dependencies},
                              "diagnostics": [_to_json(d) for d in diagnostics]}
-    entry["mac"] = _mac(secret, entry)
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{key[:16]}.", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(entry, ensure_ascii=True))
-            os.replace(temporary, directory / f"{key}.json")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass
+    entry["mac"] = _mac(key_bytes, entry)
+    write_atomically(directory, f"{key}.json", json.dumps(entry, ensure_ascii=True).encode("ascii"))
 
 
 def check_paths(paths: Iterable[str], use_cache: bool = True) -> list[FileDiagnostics]:
     """Diagnostics for every spec file, using the cache where it is valid."""
-    configured = cache_dir() if use_cache else None
-    directory = _private_folder(configured) if configured is not None else None
+    directory = private_folder() if use_cache else None
     results = []
     for path in paths:
         found = read_spec_source(path)

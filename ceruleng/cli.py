@@ -213,15 +213,22 @@ def _show_python(files: list[str]) -> NoReturn:
 # ---- eval --------------------------------------------------------------------------------------------------------
 
 
-def _specs_or_exit(rules: tuple[str, ...]) -> Any:
-    """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2."""
-    from ceruleng.engine import load_specs
+def _specs_or_exit(rules: tuple[str, ...], cached: bool = False) -> Any:
+    """Load specs for eval/test; spec errors are printed like `check` prints them, then exit 2. `cached`: through
+    the compiled-spec cache (eval), unless --no-cache or CERULENG_NO_CACHE turns it off."""
     from ceruleng.errors import SpecError
-    from ceruleng.report.diagnostics import render_text, spec_error_files
 
     try:
+        if cached:
+            from ceruleng.speccache import load_specs as load_cached
+
+            return load_cached(rules)
+        from ceruleng.engine import load_specs
+
         return load_specs(rules)
     except SpecError as exc:
+        from ceruleng.report.diagnostics import render_text, spec_error_files
+
         click.echo(render_text(spec_error_files(exc), 20), err=True, nl=False)
         _fail("the specs have errors; fix them first (ceruleng check shows them all)")
 
@@ -407,19 +414,21 @@ def _folder_output(writer: Any, output: str | None, output_format: str) -> bool:
 @click.option("--reasons", "reasons", type=click.Choice(["text", "none"]), default="text", show_default=True,
               help="What --format json and jsonl write as each activity's reasons: the sentences, or none "
                    "(an empty list: smaller output for a batch that stores totals and statuses).")
+@click.option("--no-cache", is_flag=True, help="Compile every spec again, ignoring the cache of compiled specs.")
 @click.pass_context
 def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[str, ...], output_format: str,
                  explain: bool, as_of: str | None, output: str | None, input_format: str | None, seed: int,
-                 jobs: int, color: str, period: str, reasons: str) -> None:
+                 jobs: int, color: str, period: str, reasons: str, no_cache: bool) -> None:
     """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
 
     Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
-    and reported), 2 for usage or I/O errors.
+    and reported), 2 for usage or I/O errors. Compiled specs come from a cache when the spec files, the files they
+    read and ceruleng are unchanged (see README); --no-cache compiles them again.
     """
     from ceruleng.batch import score_inputs
     from ceruleng.inputs import require_input
-    from ceruleng.report.facts import spec_facts
     from ceruleng.report.writers import REASONS_FORMATS, ReportOptions, writer_class
+    from ceruleng.speccache import spec_facts
 
     if reasons != "text" and output_format not in REASONS_FORMATS:
         raise click.UsageError(f"--reasons {reasons} applies to --format {' and '.join(REASONS_FORMATS)}, "
@@ -429,7 +438,7 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     jobs = _capped_jobs(jobs)
     writer_type = writer_class(output_format)
     folder = _folder_output(writer_type, output, output_format)
-    specs = _specs_or_exit(rules)
+    specs = _specs_or_exit(rules, cached=not no_cache)
     for path in activities:  # refuse a missing input before any output starts, so nothing half-written shows
         require_input(path)
     to_terminal = output in (None, "-") and _same_terminal(sys.stdout)

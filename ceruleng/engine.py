@@ -12,21 +12,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ceruleng.compiled import CompiledSpec
-from ceruleng.compiler import CompileState, check_model
-from ceruleng.compiler.examples import check_examples
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
 from ceruleng.files import read_spec_source, read_text, spec_files
 from ceruleng.inputs import MemberInput
-from ceruleng.model import build_model
-from ceruleng.schema import validate_document
 from ceruleng.source import SourceText
 from ceruleng.values import CONTEXT, ZERO
 from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
-if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start
+if TYPE_CHECKING:  # scoring modules are imported when scoring starts, so `check` stays quick to start; the front
+    # end (schema, compiler, expression parser) when a spec is checked, so `eval` of cached specs never loads it
+    from ceruleng.compiler import CompileState
     from ceruleng.expr.checker import Binding, Checked, Scope
     from ceruleng.model import SpecModel
     from ceruleng.scoring.results import CredentialResult, MemberResult
@@ -70,6 +68,11 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
                                       hint="a spec starts with keys such as ceruleng, id, title, sources "
                                            "(see docs/language.md)"))
         return CheckedFile(path, source, diagnostics)
+    from ceruleng.compiler import check_model
+    from ceruleng.compiler.examples import check_examples
+    from ceruleng.model import build_model
+    from ceruleng.schema import validate_document
+
     dependencies = _dependencies(document, path)
     schema_diagnostics, checkable = validate_document(document, "spec")
     loading_failed = any(d.is_error for d in diagnostics)
@@ -164,22 +167,41 @@ def load_spec(path: str | Path) -> CompiledSpec:
 def load_specs(paths: Iterable[str]) -> dict[str, CompiledSpec]:
     """Every spec under `paths`, by id. Raises SpecError with the diagnostics of every file that has errors,
     InputError when a path is missing or names no spec file, or when two specs share an id."""
+    checked = [check_file(path) for path in named_spec_files(paths)]
+    refuse_broken(checked)
+    return one_per_id((item.path, item.spec.id, item.spec) for item in checked if item.spec is not None)
+
+
+def named_spec_files(paths: Iterable[str]) -> list[str]:
+    """The spec files under `paths` (files or folders); InputError when a path is missing or names none."""
     paths = list(paths)
     files = spec_files(paths)
     if not files:
         raise InputError(f"no spec files (.yaml, .yml) found in {', '.join(paths)}")
-    checked = [check_file(path) for path in files]
+    return files
+
+
+def refuse_broken(checked: Iterable[CheckedFile]) -> None:
+    """SpecError with the diagnostics of every file that did not compile, if any did not."""
     broken = [item for item in checked if item.spec is None]
     if broken:
         raise SpecError([d for item in broken for d in item.diagnostics],
                         {item.path: item.source for item in broken if item.source is not None})
-    specs: dict[str, CompiledSpec] = {}
-    for item in checked:
-        assert item.spec is not None
-        if item.spec.id in specs:
-            raise InputError(f"{item.path}: spec id '{item.spec.id}' is also used by {specs[item.spec.id].model.path}")
-        specs[item.spec.id] = item.spec
-    return specs
+
+
+SpecT = TypeVar("SpecT")
+
+
+def one_per_id(specs: Iterable[tuple[str, str, SpecT]]) -> dict[str, SpecT]:
+    """(path, id, spec) → specs by id, in order; InputError when two files share an id (`ceruleng.speccache` passes
+    specs it loads only when first used)."""
+    found: dict[str, SpecT] = {}
+    paths: dict[str, str] = {}
+    for path, spec_id, spec in specs:
+        if spec_id in found:
+            raise InputError(f"{path}: spec id '{spec_id}' is also used by {paths[spec_id]}")
+        found[spec_id], paths[spec_id] = spec, path
+    return found
 
 
 @dataclass

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -193,6 +192,8 @@ def compiled(source: SpecSource) -> CompiledSpec:
 def _compile(source: SpecSource) -> CompiledSpec:
     """Compile from the carried text and files alone: the files are laid out in a fresh private folder that stands
     in for the spec's own, and are gone once it is compiled (the compiler keeps what it read)."""
+    import tempfile  # here, not at the top: `eval` imports this module (through `lines`) and never compiles here
+
     with tempfile.TemporaryDirectory(prefix="ceruleng-spec-") as folder:
         for name, data in source.files:
             _lay_out(Path(folder), name, data)

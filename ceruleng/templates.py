@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from functools import partial
 from typing import Any
 
 from ceruleng.values import CONTEXT, format_credits, format_value
@@ -115,12 +116,13 @@ CACHE_SIZE = 4096
 
 
 def credits_formatter(places: int) -> Callable[[Any], str]:
-    """How `{credits}` prints: at the spec's precision (0.1, 1.25, 3)."""
+    """How `{credits}` prints: at the spec's precision (0.1, 1.25, 3). A partial of a module function rather than
+    a closure, so a compiled spec's templates can be pickled into the compiled-spec cache (`ceruleng.speccache`)."""
+    return partial(_render_credits, places=places)
 
-    def render(value: Any) -> str:
-        return format_credits(value, places) if isinstance(value, Decimal) else format_value(value)
 
-    return render
+def _render_credits(value: Any, places: int) -> str:
+    return format_credits(value, places) if isinstance(value, Decimal) else format_value(value)
 
 
 def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any], str]]) -> Template:

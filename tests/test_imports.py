@@ -19,7 +19,7 @@ LAYERS = [
     {"scoring"},
     {"engine", "inputs"},
     {"batch", "report", "testing", "coverage", "checkcache", "lsp", "server", "fmt", "diffing", "scaffold",
-     "lines", "specset"},
+     "lines", "specset", "cachefolder", "speccache"},
     {"cli", "__main__", "__init__", "dask"},
 ]
 """A module may import from its own layer or lower ones, never from a higher one."""

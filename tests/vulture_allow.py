@@ -14,7 +14,8 @@ the package and the tests with this file, so any other unused definition fails C
 - the expression printer's methods (`boolean`, `list_of`, `not_`), dispatched on the node type like the checker's;
 - ruamel.yaml's `preserve_quotes` and html.parser's `handle_starttag`/`handle_data`, set or called by the library;
 - `scoring.encode._Member.input`: a msgspec Struct field, written by msgspec by name (the other fields are read too);
-- `HtmlWriter`: an optional writer, imported by name only when `--format html` is asked for (`OPTIONAL_WRITERS`).
+- `HtmlWriter`: an optional writer, imported by name only when `--format html` is asked for (`OPTIONAL_WRITERS`);
+- pickle's hooks in `speccache` (`reducer_override`, `persistent_id`, `persistent_load`), called by the pickler.
 """
 
 # ruff: noqa
@@ -115,3 +116,6 @@ _.saveAsTextFile
 _.broadcast
 _.parallelize
 _.SparkSession
+_.reducer_override
+_.persistent_id
+_.persistent_load
