@@ -19,6 +19,7 @@ Not defended: someone who runs as the same user (they can change ceruleng itself
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -149,6 +150,33 @@ def write_atomically(directory: Path, name: str, data: bytes) -> None:
             raise
     except OSError:
         pass
+
+
+KEPT_PER_SPEC = 4
+"""Entries kept for one spec file (its latest contents, per kind of entry): enough to switch between a few
+branches without recompiling, while a spec edited all day leaves four entries, not one per save."""
+
+
+def entry_name(spec_path: str, key: str, suffix: str) -> str:
+    """An entry's file name: the spec file's place (its absolute path, hashed), then the key, then the kind."""
+    place = hashlib.sha256(os.fsencode(os.path.abspath(spec_path))).hexdigest()[:16]
+    return f"{place}-{key}{suffix}"
+
+
+def store_entry(directory: Path, spec_path: str, key: str, suffix: str, data: bytes) -> None:
+    """Write one entry for `spec_path` and drop the oldest of its others beyond KEPT_PER_SPEC, so the folder grows
+    with the number of spec files, not with the number of edits (or ceruleng upgrades) each one has seen."""
+    name = entry_name(spec_path, key, suffix)
+    write_atomically(directory, name, data)
+    place = name.split("-", 1)[0]
+    try:
+        others = [(entry.stat().st_mtime_ns, entry) for entry in directory.glob(f"{place}-*{suffix}")
+                  if entry.name != name]
+    except OSError:
+        return
+    for _, stale in sorted(others, key=lambda pair: pair[0], reverse=True)[KEPT_PER_SPEC - 1:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def dependency_hash(spec_path: str, name: str) -> str | None:

@@ -41,10 +41,11 @@ from ceruleng.cachefolder import (
     cache_dir,
     checker_fingerprint,
     dependency_hash,
+    entry_name,
     open_private,
     private_folder,
     secret,
-    write_atomically,
+    store_entry,
 )
 from ceruleng.errors import Diagnostic, Severity
 from ceruleng.files import read_spec_source
@@ -93,7 +94,7 @@ def _lookup(directory: Path, key: str, spec_path: str) -> list[Diagnostic] | Non
     """The stored diagnostics for `key`, or None (a miss) unless the entry is exactly what `_store` wrote for this
     key, signed with this user's secret, and every file it depends on is unchanged."""
     key_bytes = secret(directory)
-    raw = open_private(directory / f"{key}.json", MAX_ENTRY_BYTES)
+    raw = open_private(directory / entry_name(spec_path, key, ".json"), MAX_ENTRY_BYTES)
     if key_bytes is None or raw is None:
         return None
     try:
@@ -126,7 +127,7 @@ def _store(directory: Path, key: str, spec_path: str, diagnostics: list[Diagnost
                              "dependencies": {name: dependency_hash(spec_path, name) for name in dependencies},
                              "diagnostics": [_to_json(d) for d in diagnostics]}
     entry["mac"] = _mac(key_bytes, entry)
-    write_atomically(directory, f"{key}.json", json.dumps(entry, ensure_ascii=True).encode("ascii"))
+    store_entry(directory, spec_path, key, ".json", json.dumps(entry, ensure_ascii=True).encode("ascii"))
 
 
 def check_paths(paths: Iterable[str], use_cache: bool = True) -> list[FileDiagnostics]:

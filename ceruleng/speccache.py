@@ -48,11 +48,12 @@ from ceruleng.cachefolder import (
     FORMAT,
     checker_fingerprint,
     dependency_hash,
+    entry_name,
     open_private,
     private_folder,
     secret,
     sign,
-    write_atomically,
+    store_entry,
 )
 from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import CheckedFile, check_text, named_spec_files, one_per_id, refuse_broken
@@ -214,7 +215,7 @@ def _store(directory: Path, key: str, checked: CheckedFile) -> None:
         return
     entry = _entry_bytes(key_bytes, key, header, body)
     if len(entry) <= MAX_ENTRY_BYTES:
-        write_atomically(directory, f"{key}.spec", entry)
+        store_entry(directory, checked.path, key, ".spec", entry)
 
 
 # ---- loading ---------------------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def _lookup(directory: Path, key_bytes: bytes, key: str, path: str) -> tuple[str
     """The spec id and entry stored for `key`, or None (a miss) unless the entry's header is exactly what `_store`
     wrote for this key, signed with this user's secret, and every file it depends on is unchanged. Only the header
     is read; the body is read, and checked against the header's hash, when the spec is first used."""
-    entry = directory / f"{key}.spec"
+    entry = directory / entry_name(path, key, ".spec")
     raw = open_private(entry, MAX_ENTRY_BYTES, first=MAX_HEADER_BYTES)
     start = len(MAGIC) + 4 + 32
     if raw is None or not raw.startswith(MAGIC) or len(raw) < start:

@@ -250,6 +250,23 @@ def test_another_ceruleng_or_python_is_a_miss(cache: Path, spec: Path, compiles:
     assert len(list(cache.glob("*.spec"))) == 3  # one entry per ceruleng and Python
 
 
+def test_a_spec_edited_many_times_keeps_a_few_entries_and_its_latest_is_a_hit(
+        cache: Path, spec: Path, compiles: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    text = spec.read_text(encoding="utf-8")
+    for edit in range(7):  # seven saves of the spec, each a new content (a comment at the end)
+        spec.write_text(f"{text}\n# edit {edit}\n", encoding="utf-8")
+        _earned(spec)
+    monkeypatch.setattr(speccache, "checker_fingerprint", lambda: "1" * 64)  # then a ceruleng upgrade
+    assert _earned(spec) == "0.35"
+    assert len(compiles) == 8
+    assert len(list(cache.glob("*.spec"))) == cachefolder.KEPT_PER_SPEC  # not one per save: the oldest went
+    assert _earned(spec) == "0.35" and len(compiles) == 8  # the latest is still a hit
+    elsewhere = spec.parent / "copy.yaml"  # another spec file keeps its own entries
+    elsewhere.write_bytes(spec.read_bytes())
+    speccache.load_specs([str(elsewhere)])
+    assert len(list(cache.glob("*.spec"))) == cachefolder.KEPT_PER_SPEC + 1
+
+
 def _forge(entry: Path, header_change: Any = None, body: bytes | None = None) -> None:
     """Re-sign an entry after `header_change` edits its header's fields, or with another `body` (whose hash the
     header then names): what only the user (holding the secret) could do."""
