@@ -364,8 +364,8 @@ def _lenient(text: str) -> Any:
 
 
 def _json_problem(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, json.JSONDecodeError):  # some messages end in "at" ("Invalid control character at")
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
     return str(exc)
 
 
