@@ -479,6 +479,11 @@ def _csv_members(text: str, path: str) -> Iterator[MemberInput]:
     if missing:
         raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                          f"(a CSV needs {', '.join(CSV_REQUIRED)})")
+    repeated = next((name for index, name in enumerate(header) if name and name in header[:index]), None)
+    if repeated is not None:  # the later cell would silently replace the earlier one on every row
+        first, second = [index + 1 for index, name in enumerate(header) if name == repeated][:2]
+        raise InputError(f"{path}: line 1: column '{repeated[:80]}' is named twice (columns {first} and {second}); "
+                         "give each attribute one column")
     members: dict[str, _CsvMember] = {}
     order: list[_CsvMember] = []
     while True:
