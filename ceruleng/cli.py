@@ -98,6 +98,16 @@ def _flush_or_fail() -> None:
         _io_failure(exc)
 
 
+class _NamedPath(click.Path):
+    """A path that must be named: an empty argument (an unset shell variable, `ceruleng fmt "$SPEC"`) would be read
+    as the current folder, so `fmt` would rewrite every spec in it and `eval --rules` load whatever lies there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value:
+            self.fail("an empty name is not a file or folder (is a shell variable unset?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _io_failure(exc: OSError) -> NoReturn:
     """One line for an I/O failure that reached the command line: a reader that went away, a full disk, a device."""
     _quiet_stdout()
@@ -140,7 +150,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=_NamedPath())
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True,
               help="Diagnostics for people; JSON for tools; GitHub Actions annotations; SARIF 2.1.0 for code "
@@ -387,9 +397,9 @@ def _folder_output(writer: Any, output: str | None, output_format: str) -> bool:
 
 
 @main.command(name="eval")
-@click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
+@click.option("--rules", "rules", multiple=True, required=True, type=_NamedPath(),
               help="Spec file or folder of specs (repeatable).")
-@click.argument("activities", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.argument("activities", nargs=-1, required=True, type=_NamedPath(allow_dash=True))
 @click.option("--format", "output_format",
               type=click.Choice(["table", "json", "csv", "jsonl", "html", "parquet"]), default="table",
               show_default=True,
@@ -486,7 +496,7 @@ def _capped_jobs(jobs: int) -> int:
 
 
 @main.command()
-@click.option("--rules", "rules", multiple=True, required=True, type=click.Path(),
+@click.option("--rules", "rules", multiple=True, required=True, type=_NamedPath(),
               help="Spec file or folder of specs (repeatable); compiled at start-up, again on SIGHUP.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
@@ -523,7 +533,7 @@ def serve(rules: tuple[str, ...], host: str, port: int, max_body: str, no_access
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=_NamedPath())
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]), default="text",
               show_default=True, help="One line per failure; JSON for tools; JUnit XML for CI systems.")
 @click.option("-k", "patterns", multiple=True, metavar="PATTERN",
@@ -559,9 +569,9 @@ def test(paths: tuple[str, ...], output_format: str, patterns: tuple[str, ...]) 
 
 
 @main.command(name="diff")
-@click.argument("old", type=click.Path())
-@click.argument("new", type=click.Path())
-@click.option("--members", multiple=True, type=click.Path(allow_dash=True), metavar="FILE",
+@click.argument("old", type=_NamedPath())
+@click.argument("new", type=_NamedPath())
+@click.option("--members", multiple=True, type=_NamedPath(allow_dash=True), metavar="FILE",
               help="Member activity files to score under both (repeatable; .yaml, .json, .csv, .jsonl or -).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "html"]), default="table",
               show_default=True, help="table for people, json for tools, html for a page to share.")
@@ -609,7 +619,7 @@ def diff_command(old: str, new: str, members: tuple[str, ...], output_format: st
 
 
 @main.command(name="fmt")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=_NamedPath())
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a file is not formatted.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print what would change, exit 1 if anything.")
 def fmt_command(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
@@ -647,7 +657,7 @@ def schema(name: str, output: str | None) -> None:
 
 @main.command()
 @click.argument("body_id", metavar="BODY-ID")
-@click.option("--dir", "folder", default="rules", show_default=True, type=click.Path(file_okay=False),
+@click.option("--dir", "folder", default="rules", show_default=True, type=_NamedPath(file_okay=False),
               help="Folder to write the spec in (created if missing).")
 @click.option("--schema", "schema_reference", metavar="URL|PATH", default=None,
               help="What the spec's $schema modeline points at: the published schema's URL [default], or a path "

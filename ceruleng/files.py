@@ -80,13 +80,18 @@ def read_text(path: str) -> str:
 SNIFF_BYTES = 64 * 1024
 """How much of a file is read to tell a spec from other YAML kept beside specs (a member log can be large)."""
 _SPEC_KEY = re.compile(rb"""^(?:\{[ \t]*)?["']?ceruleng["']?[ \t]*:""", re.MULTILINE)
+_OTHER_LINE_BREAKS = re.compile(rb"\r\n?|\xc2\x85|\xe2\x80[\xa8\xa9]")
+"""CR LF, a CR alone, NEL, LS and PS in UTF-8: line breaks to YAML as LF is."""
 NOT_A_SPEC = "not a spec: no 'ceruleng:' key at the top level (member logs and other YAML beside specs are skipped)"
 
 
 def looks_like_spec(raw: bytes) -> bool:
     """Whether a file's bytes start like a spec: a top-level `ceruleng:` key (every spec has one; the schema
     requires it) in its first 64 KiB."""
-    return _SPEC_KEY.search(raw[:SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf")) is not None
+    sample = raw[:SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf")
+    if b"\r" in sample or b"\xc2\x85" in sample or b"\xe2\x80" in sample:  # lines that end as YAML ends them too
+        sample = _OTHER_LINE_BREAKS.sub(b"\n", sample)  # (a CR alone: old Mac files), not just at LF
+    return _SPEC_KEY.search(sample) is not None
 
 
 def _sniff(path: Path) -> bool:

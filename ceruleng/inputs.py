@@ -18,6 +18,7 @@ import io
 import json
 import re
 import sys
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,12 @@ from typing import IO, Any
 
 import msgspec
 
-from ceruleng.errors import InputError
+from ceruleng.errors import Diagnostic, InputError
 from ceruleng.fields import Unreadable
 from ceruleng.files import decode
 from ceruleng.surrogates import LONE_SURROGATE, UnencodableText, escape_surrogates
 from ceruleng.values import int_or_decimal, parse_number_text
-from ceruleng.yamlsrc import load_yaml
+from ceruleng.yamlsrc import LoadedDocument, load_yaml
 
 FORMATS = ("yaml", "json", "jsonl", "csv")
 SUFFIX_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -329,7 +330,9 @@ def _whole(text: str, path: str, fmt: str) -> Iterator[MemberInput]:
         try:
             data = parse_json(text)
         except DuplicateKey as exc:
-            yield MemberInput(_lenient(text), path, None, f"{exc} (every key may appear once)")
+            members = _json_list_members(text, path)
+            yield from members if members is not None else [
+                MemberInput(_lenient(text), path, None, f"{exc} (every key may appear once)")]
             return
         except ValueError as exc:
             yield MemberInput(None, path, getattr(exc, "lineno", None), f"not valid JSON: {_json_problem(exc)}")
@@ -341,14 +344,70 @@ def _whole(text: str, path: str, fmt: str) -> Iterator[MemberInput]:
         document, diagnostics = load_yaml(text, path)
         errors = [d for d in diagnostics if d.is_error]
         if errors:
+            members = _yaml_list_members(document, errors, path) if document is not None else None
             first = errors[0]
             data = document.data if document else None
-            yield MemberInput(data, path, first.span.line, f"line {first.span.line}: {first.message}")
+            yield from members if members is not None else [
+                MemberInput(data, path, first.span.line, f"line {first.span.line}: {first.message}")]
             return
         data = document.data if document else None
     documents = data if isinstance(data, list) else [data]
     for document in documents:
         yield MemberInput(document, path, None)
+
+
+def _yaml_list_members(document: LoadedDocument, errors: list[Diagnostic], path: str) -> list[MemberInput] | None:
+    """A YAML list of members with errors inside some of them (a tag, a repeated key): each error costs only the
+    member it stands in, and the others are read as they are. None when an error is outside every member (the list
+    itself), so the whole file is unreadable."""
+    data = document.data
+    if not isinstance(data, list) or not data:
+        return None
+    starts = [(span.line, span.column) for span in (document.span((index,)) for index in range(len(data)))]
+    problems: dict[int, Diagnostic] = {}
+    for error in errors:
+        index = bisect_right(starts, (error.span.line, error.span.column)) - 1
+        if index < 0:
+            return None
+        problems.setdefault(index, error)
+    return [MemberInput(member, path, None) if index not in problems else
+            MemberInput(member, path, problems[index].span.line,
+                        f"line {problems[index].span.line}: {problems[index].message}")
+            for index, member in enumerate(data)]
+
+
+def _json_list_members(text: str, path: str) -> list[MemberInput] | None:
+    """A JSON list of members where some member repeats a key: read one member at a time, so the repeat costs only
+    the member it stands in (named by the line it starts on). None when the text is not such a list (the caller
+    then reports the whole document)."""
+    skip = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
+    index = skip(text, 0).end()
+    if not text.startswith("[", index):
+        return None
+    members: list[MemberInput] = []
+    index = skip(text, index + 1).end()
+    closed = text.startswith("]", index)
+    while not closed:
+        line = text.count("\n", 0, index) + 1
+        try:
+            try:
+                member, end = _DECODER.raw_decode(text, index)
+                members.append(MemberInput(member, path, None))
+            except DuplicateKey as exc:
+                member, end = _LENIENT.raw_decode(text, index)
+                members.append(MemberInput(member, path, line, f"line {line}: {exc} (every key may appear once)"))
+        except (ValueError, RecursionError):
+            return None  # e.g. an integer past Python's conversion limit: the whole-document path decides
+        index = skip(text, end).end()
+        if not text.startswith((",", "]"), index):
+            return None
+        closed = text.startswith("]", index)
+        index = skip(text, index + 1).end()
+    if index != len(text):
+        return None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        members = [MemberInput(mark_unencodable(m.document), m.file, m.line, m.problem) for m in members]
+    return members
 
 
 def lenient_json(text: str) -> Any:
@@ -364,8 +423,8 @@ def _lenient(text: str) -> Any:
 
 
 def _json_problem(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, json.JSONDecodeError):  # some messages end in "at" ("Invalid control character at")
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
     return str(exc)
 
 
@@ -420,6 +479,11 @@ def _csv_members(text: str, path: str) -> Iterator[MemberInput]:
     if missing:
         raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                          f"(a CSV needs {', '.join(CSV_REQUIRED)})")
+    repeated = next((name for index, name in enumerate(header) if name and name in header[:index]), None)
+    if repeated is not None:  # the later cell would silently replace the earlier one on every row
+        first, second = [index + 1 for index, name in enumerate(header) if name == repeated][:2]
+        raise InputError(f"{path}: line 1: column '{repeated[:80]}' is named twice (columns {first} and {second}); "
+                         "give each attribute one column")
     members: dict[str, _CsvMember] = {}
     order: list[_CsvMember] = []
     while True:

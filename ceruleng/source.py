@@ -7,6 +7,7 @@ into the line of text a person sees under a diagnostic. Imports nothing from cer
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ class Span:
         return (self.path, self.line, self.column)
 
 
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+"""A line break as YAML 1.1 and libyaml read one."""
+
+
 class SourceText:
     """The text of one file, split into lines once, so diagnostics can quote the offending line."""
 
@@ -36,14 +41,18 @@ class SourceText:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
-        self.lines = text.splitlines()
+        self.lines = _LINE_BREAK.split(text)
+        if not self.lines[-1]:
+            self.lines.pop()  # a final line break ends the last line; it starts no other
         self._line_starts: list[int] | None = None
 
     def span_at(self, index: int) -> Span:
-        """The span of character `index` of the text (0-based), as 1-based line and column."""
+        """The span of character `index` of the text (0-based), as 1-based line and column. Lines end where
+        YAML ends them (libyaml's marks count the same way): at CR LF, LF, a CR alone (old Mac files), NEL, LS
+        and PS."""
         if self._line_starts is None:
             starts = [0]
-            starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
+            starts.extend(match.end() for match in _LINE_BREAK.finditer(self.text))
             self._line_starts = starts
         line = bisect_right(self._line_starts, index)
         return Span(self.path, line, index - self._line_starts[line - 1] + 1)

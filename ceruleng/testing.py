@@ -101,8 +101,10 @@ Fail = Callable[[tuple[Any, ...], str], Failure]
 def _compare(spec: CompiledSpec, credential: CredentialResult, expected: Expectation) -> Iterator[Failure]:
     document = spec.model.document
 
+    unscored = f" (the credential was not scored: {credential.error})" if credential.error else ""
+
     def fail(key_path: tuple[Any, ...], message: str) -> Failure:
-        return Failure(document.span(key_path), message)
+        return Failure(document.span(key_path), message + unscored)  # else "got 0.0" would hide why
 
     path = expected.path
     yield from _compare_activities(credential, expected, fail)

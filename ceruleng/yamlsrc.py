@@ -154,6 +154,8 @@ def load_yaml(text: str, path: str) -> tuple[LoadedDocument | None, list[Diagnos
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_diagnostic(exc, source)]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_diagnostic(exc, source)]
     except yaml.YAMLError as exc:
         return None, [Diagnostic("yaml-syntax", _one_line(str(exc)), Span(path, 1, 1))]
     except RecursionError:
@@ -164,6 +166,18 @@ def load_yaml(text: str, path: str) -> tuple[LoadedDocument | None, list[Diagnos
     builder = _Builder(document, budget=2 * len(text) + 10_000)
     document.data = builder.build(root, (), 0)
     return document, builder.diagnostics
+
+
+def _reader_diagnostic(exc: yaml.reader.ReaderError, source: SourceText) -> Diagnostic:
+    """A character YAML does not allow (NUL, another control character, U+FFFE), at its line and column. libyaml
+    gives only its offset in the UTF-8 bytes it was fed, so that offset is turned back into a character index."""
+    index = exc.position
+    if isinstance(exc.position, int) and not source.text.isascii():
+        index = len(source.text.encode("utf-8", "surrogatepass")[: exc.position].decode("utf-8", "ignore"))
+    span = source.span_at(min(max(index, 0), len(source.text))) if isinstance(index, int) else Span(source.path, 1, 1)
+    character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+    return Diagnostic("yaml-syntax", f"character {character} is not allowed in YAML ({exc.reason})", span,
+                      hint="delete it; in a double-quoted string it can be written as an escape such as \\x00")
 
 
 def _syntax_diagnostic(exc: yaml.MarkedYAMLError, source: SourceText) -> Diagnostic:

@@ -34,6 +34,8 @@ GOLDEN_RUNS: dict[str, tuple[str, ...]] = {
     "folder.txt": ("folder",),
     "folder.json": ("--format", "json", "folder"),
     "yaml-mistakes.txt": ("yaml-mistakes",),
+    "terminal-text.txt": ("terminal-text.yaml",),
+    "control-character.txt": ("control-character.yaml",),
 }
 """Golden file → the arguments of `ceruleng check` (after `check --no-cache`) that print it."""
 

@@ -82,6 +82,16 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (["eval", "--rules", "rules", "--seed", "many", "x.yaml"], "'many' is not a valid integer"),
     (["check", "--max-errors", "0"], "0 is not in the range"),
     (["schema", "nope"], "'nope' is not one of"),
+    # an empty name (an unset shell variable) is not the current folder: `fmt ""` would rewrite every spec in it
+    (["fmt", "--check", ""], "an empty name is not a file or folder"),
+    (["check", ""], "an empty name is not a file or folder"),
+    (["test", ""], "an empty name is not a file or folder"),
+    (["eval", "--rules", "", "x.yaml"], "an empty name is not a file or folder"),
+    (["eval", "--rules", "rules", ""], "an empty name is not a file or folder"),
+    (["diff", "rules", ""], "an empty name is not a file or folder"),
+    (["diff", "rules", "rules", "--members", ""], "an empty name is not a file or folder"),
+    (["serve", "--rules", ""], "an empty name is not a file or folder"),
+    (["init", "x", "--dir", ""], "an empty name is not a file or folder"),
 ])  # fmt: skip
 def test_usage_errors_exit_2_with_one_error_line(arguments: list[str], says: str) -> None:
     done = ceruleng(*arguments)

@@ -167,6 +167,21 @@ def test_fmt_rewrites_in_place_keeping_the_mode(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_a_spec_keeps_its_line_endings(tmp_path: Path, ending: str) -> None:
+    """A spec written with CR LF (Windows) or a CR alone (old Mac files), in a folder, is found as a spec and
+    formatted exactly as with LF, every line keeping the file's ending (the YAML writer ended the lines it wrote
+    with LF and the comments it kept with CR LF, and a CR-only spec in a folder was skipped as not a spec)."""
+    lf = _spec(tmp_path, SMALL, "lf.yaml")
+    other = tmp_path / "other.yaml"
+    other.write_bytes(SMALL.replace("\n", ending).encode("utf-8"))
+    done = fmt(".", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "reformatted lf.yaml\nreformatted other.yaml\n"), done
+    expected = lf.read_text(encoding="utf-8")
+    assert expected != SMALL  # something was reformatted
+    assert other.read_bytes() == expected.replace("\n", ending).encode("utf-8")
+
+
 def test_files_that_are_not_specs_are_skipped_and_named(tmp_path: Path) -> None:
     _spec(tmp_path, SMALL)
     member = _spec(tmp_path, "member: M-1\ncredentials:   [ ]\n", "member.yaml")

@@ -291,6 +291,20 @@ def test_a_body_over_the_limit_gets_413_before_it_is_all_sent(server: Server) ->
     assert server.client.post("/v1/check", content=b"#" * (MAX_BODY + 1)).status_code == 413
 
 
+@pytest.mark.parametrize("path", ["/v1/evaluate", "/v1/check"])
+def test_a_client_that_hangs_up_mid_body_is_no_internal_error(server: Server, path: str) -> None:
+    """A body cut short (the client closes after part of its declared length) is the client's doing: the service
+    logs no internal error and no traceback, and goes on answering."""
+    before = server.output()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\nmember: M-1\n".encode())
+        connection.shutdown(socket.SHUT_WR)
+        assert connection.recv(65536) == b""  # nothing to answer: the request never ended
+    assert server.client.get("/healthz").status_code == 200
+    after = server.output()[len(before):]
+    assert "Traceback" not in after and "internal error" not in after, after
+
+
 def test_concurrent_requests_each_get_their_own_answer(server: Server) -> None:
     bodies = [json.dumps({"member": f"M-{n}", "credentials": [{"spec": "asap-pace", "certified_on": "2023-06-15"}],
                           "activities": [{"id": "A1", "type": "training", "date": "2024-05-10",

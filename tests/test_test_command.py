@@ -166,3 +166,19 @@ def test_wrong_limit_expectations_fail_with_what_was_found(tmp_path: Path) -> No
         prefix + "limit talks: entries expected T2, T1, got T1, T2",
         prefix + "limit tours: not in force for the period (limits: talks)",
     ]
+
+
+def test_an_example_whose_credential_cannot_be_scored_says_why(tmp_path: Path) -> None:
+    """An expectation that fails because the credential was not scored at all (its period runs past the calendar)
+    says so, not just "got 0.0"."""
+    example = ("examples:\n  - name: certified at the end of the calendar\n    certified_on: 9999-06-01\n"
+               "    as_of: 9999-12-31\n    activity: {type: course, date: 9999-12-01, minutes: 60}\n"
+               "    expect: {earned: 1}\n")
+    (tmp_path / "spec.yaml").write_text(BASE + example, encoding="utf-8")
+    done = ceruleng_test("spec.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    failures = [line for line in done.stdout.splitlines() if ": FAIL " in line]
+    assert len(failures) == 1 and failures[0].endswith(
+        "'certified at the end of the calendar': earned: expected 1, got 0.0 (the credential was not scored: the "
+        "cycle containing 9999-12-31 for a credential certified on 9999-06-01 ends after the last date the "
+        "calendar holds)"), failures

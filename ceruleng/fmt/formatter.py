@@ -119,7 +119,19 @@ def format_file(path: str) -> Formatted:
 
 
 def format_text(text: str, path: str) -> Formatted:
-    """The canonical layout of a spec's text, checked to hold the same data and comments as the original."""
+    """The canonical layout of a spec's text, checked to hold the same data and comments as the original. Lines
+    keep the ending the file uses (CR LF, or a CR alone): the layout is made with LF and given the file's back, as
+    the YAML writer would otherwise end the lines it writes with LF and the comments it keeps with the original."""
+    ending = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
+    if ending == "\n":
+        return _format_lf(text, path)
+    formatted = _format_lf(text.replace("\r\n", "\n").replace("\r", "\n"), path)
+    if formatted.text is not None and not formatted.problem and not formatted.skipped:
+        return Formatted(path, text, text=formatted.text.replace("\n", ending))
+    return Formatted(path, text, problem=formatted.problem, skipped=formatted.skipped)
+
+
+def _format_lf(text: str, path: str) -> Formatted:
     document, diagnostics = load_yaml(text, path)
     errors = [d for d in diagnostics if d.is_error]
     if document is None or errors:

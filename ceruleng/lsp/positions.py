@@ -5,8 +5,8 @@ Input: a spec's text and `Span`s from the loader, the schema check and the expre
 an edit has since removed — can make a feature fail. The server converts code points to the client's units
 (UTF-16 unless negotiated otherwise); nothing here knows about the protocol.
 
-Lines are counted at "\\n" as the loader's `SourceText.span_at` counts them (a "\\r" before it stays part of the line,
-and is never inside a range).
+Lines end at CR LF, LF or a CR alone, as the protocol and the loader's `SourceText.span_at` count them (the
+loader also ends lines at NEL, LS and PS, as YAML does; the protocol does not).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from ceruleng.source import Span
 
 _WORD = re.compile(r"\w+")
+_EOL = re.compile("\r\n|[\n\r]")
+"""A line end as the protocol counts one (CR LF, LF, or a CR alone, as the loader's `SourceText` does too)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -46,7 +48,11 @@ class Lines:
     def __init__(self, text: str) -> None:
         self.text = text
         self.starts = [0]
-        self.starts.extend(index + 1 for index, char in enumerate(text) if char == "\n")
+        self._ends: list[int] = []
+        for match in _EOL.finditer(text):
+            self._ends.append(match.start())
+            self.starts.append(match.end())
+        self._ends.append(len(text))
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -55,9 +61,7 @@ class Lines:
         """Line `number` (0-based) without its line break; '' outside the text."""
         if not 0 <= number < len(self.starts):
             return ""
-        start = self.starts[number]
-        end = self.starts[number + 1] - 1 if number + 1 < len(self.starts) else len(self.text)
-        return self.text[start:end].removesuffix("\r")
+        return self.text[self.starts[number] : self._ends[number]]
 
     def clamp(self, position: Position) -> Position:
         if position.line < 0:

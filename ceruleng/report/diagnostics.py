@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ceruleng.errors import Diagnostic, SpecError, sorted_diagnostics
+from ceruleng.report.cells import shown
 from ceruleng.source import SourceText
 
 
@@ -25,8 +26,8 @@ class FileDiagnostics:
 def render_one(diagnostic: Diagnostic, source: SourceText | None) -> str:
     """One diagnostic: the headline, the quoted source line with a caret, and a hint line."""
     span = diagnostic.span
-    headline = f"{span}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
-    hint = diagnostic.hint
+    headline = f"{_visible(str(span))}: {diagnostic.severity.value}[{diagnostic.code}]: {_visible(diagnostic.message)}"
+    hint = diagnostic.hint and _visible(diagnostic.hint)
     if hint and hint.startswith("did you mean"):
         headline += f" ({hint})"
         hint = None
@@ -34,14 +35,22 @@ def render_one(diagnostic: Diagnostic, source: SourceText | None) -> str:
     text = source.line(span.line) if source else ""
     if text.strip():
         number = str(span.line)
-        shown = text if len(text) <= 200 else text[:200] + "…"
-        lines.append(f" {number} | {shown}")
-        caret_at = min(span.column - 1, len(shown))
-        padding = "".join("\t" if char == "\t" else " " for char in shown[:caret_at])
+        cut = text if len(text) <= 200 else text[:200] + "…"
+        quoted = _visible(cut)
+        lines.append(f" {number} | {quoted}")
+        before = _visible(cut[: min(span.column - 1, len(cut))])  # an escape moves the caret as far as it is wide
+        padding = "".join("\t" if char == "\t" else " " for char in before)
         lines.append(f" {' ' * len(number)} | {padding}^")
     if hint:
         lines.append(f" {' ' * len(str(span.line))} = hint: {hint}")
     return "\n".join(lines)
+
+
+def _visible(text: str) -> str:
+    """Text from a spec as a terminal may show it: control and bidirectional characters written as escapes (a
+    spec under review must not retitle the terminal nor reorder the line it is quoted on); tabs stay tabs, so the
+    caret still lines up under them."""
+    return "\t".join(shown(part) for part in text.split("\t")) if "\t" in text else shown(text)
 
 
 def summary(files: Sequence[FileDiagnostics]) -> tuple[int, int]:

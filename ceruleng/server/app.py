@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -318,6 +318,11 @@ class Service:
     async def too_large(self, request: Request, exc: Exception) -> Response:
         return _error(413, f"the body is over the limit of {self.max_body} bytes (--max-body)")
 
+    async def gone(self, request: Request, exc: Exception) -> Response:
+        """The client hung up before its body was all sent: nobody reads the answer, and it is not the service's
+        error (it was logged as an internal one, with a traceback)."""
+        return _error(400, "the client closed the connection before the body was complete")
+
     async def internal(self, request: Request, exc: Exception) -> Response:
         self.say(f"internal error: {type(exc).__name__}: {exc}")
         return _error(500, f"internal error: {type(exc).__name__} (please report it)")
@@ -330,7 +335,7 @@ class Service:
                   Route("/openapi.json", self.openapi, methods=["GET"])]
         return Starlette(routes=routes, lifespan=self.lifespan,
                          exception_handlers={BadRequest: self.bad_request, BodyTooLarge: self.too_large,
-                                             Exception: self.internal})
+                                             ClientDisconnect: self.gone, Exception: self.internal})
 
 
 def create_app(rules: tuple[str, ...], max_body: int = DEFAULT_MAX_BODY, registry: Registry | None = None,
