@@ -25,7 +25,8 @@ from typing import Any
 from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
-from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
+from ceruleng.scoring.entries import Entry, entries_of, window_of
+from ceruleng.scoring.ledger import Ledger
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import (
     ActivityResult,
