@@ -7,7 +7,8 @@ what carries or keeps its tags — the entries that carry, the latest first, eac
 limits, counting on the next period's first day. Carried credit never carries again.
 
 A carry-over limit that holds an entry back records it the way a period's limit records a cut: explained, a trace
-line naming the limit and where it is written, with what the entry carried (`ceruleng check --coverage` reads it).
+line naming the limit, the entry's activity and where the limit is written, with what the limit let carry of it
+(each limit that holds it back, when several do; `ceruleng check --coverage` reads them).
 """
 
 from __future__ import annotations
@@ -53,16 +54,15 @@ def carry(spec: CompiledSpec, book: CredentialResult, context: dict[str, Any], e
         under: list[int] = []
         if limits:  # the carry-over's limits the entry falls under: each asked once
             fields = entry.fields()
-            binding = None
+            wanted = take
             for number, (limit, test, at_most) in enumerate(limits):
                 if test is None or test(fields, context):
                     under.append(number)
                     room = max(ZERO, at_most - used[number])
-                    if room < take:
-                        take, binding = room, limit
-            if binding is not None and trace is not None:
-                trace.append(TraceLine(f"carry-over limit {binding.id} on {entry.activity.id}", binding.span,
-                                       format_number(take)))
+                    if room < wanted and trace is not None:  # it holds the entry back (with others, perhaps)
+                        trace.append(TraceLine(f"carry-over limit {limit.id} on {entry.activity.id}", limit.span,
+                                               format_number(room)))
+                    take = min(take, room)
         if take <= ZERO:
             continue
         for number in under:

@@ -373,8 +373,11 @@ class Scorer:
             self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
             history.extend(live)
             if self.carries and number < period.number:
+                carry_trace: list[TraceLine] | None = [] if self.explain else None
                 carried, carried_entries = self.ledger.carry(book, context, live, carried,
-                                                             add_days(current.end, 1))
+                                                             add_days(current.end, 1), carry_trace)
+                if carry_trace and number + 1 == period.number:  # what held back credit carried into this period
+                    result.trace = carry_trace
         own_results = {a.index: a for a in book.activities}
         own_results.update(self.reaching_back(result, history, period.number))
         result.activities = self.listing(typed, own_results, earlier, period, home, claimed, first)
