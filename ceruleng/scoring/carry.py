@@ -37,8 +37,9 @@ def carry(spec: CompiledSpec, book: CredentialResult, context: dict[str, Any], e
         return amount, []
     start, end = window_of(rules.window, context)
     select = rules.select
-    eligible = [e for e in entries if not e.carried and start <= e.counts_on <= end
-                and (select is None or select(e.fields(), context))]
+    eligible = [e for e in entries if not e.carried and start <= e.counts_on <= end]
+    if select is not None:
+        eligible = [e for e in eligible if select(e.fields(), context)]
     limits = [(limit, limit.select, limit.at_most(totals)) for limit in rules.limits]
     used = [ZERO] * len(limits)
     carried: list[Entry] = []

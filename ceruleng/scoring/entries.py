@@ -85,9 +85,8 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names
         if not (own or tag_names):  # a spec without tags: one entry, sharing one empty mapping of tags
             return [Entry(activity, counts_on, period, credits, _NO_TAGS)]
         # the usual entry: its tags and its `fields()` in one dict, the fields last (see `Entry.tags`)
-        tags: dict[str, Any] = {**tag_names, **own} if own else {**tag_names}
-        tags.update(category=activity.category, type=activity.type, date=activity.date, credits=credits,
-                    carried=False)
+        tags: dict[str, Any] = {**tag_names, **(own or _NO_TAGS), "category": activity.category,
+                                "type": activity.type, "date": activity.date, "credits": credits, "carried": False}
         return [Entry(activity, counts_on, period, credits, tags, False, tags)]
     tags = {**tag_names, **own} if own else {**tag_names}
     found: list[Entry] = []

@@ -443,8 +443,10 @@ class Scorer:
         when credit can carry over or be taken in a grace (then from the period of the earliest activity)."""
         first = period.number
         if self.ledger.windowed:
-            reach = min(window_of(window, period.context(base))[0] for window in self.windows())
-            first = min(first, periods.containing(reach).number)
+            own = [window for window in self.windows() if window is not None]  # None: the period's own days
+            if own:
+                reach = min(window_of(window, period.context(base))[0] for window in own)
+                first = min(first, periods.containing(reach).number)
             if any(c.repeats is not None and c.repeats.within != "cycle" for c in self.ledger.crossing):
                 first = min(first, min((n for n in home.values() if n is not None), default=first))
         if self.carries or (self.spec.layout is not None and self.spec.layout.grace is not None):
