@@ -171,7 +171,7 @@ class Ledger:
         limits = self.limits
         bounds = limits.bounds(context, required) if self.bounded else []
         if bounds:
-            limits.apply(entries, bounds, judged)
+            limits.apply(entries, bounds, context, judged)
         window = window_of(spec.requirement_window, context) if spec.requirement_window is not None else None
         counted = entries if window is None else [e for e in (*history, *entries) if window[0] <= e.counts_on
                                                    <= window[1]]

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ceruleng.compiled import Amount, CompiledCategory, CompiledSpec, CompiledWindow, EntryTest
+from ceruleng.compiled import Amount, CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.model import Duration, Effective, ExprText
 from ceruleng.scoring.entries import ORDER, Entry, behind, part_of, parts, window_of
 from ceruleng.scoring.results import CategoryTitles, LimitResult, Sentence, TraceLine
@@ -29,19 +29,17 @@ from ceruleng.values import ZERO, at_precision, format_credits, format_number
 class LimitPlan:
     """One cap of the spec as every period applies it: what it limits, how its amount is found, its window."""
 
-    __slots__ = ("amount", "category", "constant", "effective", "every", "exact", "fixed", "id", "note", "plain",
-                 "shown", "span", "test", "title", "window")
+    __slots__ = ("amount", "bit", "constant", "effective", "every", "exact", "fixed", "id", "note", "plain", "shown",
+                 "span", "title", "window")
 
-    def __init__(self, id: str, title: str, category: str | None, test: EntryTest | None, amount: Amount,
-                 constant: bool, window: CompiledWindow | None, every: Duration | None, effective: Effective | None,
+    def __init__(self, id: str, title: str, bit: int, amount: Amount, constant: bool, window: CompiledWindow | None,
+                 every: Duration | None, effective: Effective | None,
                  note: Callable[[Decimal, Decimal, Decimal], str] | None, span: Any, shown: bool) -> None:
         self.id = id
         self.title = title
-        self.category = category
-        """A category cap: the category it limits (then `test` is not asked)."""
-        self.test = test
-        """A limit's `select`: whether an entry (its fields, with the period's context) falls under it (None: every
-        entry)."""
+        self.bit = bit
+        """Its bit in what the spec's `limits_under` answers (which caps an entry falls under: its category, for a
+        category cap; its `select`, for a limit)."""
         self.amount = amount
         self.constant = constant
         """Whether its amount reads nothing (no name of the credential, the period or its totals): then it is
@@ -66,15 +64,11 @@ class Bound:
     """One cap in force for a period: its plan, its amount, its parts, and what each part has used. One is made for
     every cap of every period accounted, so it is a plain record with slots."""
 
-    __slots__ = ("at_most", "behind", "category", "context", "cut", "everywhere", "exact", "pieces", "plan", "test",
-                 "used", "whole")
+    __slots__ = ("at_most", "behind", "cut", "everywhere", "exact", "pieces", "plan", "used", "whole")
 
-    def __init__(self, plan: LimitPlan, context: dict[str, Any], at_most: Decimal, exact: bool,
-                 pieces: list[tuple[date, date]], everywhere: bool) -> None:
+    def __init__(self, plan: LimitPlan, at_most: Decimal, exact: bool, pieces: list[tuple[date, date]],
+                 everywhere: bool) -> None:
         self.plan = plan
-        self.category = plan.category
-        self.test = plan.test
-        self.context = context
         self.at_most = at_most
         self.exact = exact
         """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
@@ -104,18 +98,21 @@ class Limits:
         caps_written: dict[str, ExprText | None] = {}
         for written_category in model.categories:  # the first version's cap is the category's (as compiled)
             caps_written.setdefault(written_category.id, written_category.cap)
-        plans = []
+        plans: list[LimitPlan] = []
         for category in spec.categories.values():
             if category.cap:
                 text = caps_written.get(category.id)
-                plans.append(LimitPlan(category.id, category.title, category.id, None, category.cap,
+                plans.append(LimitPlan(category.id, category.title, 1 << len(plans), category.cap,
                                        _reads_nothing(spec, text), None, category.cap_every, None,
                                        self._cap_note(category), category.cap_span, False))
         for limit, written in zip(spec.limits, model.limits, strict=True):
-            plans.append(LimitPlan(limit.id, limit.title, None, limit.select, limit.at_most,
+            plans.append(LimitPlan(limit.id, limit.title, 1 << len(plans), limit.at_most,
                                    _reads_nothing(spec, written.at_most), limit.window,
                                    None, limit.effective if limit.effective.dated else None, None, limit.span, True))
         self.plans = plans
+        self.under = spec.limits_under
+        self._bits: dict[int, tuple[int, ...]] = {}
+        """Each answer of `under` seen, as the numbers of the plans it names (a spec has a few such answers)."""
 
     def bounds(self, context: dict[str, Any], requirement: Decimal | None) -> list[Bound]:
         """Every cap in force for the period: category caps, then the spec's limits (in force on its end)."""
@@ -147,7 +144,7 @@ class Limits:
                 exact = self.exact(at_most)
                 if plan.constant:
                     plan.exact, plan.fixed = exact, at_most
-            found.append(Bound(plan, context, at_most, exact, pieces, everywhere))
+            found.append(Bound(plan, at_most, exact, pieces, everywhere))
         return found
 
     def exact(self, amount: Decimal) -> bool:
@@ -155,45 +152,53 @@ class Limits:
         reported too: rounding to the spec's places keeps order and leaves such an amount as it is)."""
         return at_precision(amount, self.places) == amount
 
-    def apply(self, entries: list[Entry], bounds: list[Bound], listed: bool = True) -> None:  # noqa: PLR0912, PLR0915 - hot
+    def apply(self, entries: list[Entry], bounds: list[Bound], context: dict[str, Any],  # noqa: PLR0912, PLR0915 - hot
+              listed: bool = True) -> None:
         """Cut entries to the caps, in date order (then id): each entry counts at most what every cap it falls under
         has left; the one that binds says so. With `listed`, each shown limit lists the entries it applied to."""
+        under_of = self.under
+        assert under_of is not None
         places = self.places
+        by_number: dict[int, Bound] = {}
+        everywhere = 0
+        windowed = []
+        for bound in bounds:
+            bit = bound.plan.bit
+            by_number[bit.bit_length() - 1] = bound
+            if bound.everywhere:  # a period's entries count on its own days (those of a grace or a look-back on its
+                everywhere |= bit  # last or first day)
+            else:
+                windowed.append(bound)
+        bits = self._bits
         for entry in sorted(entries, key=ORDER):
-            # the caps it falls under, each with the part of its window it is in: a category cap compares the
-            # category; a limit's `select` is asked only when the entry is in its window
-            applying = []
-            fields = None
-            day = entry.counts_on
-            for bound in bounds:
-                if bound.everywhere:  # a period's entries count on its own days (those of a grace or a look-back
-                    part = 0          # on its last or first day)
-                else:
+            # the caps it may fall under: those in force whose window holds its day (each in the part holding it)
+            live = everywhere
+            part_at: dict[int, int] | None = None
+            if windowed:
+                day = entry.counts_on
+                for bound in windowed:
                     whole = bound.whole
-                    if whole is not None:
-                        if day < whole[0] or day > whole[1]:
-                            continue
-                        part = 0
-                    else:
-                        found = part_of(day, bound.pieces)
-                        if found is None:
-                            continue
-                        part = found
-                if bound.category is not None:
-                    if entry.category != bound.category:
-                        continue
-                elif bound.test is not None:
-                    if fields is None:
-                        fields = entry.known_fields  # `entry.fields()`, without the call for an entry made with them
-                        if fields is None:
-                            fields = entry.fields()
-                        else:
-                            fields["credits"] = entry.credits
-                    if not bound.test(fields, bound.context):
-                        continue
-                applying.append((bound, part))
-            if not applying:
+                    part = (0 if whole[0] <= day <= whole[1] else None) if whole is not None \
+                        else part_of(day, bound.pieces)
+                    if part is not None:
+                        live |= bound.plan.bit
+                        if part:
+                            part_at = part_at or {}
+                            part_at[bound.plan.bit] = part
+            if not live:
                 continue
+            fields = entry.known_fields  # `entry.fields()`, without the call for an entry made with them
+            if fields is None:
+                fields = entry.fields()
+            else:
+                fields["credits"] = entry.credits
+            under = under_of(fields, context, live)
+            if not under:
+                continue
+            numbers = bits.get(under)
+            if numbers is None:
+                numbers = bits[under] = tuple(n for n in range(under.bit_length()) if under >> n & 1)
+            applying = [(by_number[n], part_at.get(1 << n, 0) if part_at else 0) for n in numbers]
             allowed = entry.credits
             binding: tuple[Bound, int] | None = None
             for bound, part in applying:
