@@ -170,6 +170,8 @@ class Limits:
             else:
                 windowed.append(bound)
         bits = self._bits
+        seen: dict[int, list[tuple[Bound, int]]] = {}
+        """The caps an answer of `under` names, each in its first part, as this period's bounds."""
         for entry in sorted(entries, key=ORDER):
             # the caps it may fall under: those in force whose window holds its day (each in the part holding it)
             live = everywhere
@@ -195,10 +197,14 @@ class Limits:
             under = under_of(fields, context, live)
             if not under:
                 continue
-            numbers = bits.get(under)
-            if numbers is None:
-                numbers = bits[under] = tuple(n for n in range(under.bit_length()) if under >> n & 1)
-            applying = [(by_number[n], part_at.get(1 << n, 0) if part_at else 0) for n in numbers]
+            applying = None if part_at else seen.get(under)  # the period's entries fall under a few sets of caps
+            if applying is None:
+                numbers = bits.get(under)
+                if numbers is None:
+                    numbers = bits[under] = tuple(n for n in range(under.bit_length()) if under >> n & 1)
+                applying = [(by_number[n], part_at.get(1 << n, 0) if part_at else 0) for n in numbers]
+                if not part_at:
+                    seen[under] = applying
             allowed = entry.credits
             binding: tuple[Bound, int] | None = None
             for bound, part in applying:
