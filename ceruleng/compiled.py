@@ -257,6 +257,10 @@ class CompiledSpec:
     """The spec says nothing carries over (carry_over.max is 0): no earlier cycle is ever scored."""
     minimums: list[CompiledMinimum] = field(default_factory=list)
     limits: list[CompiledLimit] = field(default_factory=list)
+    """The spec's limits (their `select` is None: which entries they take is `limits_under`)."""
+    limits_under: Callable[[dict[str, Any], Context, int], int] | None = None
+    """Which of a period's category caps and limits an entry falls under, as bits (see the back end's
+    `write_limit_selection`); None for a spec with neither."""
     carry: CompiledCarry | None = None
     alternatives: list[CompiledAlternative] = field(default_factory=list)
     templates: list[Template] = field(default_factory=list)

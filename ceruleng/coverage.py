@@ -63,7 +63,8 @@ def _exercised(spec: CompiledSpec, run: ExampleRun) -> _Exercised:
 
 
 def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None:
-    """Rules the scoring applied: routed categories, trace steps (and the names they read), caps, the cycle."""
+    """Rules the scoring applied: routed categories, trace steps (and the names they read), caps and limits that cut
+    (a carry-over limit's in the credential's own trace), the cycle."""
     model = spec.model
     steps_by_span: dict[Any, list[Any]] = {}
     for step in spec.steps:
@@ -75,6 +76,11 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
     ledger_rules = {category.repeats.span: category.repeats.path for category in model.categories
                     if category.repeats is not None}
     ledger_rules.update((limit.span, limit.path) for limit in model.limits)
+    carry = model.requirement.carry if model.requirement is not None else None
+    ledger_rules.update((limit.span, limit.path) for limit in (carry.limits if carry is not None else ()))
+    for line in credential.trace or ():  # a carry-over limit that held back credit carried into the period
+        if line.span in ledger_rules:
+            found.paths.add(ledger_rules[line.span])
     for activity in credential.activities:
         routed = [c.path for c in model.categories if c.id == activity.category]
         found.paths.update(routed)

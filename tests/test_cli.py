@@ -73,6 +73,32 @@ def test_explain_traces_each_rule_with_its_position() -> None:
     assert all(line["at"].startswith("rules/asap-pace.yaml:") for line in activity["trace"])
 
 
+def test_explain_names_the_carry_over_limit_that_held_credit_back(tmp_path: Path) -> None:
+    """Texas carries at most the year's excess ethics hours (5 less 3): the later ethics course carries its 2, the
+    earlier one is held back by the carry-over limit `ethics`, and the explained credential says so."""
+    member = tmp_path / "member.yaml"
+    member.write_text("""member: TX-1
+credentials: [{spec: texas-mcle, certified_on: 2020-03-10, birth_month: 6}]
+activities:
+  - {id: G2, type: live, date: 2024-02-08, minutes: 420}
+  - {id: E1, type: live, date: 2024-04-18, minutes: 180, ethics_minutes: 180}
+  - {id: E2, type: live, date: 2024-05-20, minutes: 120, ethics_minutes: 120}
+  - {id: G3, type: live, date: 2023-09-14, minutes: 600}
+  - {id: N1, type: live, date: 2024-07-11, minutes: 480}
+""")
+    plain = run("eval", "--rules", "rules", str(member), "--as-of", "2025-05-01", "--format", "json")
+    explained = run("eval", "--rules", "rules", str(member), "--as-of", "2025-05-01", "--format", "json",
+                    "--explain")
+    assert plain.returncode == explained.returncode == 0, explained.stderr
+    result = json.loads(explained.stdout)["members"][0]["results"][0]
+    assert result["carried_in"] == "7.00"
+    written = (ROOT / "rules" / "texas-mcle.yaml").read_text().splitlines()
+    limit_line = written.index("      - id: ethics", written.index("  carry_over:")) + 1
+    assert [(line["rule"], line["at"].rsplit(":", 1)[0], line["value"]) for line in result["trace"]] == [
+        ("carry-over limit ethics on E1", f"rules/texas-mcle.yaml:{limit_line}", "0")]
+    assert "trace" not in json.loads(plain.stdout)["members"][0]["results"][0]
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
 def test_jobs_two_gives_the_same_output_in_the_same_order(tmp_path: Path, fmt: str) -> None:
     member = json.loads(json.dumps(__import__("yaml").safe_load((ROOT / "examples" / "pace-member.yaml").read_text()),

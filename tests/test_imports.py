@@ -96,3 +96,32 @@ def test_ruamel_stays_inside_the_formatter() -> None:
     """ruamel.yaml (the `fmt` extra) writes specs back with their comments; nothing else may need it."""
     users = sorted(p.name for p in PACKAGE.rglob("*.py") if "ruamel" in p.read_text())
     assert users == ["cli.py", "formatter.py"]  # cli.py only says what to install when it is missing
+
+
+SCORING_LAYERS = [
+    {"periods", "encode", "results"},
+    {"entries"},
+    {"limits", "carry"},
+    {"ledger"},
+    {"scorer"},
+]
+"""Inside the scorer, imports run one way too: entries of credit, then what counts them (limits, carry-over), then
+the period's accounting (ledger), then the scorer that drives it."""
+
+
+def test_the_scoring_modules_import_one_way() -> None:
+    def layer(name: str) -> int:
+        for index, modules in enumerate(SCORING_LAYERS):
+            if name in modules:
+                return index
+        raise AssertionError(f"ceruleng.scoring.{name} is in no layer of SCORING_LAYERS; add it")
+
+    wrong = []
+    for path in (PACKAGE / "scoring").glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        own = layer(path.stem)
+        for imported in _imports(path):
+            if imported.startswith("ceruleng.scoring.") and layer(imported.split(".")[2]) > own:
+                wrong.append(f"scoring.{path.stem} imports {imported}")
+    assert not wrong

@@ -449,6 +449,32 @@ def write_cycle_function(module: ModuleCode, label: str, params: str, checked: C
     return name
 
 
+def write_limit_selection(module: ModuleCode, tests: list[tuple[Origin, str | None, Checked | None]]) -> str:
+    """`cycle_limits_under(e, x, live)`: the caps and limits of a period an entry falls under, as bits — bit k for
+    the k-th (category caps, then the spec's limits, in order), asked only when bit k of `live` is set (in force
+    for the period, and the entry in its window), so a `select` is asked of an entry only where it matters, once.
+    Each test is a category cap's category (`str`) or a limit's `select` (None: every entry), its lines attributed
+    to the rule it translates (a select that fails names its rule)."""
+    name = names.cycle_function("limits_under")
+    body = Body(module, {}, traced=False)
+    out = body.out
+    out.line("u = 0")
+    for number, (origin, category, select) in enumerate(tests):
+        bit = 1 << number
+        with out.origin(origin):
+            if category is not None:
+                test = f" and {names.ENTRY}['category'] == {category!r}"
+            elif select is not None:
+                test = f" and ({body.expression(select)})"
+            else:
+                test = ""
+            with out.block(f"if {names.LIVE} & {bit}{test}:"):
+                out.line(f"u |= {bit}")
+    out.line("return u")
+    module.function(f"{name}({names.ENTRY}, {names.CONTEXT}, {names.LIVE})", body)
+    return name
+
+
 def write_parameter_lookup(module: ModuleCode, values: ParameterValues) -> str:
     """`pv_name(day)`: a dated parameter's value on a day; a day no version covers raises NotInForce."""
     name = names.parameter_lookup(values.name)

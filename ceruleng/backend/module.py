@@ -47,6 +47,7 @@ from ceruleng.compiled import (
     CompiledWindow,
     CountedCategory,
     MinimumVersion,
+    Origin,
     Step,
 )
 from ceruleng.compiler.expressions import CREDITS
@@ -233,6 +234,7 @@ class _Builder:
                 functions.write_category(module, category_plan, traced)
         scorers = {type_plan.name: self.scorer_functions(module, type_plan) for type_plan in types}
         cycle = self.cycle_functions(module, categories)
+        limits_under = self.limit_selection(module, categories)
         module.write_pending()
         program = self.writer.compile({**RUNTIME, **self.pool.values})
         namespace = program.namespace
@@ -263,6 +265,7 @@ class _Builder:
         compiled.carry_none = isinstance(node, ast.Number) and node.value == 0
         compiled.minimums = self.minimums(get, cycle)
         compiled.limits = [self.limit(get, cycle, f"limit{index}", limit) for index, limit in enumerate(model.limits)]
+        compiled.limits_under = get(limits_under)
         carry_rules = model.requirement.carry if model.requirement else None
         if carry_rules is not None:
             compiled.carry = CompiledCarry(
@@ -358,9 +361,27 @@ class _Builder:
         for index, alternative in enumerate(requirement.alternatives):
             write(f"alternative{index}", alternative.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
 
+    def limit_selection(self, module: ModuleCode, categories: list[tuple[CategoryPlan, list[Category]]]) -> str | None:
+        """The one function that says which of a period's category caps and limits an entry falls under (see
+        `functions.write_limit_selection`); None for a spec with neither."""
+        model = self.model
+        tests: list[tuple[Origin, str | None, Checked | None]] = []
+        for _plan, versions in categories:
+            cap = versions[0].cap
+            if cap is not None:
+                tests.append((Origin(cap.span, model.describe(cap.path)), versions[0].id, None))
+        for limit in model.limits:
+            select = limit.select
+            tests.append((Origin(select.span, model.describe(select.path)), None, self.checked(select))
+                         if select is not None else (Origin(limit.span, model.describe(limit.path)), None, None))
+        return functions.write_limit_selection(module, tests) if tests else None
+
     @staticmethod
     def limit_functions(write: Callable[..., None], label: str, limit: Limit) -> None:
-        write(f"{label}_select", limit.select, f"{names.ENTRY}, {names.CONTEXT}")
+        """A limit's amount and window; a carry-over limit's `select` too (a period's limits are selected by
+        `limit_selection`)."""
+        if label.startswith("carry_"):
+            write(f"{label}_select", limit.select, f"{names.ENTRY}, {names.CONTEXT}")
         write(f"{label}_at_most", limit.at_most)
         _window_functions(write, label, limit.window)
 

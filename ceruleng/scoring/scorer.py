@@ -25,7 +25,8 @@ from typing import Any
 from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
-from ceruleng.scoring.ledger import Entry, Ledger, entries_of, window_of
+from ceruleng.scoring.entries import Entry, entries_of, window_of
+from ceruleng.scoring.ledger import Ledger
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import (
     ActivityResult,
@@ -374,8 +375,11 @@ class Scorer:
             self.ledger.totals(book, context, live, history, carried_entries, judged=number == period.number)
             history.extend(live)
             if self.carries and number < period.number:
+                carry_trace: list[TraceLine] | None = [] if self.explain else None
                 carried, carried_entries = self.ledger.carry(book, context, live, carried,
-                                                             add_days(current.end, 1))
+                                                             add_days(current.end, 1), carry_trace)
+                if carry_trace and number + 1 == period.number:  # what held back credit carried into this period
+                    result.trace = carry_trace
         own_results = {a.index: a for a in book.activities}
         own_results.update(self.reaching_back(result, history, period.number))
         result.activities = self.listing(typed, own_results, earlier, period, home, claimed, first)
@@ -441,8 +445,10 @@ class Scorer:
         when credit can carry over or be taken in a grace (then from the period of the earliest activity)."""
         first = period.number
         if self.ledger.windowed:
-            reach = min(window_of(window, period.context(base))[0] for window in self.windows())
-            first = min(first, periods.containing(reach).number)
+            own = [window for window in self.windows() if window is not None]  # None: the period's own days
+            if own:
+                reach = min(window_of(window, period.context(base))[0] for window in own)
+                first = min(first, periods.containing(reach).number)
             if any(c.repeats is not None and c.repeats.within != "cycle" for c in self.ledger.crossing):
                 first = min(first, min((n for n in home.values() if n is not None), default=first))
         if self.carries or (self.spec.layout is not None and self.spec.layout.grace is not None):
