@@ -45,7 +45,7 @@ from ceruleng.scoring.results import (
     TraceLine,
 )
 from ceruleng.units import unit_for
-from ceruleng.values import ZERO, at_precision, format_credits, format_number
+from ceruleng.values import ZERO, ValueProblem, at_precision, format_credits, format_number
 
 
 def _ordinal(number: int) -> str:
@@ -168,6 +168,11 @@ class Ledger:
         if self.crossing:
             self.cross(entries, history, context)
         required = spec.requirement(context) if spec.requirement is not None else None
+        if required is not None and required < ZERO:
+            written = self.model.requirement
+            where = f" ({written.credits.span})" if written is not None else ""
+            raise ValueProblem(f"the requirement{where} is {format_number(required)} for this credential, below "
+                               f"zero")
         limits = self.limits
         bounds = limits.bounds(context, required) if self.bounded else []
         if bounds:

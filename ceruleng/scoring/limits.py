@@ -23,7 +23,7 @@ from ceruleng.model import Duration, Effective, ExprText
 from ceruleng.scoring.entries import ORDER, Entry, behind, part_of, parts, window_of
 from ceruleng.scoring.results import CategoryTitles, LimitResult, Sentence, TraceLine
 from ceruleng.units import unit_for
-from ceruleng.values import ZERO, at_precision, format_credits, format_number
+from ceruleng.values import ZERO, ValueProblem, at_precision, format_credits, format_number
 
 
 class LimitPlan:
@@ -141,6 +141,10 @@ class Limits:
                 if amounts is None:
                     amounts = {**context, "requirement": requirement if requirement is not None else ZERO}
                 at_most = plan.amount(amounts)
+                if at_most < ZERO:
+                    what = f"limit {plan.id}" if plan.shown else f"the cap of {plan.title}"
+                    raise ValueProblem(f"{what} ({plan.span}) is {format_number(at_most)} for this credential, "
+                                       f"below zero")
                 exact = self.exact(at_most)
                 if plan.constant:
                     plan.exact, plan.fixed = exact, at_most

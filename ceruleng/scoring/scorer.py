@@ -262,6 +262,8 @@ class Scorer:
             problem = str(exc)
         elif isinstance(exc, LayoutError):
             problem = f"the periods of this credential cannot be laid out: {exc}"
+        elif isinstance(exc, ValueProblem) and not origins:  # raised by the ledger, naming the rule itself
+            problem = str(exc)
         else:
             problem = f"{rule} could not be computed: {_problem(exc)}"
         result.error = problem
