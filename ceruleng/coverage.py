@@ -84,6 +84,9 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
     for activity in credential.activities:
         routed = [c.path for c in model.categories if c.id == activity.category]
         found.paths.update(routed)
+        if (credential.cycle is not None and activity.date is not None and activity.counts
+                and activity.date > credential.cycle[1]):  # credit counted from after the period: its grace
+            found.paths.add(("cycle", "grace"))
         if activity.credits:
             found.paths.add(("unit",))
         if activity.status == "capped":

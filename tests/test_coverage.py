@@ -65,3 +65,13 @@ def test_the_committed_report_for_the_bundled_specs_is_current() -> None:
     if os.environ.get("CERULENG_UPDATE_GOLDEN") == "1":
         committed.write_text(done.stdout)
     assert done.stdout == committed.read_text(), "docs/coverage.md is stale: regenerate it (see module docstring)"
+
+
+def test_credit_counted_from_a_grace_exercises_it() -> None:
+    """An example scored through the grace (an activity dated after the period counted toward it) pins the grace:
+    it used to be listed as exercised by no example."""
+    for spec, rule in (("tests/windows/grace.yaml", "`cycle.grace`"),):
+        report = coverage_report([load_spec(str(ROOT / spec))])
+        rows = [line for line in report.splitlines() if f"| {rule} |" in line]
+        assert rows and all(not line.endswith("| **none** |") for line in rows), (spec, rows)
+        assert "Rules no example exercises:" not in report, (spec, report)

@@ -204,12 +204,14 @@ class Ledger:
             return
         result.required = required
         held = earned + result.carried_in
-        if spec.minimums:
+        totals = context
+        if spec.minimums or spec.alternatives:  # both read the period's totals and entries (`check` lets them)
             totals = with_totals(context, (*counted, *carried), requirement=required, earned=earned,
                                  carried_in=result.carried_in)
+        if spec.minimums:
             pool = [*history, *entries] if self.windowed else entries
             result.minimums = self.minimums(totals, [*pool, *carried], sums)
-        result.met_by = self.alternative(result, context)
+        result.met_by = self.alternative(result, totals)
         held_as_reported = at_precision(held, self.places)  # totals are judged as they are reported
         enough = held_as_reported >= required and all(m.met for m in result.minimums)
         result.met = enough or result.met_by is not None
