@@ -69,10 +69,7 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
     steps_by_span: dict[Any, list[Any]] = {}
     for step in spec.steps:
         steps_by_span.setdefault(step.span, []).append(step)
-    if credential.cycle is not None:
-        found.paths.add(("cycle",))
-        if credential.period is not None and credential.period.number == 1:
-            found.paths.add(("cycle", "first"))
+    _from_cycle(credential, found)
     ledger_rules = {category.repeats.span: category.repeats.path for category in model.categories
                     if category.repeats is not None}
     ledger_rules.update((limit.span, limit.path) for limit in model.limits)
@@ -84,9 +81,6 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
     for activity in credential.activities:
         routed = [c.path for c in model.categories if c.id == activity.category]
         found.paths.update(routed)
-        if (credential.cycle is not None and activity.date is not None and activity.counts
-                and activity.date > credential.cycle[1]):  # credit counted from after the period: its grace
-            found.paths.add(("cycle", "grace"))
         if activity.credits:
             found.paths.add(("unit",))
         if activity.status == "capped":
@@ -99,6 +93,18 @@ def _from_result(spec: CompiledSpec, credential: Any, found: _Exercised) -> None
                 found.names.update(step.names)
             if line.span in ledger_rules:  # a repeat's share or a limit's cut
                 found.paths.add(ledger_rules[line.span])
+
+
+def _from_cycle(credential: Any, found: _Exercised) -> None:
+    """The cycle, its first period, and its grace when credit counted from after the period's end."""
+    if credential.cycle is None:
+        return
+    found.paths.add(("cycle",))
+    if credential.period is not None and credential.period.number == 1:
+        found.paths.add(("cycle", "first"))
+    end = credential.cycle[1]
+    if any(a.counts and a.date is not None and a.date > end for a in credential.activities):
+        found.paths.add(("cycle", "grace"))
 
 
 def _from_expectations(model: SpecModel, expected: Expectation, found: _Exercised) -> None:
