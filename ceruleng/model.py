@@ -441,6 +441,9 @@ class Example:
     credentials: tuple[dict[str, Any], ...] | None
     as_of: str | None
     expectations: tuple[Expectation, ...]
+    period: str | None = None
+    """Which period the result is about, as `eval --period` says: due (default), previous, current, next, or a
+    date (YYYY-MM-DD) the period contains."""
 
     def expects_malformed(self, record: ExampleRecord) -> bool:
         return any(expected.expects_malformed(record.id, self.single) for expected in self.expectations)
@@ -875,6 +878,7 @@ def _example(data: dict[str, Any], index: int, document: LoadedDocument) -> Exam
         credentials=tuple(dict(entry) for entry in credentials) if isinstance(credentials, list) else None,
         as_of=None if data.get("as_of") is None else str(data["as_of"]),
         expectations=expectations,
+        period=None if data.get("period") is None else str(data["period"]),
     )
 
 

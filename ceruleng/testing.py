@@ -19,6 +19,7 @@ from typing import Any
 from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import Evaluator
 from ceruleng.model import Example, Expectation
+from ceruleng.scoring.periods import PERIOD_CHOICES
 from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.source import Span
 from ceruleng.values import DateReader, at_precision, format_credits, parse_iso_date
@@ -56,6 +57,13 @@ def member_document(spec: CompiledSpec, example: Example) -> tuple[dict[str, Any
     return {"member": example.name, "credentials": credentials, "activities": records}, as_of
 
 
+def example_period(example: Example) -> str | date:
+    """The period an example's result is about (`period:`, read as `eval --period` reads its value)."""
+    if example.period is None or example.period in PERIOD_CHOICES:
+        return example.period or "due"
+    return parse_iso_date(example.period)
+
+
 def _date(reader: DateReader, value: Any) -> date | None:
     try:
         return reader(str(value)) if value is not None else None
@@ -73,7 +81,7 @@ def run_examples(specs: Mapping[str, CompiledSpec], selected: list[CompiledSpec]
 
 def run_example(specs: Mapping[str, CompiledSpec], spec: CompiledSpec, example: Example) -> ExampleRun:
     document, as_of = member_document(spec, example)
-    result = Evaluator(specs, as_of, explain=True, seed=0).member(document)
+    result = Evaluator(specs, as_of, explain=True, seed=0, period=example_period(example)).member(document)
     run = ExampleRun(spec, example, result=result)
     for number, expected in enumerate(example.expectations):
         credential = _pick(result, spec, expected, number)
