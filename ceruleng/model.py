@@ -490,6 +490,8 @@ class SpecModel:
     examples: tuple[Example, ...]
     citations: list[Citation] = field(default_factory=list)
     """Every citation in the spec, in document order (for coverage and quote checks)."""
+    cycle_lets: tuple[tuple[str, ExprText], ...] = ()
+    """Named values of the period (`cycle_let`), in order: what cycle rules may read beside the period's names."""
 
     @property
     def path(self) -> str:
@@ -996,6 +998,8 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
         limits=tuple(read.limit(item, ("limits", i)) for i, item in enumerate(data.get("limits") or ())),
         lets=tuple((name, ExprText(_text(value), ("let", name), document.span(("let", name))))
                    for name, value in (data.get("let") or {}).items()),
+        cycle_lets=tuple((name, ExprText(_text(value), ("cycle_let", name), document.span(("cycle_let", name))))
+                         for name, value in (data.get("cycle_let") or {}).items()),
         checks=tuple(read.check(item, ("checks", i)) for i, item in enumerate(data.get("checks") or ())),
         categories=tuple(read.category(item, ("categories", i)) for i, item in enumerate(data["categories"])),
         examples=tuple(_example(item, i, document) for i, item in enumerate(data.get("examples") or ())),

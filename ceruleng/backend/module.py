@@ -49,6 +49,7 @@ from ceruleng.compiled import (
     MinimumVersion,
     Step,
 )
+from ceruleng.compiler.cyclelets import LAYOUT_COPY
 from ceruleng.compiler.expressions import CREDITS
 from ceruleng.compiler.state import CompileState
 from ceruleng.expr import ast
@@ -85,6 +86,7 @@ class _Builder:
         self.writer = CodeWriter(f"<ceruleng spec {self.model.path} {digest}>")
         self.lets: dict[Binding, LetPlan] = {}
         self.global_lets = self._let_plans(self.model.lets)
+        self._cycle_let_plans()
 
     # ---- numbering ---------------------------------------------------------------------------------------------
 
@@ -125,6 +127,16 @@ class _Builder:
             plan = LetPlan(binding, checked, self.add_step("let", name, text.span, text.path, checked))
             plans[binding] = self.lets[binding] = plan
         return plans
+
+    def _cycle_let_plans(self) -> None:
+        """The period's values (`cycle_let`): as cycle rules read them, and as the rules laying periods out do."""
+        for name, text in self.model.cycle_lets:
+            for copy in (None, LAYOUT_COPY):
+                binding = self.state.lets.get((text.path, copy))
+                checked = self.state.checked.get((text.path, copy))
+                if binding is not None and checked is not None:
+                    step = self.add_step("let", name, text.span, text.path, checked)
+                    self.lets[binding] = LetPlan(binding, checked, step)
 
     def check_plan(self, versions: list[Check]) -> CheckPlan:
         first = versions[0]
