@@ -223,8 +223,8 @@ GENERATORS: dict[str, Callable[..., Path]] = {
     "deep-negation": lambda folder, depth: _spec_with_credit(folder, "-" * depth + "minutes"),
     "deep-parentheses": lambda folder, depth: _spec_with_credit(folder, "(" * depth + "minutes / 60" + ")" * depth),
 }
-SPEC_KINDS = {"let-chain", "cycle-let-chain", "nested-spec", "long-text-spec", "long-expression", "deep-expression", "deep-negation",
-              "deep-parentheses", "spec-file"}
+SPEC_KINDS = {"let-chain", "cycle-let-chain", "nested-spec", "long-text-spec", "long-expression", "deep-expression",
+              "deep-negation", "deep-parentheses", "spec-file"}
 
 
 # ---- running the CLI ------------------------------------------------------------------------------------------------

@@ -147,16 +147,16 @@ def _place(state: CompileState, name: str, text: ExprText, node: ast.Expr, level
         for level in levels:
             level.scope = level.scope.with_bindings([binding])
         return
-    binding = None
+    placed: list[Binding] = []
     if first is not None:
         checked = tried[first]
-        binding = Binding(name, checked.type, "let", ("cycle_let", name, *([copy] if copy else [])),
-                          description=f"the value '{name}'")
-        state.lets[key] = binding
+        placed.append(Binding(name, checked.type, "let", ("cycle_let", name, *([copy] if copy else [])),
+                              description=f"the value '{name}'"))
+        state.lets[key] = placed[0]
         state.checked[key] = checked
     for number, level in enumerate(levels):
         if first is not None and number >= first:
-            level.scope = level.scope.with_bindings([binding] if binding is not None else [])
+            level.scope = level.scope.with_bindings(placed)
         else:
             level.scope = level.scope.with_bindings([_refused(name, *_why(name, node, tried[number]))])
 
@@ -165,7 +165,8 @@ def check_cycle_let_reads(state: CompileState) -> None:
     """`let-scope`: a rule reads a cycle value it cannot see (said once per place)."""
     said: set[tuple[int, int, str]] = set()
     every = [(path, checked) for (path, _copy), checked in state.checked.items()]
-    every += [(path, checked) for (path, _copy), template in state.templates.items() for checked in template.placeholders]
+    every += [(path, checked) for (path, _copy), template in state.templates.items()
+              for checked in template.placeholders]
     for path, checked in every:
         for node_id, binding in checked.bindings.items():
             if binding.kind != REFUSED:
