@@ -571,6 +571,8 @@ class _Reader:
         self.citations: list[Citation] = []
         self.versions: dict[str, dict[str, Any]] = {}
         """Per category id, what its latest version gives (written or inherited), by key."""
+        self.rule_versions: dict[Path, dict[str, Any]] = {}
+        """Per minimum or limit (its list's path and its id), what its latest version gives, by key."""
 
     def span(self, path: Path) -> Span:
         return self.document.span(path)
@@ -741,9 +743,43 @@ class _Reader:
                      self.named_expressions(raw, "tags", here), here, self.document.key_span(here))
 
     def limit(self, data: dict[str, Any], at: Path) -> Limit:
-        return Limit(str(data.get("id", "")), str(data.get("title", data.get("id", ""))), self.expr(data, "select", at),
-                     self.required_expr(data, "at_most", at), self.window(data, "window", at),
-                     self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
+        """A limit as written, or — a later dated version of a top-level one (the same id) — with what it does not
+        give inherited from the version before it."""
+        own = self.rule_parts(data, at, {"title": str, "select": self.expr, "at_most": self.expr,
+                                         "window": self.window, "source": self.citations_of})
+        # carry-over's own limits have no dated versions (and need no title)
+        parts = self.versioned("limit", data, at, own, ("title", "at_most", "source")) if at[0] == "limits" else own
+        limit_id = str(data.get("id", ""))
+        return Limit(limit_id, parts.get("title", limit_id), parts.get("select"),
+                     parts.get("at_most") or self.required_expr(data, "at_most", at), parts.get("window"),
+                     self.effective(data, at), parts.get("source", ()), at, self.document.key_span((*at, "id")))
+
+    def rule_parts(self, data: dict[str, Any], at: Path, readers: dict[str, Callable[..., Any]]) -> dict[str, Any]:
+        """What one version of a minimum or a limit gives, by key (only the keys it writes): `str` reads text, any
+        other reader is called with (data, key, at)."""
+        return {key: str(data[key]) if reader is str else reader(data, key, at)
+                for key, reader in readers.items() if data.get(key) is not None}
+
+    def versioned(self, kind: str, data: dict[str, Any], at: Path, own: dict[str, Any],
+                  first_keys: tuple[str, ...]) -> dict[str, Any]:
+        """A version's keys: its own and, for a later version (the same id in the same list, in document order),
+        every other key of the version before it — as categories inherit (`inherit`). The first must give
+        `first_keys`."""
+        rule_id = str(data.get("id", ""))
+        key = (*at[:-1], rule_id)
+        previous = self.rule_versions.get(key)
+        if previous is None:
+            parts = own
+            for name in first_keys:
+                if name not in own:
+                    self.diagnostics.append(Diagnostic(
+                        "schema-missing-key", f"missing required key '{name}'", self.document.key_span((*at, "id")),
+                        hint=f"the first version of {kind} '{rule_id}' gives {', '.join(first_keys[:-1])} and "
+                             f"{first_keys[-1]}; later versions with the same id inherit every key they do not give"))
+        else:
+            parts = inherit(previous, own, at)
+        self.rule_versions[key] = parts
+        return parts
 
     def tag(self, name: str, data: dict[str, Any]) -> Tag:
         at: Path = ("tags", name)
@@ -846,15 +882,27 @@ class _Reader:
                          self.document.key_span(at))
 
     def minimum(self, data: dict[str, Any], at: Path) -> Minimum:
-        counts = tuple(
-            Counted(str(item["category"]) if "category" in item else None, self.expr(item, "up_to", (*at, "counts", i)),
-                    self.span((*at, "counts", i, "category" if "category" in item else "select")),
-                    self.expr(item, "select", (*at, "counts", i)))
-            for i, item in enumerate(data.get("counts") or ())
+        """A minimum as written, or — a later dated version of one — with what it does not give inherited from the
+        version before it with the same id."""
+        own = self.rule_parts(data, at, {"title": str, "at_least": self.expr, "counts": self.counts,
+                                         "select": self.expr, "window": self.window, "source": self.citations_of})
+        parts = self.versioned("minimum", data, at, own, ("title", "at_least", "source"))
+        minimum_id = str(data["id"])
+        return Minimum(minimum_id, parts.get("title", minimum_id),
+                       parts.get("at_least") or self.required_expr(data, "at_least", at), parts.get("counts", ()),
+                       parts.get("select"), parts.get("window"), self.effective(data, at), parts.get("source", ()),
+                       at, self.document.key_span((*at, "id")))
+
+    def citations_of(self, data: dict[str, Any], _key: str, at: Path) -> tuple[Citation, ...]:
+        return self.sources(data, at)
+
+    def counts(self, data: dict[str, Any], key: str, at: Path) -> tuple[Counted, ...]:
+        return tuple(
+            Counted(str(item["category"]) if "category" in item else None, self.expr(item, "up_to", (*at, key, i)),
+                    self.span((*at, key, i, "category" if "category" in item else "select")),
+                    self.expr(item, "select", (*at, key, i)))
+            for i, item in enumerate(data.get(key) or ())
         )
-        return Minimum(str(data["id"]), str(data["title"]), self.required_expr(data, "at_least", at), counts,
-                       self.expr(data, "select", at), self.window(data, "window", at), self.effective(data, at),
-                       self.sources(data, at), at, self.document.key_span((*at, "id")))
 
 
 def _example(data: dict[str, Any], index: int, document: LoadedDocument) -> Example:
