@@ -233,6 +233,17 @@ class CompiledAlternative:
     span: Span
 
 
+@dataclass(frozen=True)
+class CompiledCondition:
+    """A requirement that is not credit: `met(totals, activities)` over its window (None: the period)."""
+
+    id: str
+    title: str
+    met: Callable[[Context, list[dict[str, Any]]], bool]
+    window: CompiledWindow | None
+    span: Span
+
+
 @dataclass
 class CompiledSpec:
     """Everything the scorer needs to score records against one spec; built once, reused for every record."""
@@ -259,6 +270,7 @@ class CompiledSpec:
     limits: list[CompiledLimit] = field(default_factory=list)
     carry: CompiledCarry | None = None
     alternatives: list[CompiledAlternative] = field(default_factory=list)
+    conditions: list[CompiledCondition] = field(default_factory=list)
     templates: list[Template] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     reads: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)

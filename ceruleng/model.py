@@ -182,6 +182,20 @@ class Minimum:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A requirement that is not credit: `met_when` over the entries and activities of its window (default: the
+    period), judged with the period's names; the requirement is met only when every condition is."""
+
+    id: str
+    title: str
+    met_when: ExprText
+    window: Window | None
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
 class Alternative:
     id: str
     title: str
@@ -241,6 +255,8 @@ class Requirement:
     alternatives: tuple[Alternative, ...]
     sources: tuple[Citation, ...]
     path: Path
+    conditions: tuple[Condition, ...] = ()
+    """What must hold beside the credit (pass an exam, complete a named activity): each is met or not."""
 
 
 @dataclass(frozen=True)
@@ -397,6 +413,8 @@ class Expectation:
     minimum_parts: dict[str, list[dict[str, Any]]]
     limits: dict[str, dict[str, Any]]
     """Per limit id: counted, cut and the activity ids behind it (`entries`)."""
+    conditions: dict[str, Any] = field(default_factory=dict)
+    """Per condition (by id): whether it is met."""
 
     def expects_malformed(self, record_id: str | None, single: bool) -> bool:
         return bool((self.activity.get("malformed") and single)
@@ -951,6 +969,7 @@ def _expectation(data: dict[str, Any], path: Path) -> Expectation:
         requirement_window=dict(data.get("requirement_window") or {}),
         minimum_parts={str(key): list(value) for key, value in (data.get("minimum_parts") or {}).items()},
         limits={str(key): dict(value) for key, value in (data.get("limits") or {}).items() if isinstance(value, dict)},
+        conditions={str(key): value for key, value in (data.get("conditions") or {}).items()},
     )
 
 
@@ -996,6 +1015,14 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
                             read.sources(item, (*at, "alternatives", i)), (*at, "alternatives", i),
                             document.key_span((*at, "alternatives", i, "id")))
                 for i, item in enumerate(raw.get("alternatives", ()))
+            ),
+            conditions=tuple(
+                Condition(str(item["id"]), str(item["title"]),
+                          read.required_expr(item, "met_when", (*at, "conditions", i)),
+                          read.window(item, "window", (*at, "conditions", i)),
+                          read.sources(item, (*at, "conditions", i)), (*at, "conditions", i),
+                          document.key_span((*at, "conditions", i, "id")))
+                for i, item in enumerate(raw.get("conditions", ()))
             ),
             sources=read.sources(raw, at) + (read.sources(carry, (*at, "carry_over")) if carry else ()),
             path=at,

@@ -119,6 +119,7 @@ def _compare(spec: CompiledSpec, credential: CredentialResult, expected: Expecta
     yield from _compare_parts(credential, expected, fail)
     yield from _compare_minimums(credential, expected, fail)
     yield from _compare_limits(credential, expected, fail)
+    yield from _compare_conditions(credential, expected, fail)
 
 
 def _compare_activities(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
@@ -216,6 +217,16 @@ def _compare_entries(what: str, wanted: Sequence[Any], entries: Sequence[Any], w
     if [str(item) for item in wanted] != got_ids:
         wanted_ids = ", ".join(map(str, wanted)) or "none"
         yield fail((*where, "entries"), f"{what}: entries expected {wanted_ids}, got {', '.join(got_ids) or 'none'}")
+
+
+def _compare_conditions(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    """Each named condition: met or not."""
+    for condition_id, wanted in expected.conditions.items():
+        found = next((c for c in credential.conditions if c.id == condition_id), None)
+        if found is None or found.met != wanted:
+            actual = found.met if found else "no such condition"
+            yield fail((*expected.path, "conditions", condition_id),
+                       f"condition {condition_id}: expected met={wanted}, got {actual}")
 
 
 def _compare_limits(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:

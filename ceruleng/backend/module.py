@@ -38,6 +38,7 @@ from ceruleng.compiled import (
     CompiledAlternative,
     CompiledCarry,
     CompiledCategory,
+    CompiledCondition,
     CompiledLayout,
     CompiledLimit,
     CompiledMinimum,
@@ -285,6 +286,9 @@ class _Builder:
         if model.requirement is not None:
             compiled.alternatives = [CompiledAlternative(a.id, a.title, namespace[cycle[f"alternative{i}"]], a.span)
                                      for i, a in enumerate(model.requirement.alternatives)]
+            compiled.conditions = [CompiledCondition(c.id, c.title, namespace[cycle[f"condition{i}"]],
+                                                     _window(get, cycle, f"condition{i}", c.window), c.span)
+                                   for i, c in enumerate(model.requirement.conditions)]
         for index, template in enumerate(self.templates):
             template.compute = namespace.get(names.template_values(index))
         compiled.templates = self.templates
@@ -369,6 +373,9 @@ class _Builder:
                 _window_functions(write, label, minimum.window)
         for index, alternative in enumerate(requirement.alternatives):
             write(f"alternative{index}", alternative.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
+        for index, condition in enumerate(requirement.conditions):
+            write(f"condition{index}", condition.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
+            _window_functions(write, f"condition{index}", condition.window)
 
     @staticmethod
     def limit_functions(write: Callable[..., None], label: str, limit: Limit) -> None:
