@@ -641,17 +641,21 @@ class _Reader:
         return citations
 
     def check(self, data: dict[str, Any], at: Path) -> Check:
-        applies = data.get("applies_to")
+        """A check as written, or — a later dated version of one (the same id in the same list) — with what it does
+        not give inherited from the version before it."""
+        own = self.rule_parts(data, at, {"title": str, "require": self.expr, "otherwise": str, "reason": self.expr,
+                                         "applies_to": _listed, "except": _listed, "source": self.citations_of})
+        parts = self.versioned("check", data, at, own, ("require", "reason", "source"))
         return Check(
             id=str(data["id"]),
-            title=data.get("title"),
-            require=self.required_expr(data, "require", at),
-            otherwise=str(data.get("otherwise", "rejected")),
-            reason=self.required_expr(data, "reason", at),
-            applies_to=tuple(applies) if applies else None,
-            excluded=tuple(data.get("except", ())),
+            title=parts.get("title"),
+            require=parts.get("require") or self.required_expr(data, "require", at),
+            otherwise=parts.get("otherwise", "rejected"),
+            reason=parts.get("reason") or self.required_expr(data, "reason", at),
+            applies_to=parts.get("applies_to") or None,
+            excluded=parts.get("except", ()),
             effective=self.effective(data, at),
-            sources=self.sources(data, at),
+            sources=parts.get("source", ()),
             path=at,
             span=self.document.key_span((*at, "id")),
         )
@@ -971,6 +975,10 @@ def _expectation(data: dict[str, Any], path: Path) -> Expectation:
         limits={str(key): dict(value) for key, value in (data.get("limits") or {}).items() if isinstance(value, dict)},
         conditions={str(key): value for key, value in (data.get("conditions") or {}).items()},
     )
+
+
+def _listed(data: dict[str, Any], key: str, _at: Path) -> tuple[str, ...]:
+    return tuple(str(item) for item in data[key] or ())
 
 
 def _text(value: Any) -> str:
