@@ -641,11 +641,12 @@ class _Reader:
         return citations
 
     def check(self, data: dict[str, Any], at: Path) -> Check:
-        """A check as written, or — a later dated version of one (the same id in the same list) — with what it does
-        not give inherited from the version before it."""
+        """A check as written, or — a later dated version of a top-level one (the same id) — with what it does not
+        give inherited from the version before it."""
         own = self.rule_parts(data, at, {"title": str, "require": self.expr, "otherwise": str, "reason": self.expr,
                                          "applies_to": _listed, "except": _listed, "source": self.citations_of})
-        parts = self.versioned("check", data, at, own, ("require", "reason", "source"))
+        # a category's own checks have no dated versions (a later version of the category replaces its list)
+        parts = self.versioned("check", data, at, own, ("require", "reason", "source")) if at[0] == "checks" else own
         return Check(
             id=str(data["id"]),
             title=parts.get("title"),
