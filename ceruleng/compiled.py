@@ -233,6 +233,17 @@ class CompiledAlternative:
     span: Span
 
 
+@dataclass(frozen=True)
+class CompiledCondition:
+    """A requirement that is not credit: `met(totals, activities)` over its window (None: the period)."""
+
+    id: str
+    title: str
+    met: Callable[[Context, list[dict[str, Any]]], bool]
+    window: CompiledWindow | None
+    span: Span
+
+
 @dataclass
 class CompiledSpec:
     """Everything the scorer needs to score records against one spec; built once, reused for every record."""
@@ -263,6 +274,7 @@ class CompiledSpec:
     `write_limit_selection`); None for a spec with neither."""
     carry: CompiledCarry | None = None
     alternatives: list[CompiledAlternative] = field(default_factory=list)
+    conditions: list[CompiledCondition] = field(default_factory=list)
     templates: list[Template] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     reads: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)

@@ -118,6 +118,8 @@ def _from_expectations(model: SpecModel, expected: Expectation, found: _Exercise
         return
     wanted = set(expected.minimums)
     found.paths.update(("requirement", "minimums", i) for i, m in enumerate(requirement.minimums) if m.id in wanted)
+    found.paths.update(("requirement", "conditions", i) for i, c in enumerate(requirement.conditions)
+                       if c.id in expected.conditions)
     if "met_by" in expected.totals:
         found.paths.update(("requirement", "alternatives", i) for i in range(len(requirement.alternatives)))
 

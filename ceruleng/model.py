@@ -182,6 +182,20 @@ class Minimum:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A requirement that is not credit: `met_when` over the entries and activities of its window (default: the
+    period), judged with the period's names; the requirement is met only when every condition is."""
+
+    id: str
+    title: str
+    met_when: ExprText
+    window: Window | None
+    sources: tuple[Citation, ...]
+    path: Path
+    span: Span
+
+
+@dataclass(frozen=True)
 class Alternative:
     id: str
     title: str
@@ -241,6 +255,8 @@ class Requirement:
     alternatives: tuple[Alternative, ...]
     sources: tuple[Citation, ...]
     path: Path
+    conditions: tuple[Condition, ...] = ()
+    """What must hold beside the credit (pass an exam, complete a named activity): each is met or not."""
 
 
 @dataclass(frozen=True)
@@ -397,6 +413,8 @@ class Expectation:
     minimum_parts: dict[str, list[dict[str, Any]]]
     limits: dict[str, dict[str, Any]]
     """Per limit id: counted, cut and the activity ids behind it (`entries`)."""
+    conditions: dict[str, Any] = field(default_factory=dict)
+    """Per condition (by id): whether it is met."""
 
     def expects_malformed(self, record_id: str | None, single: bool) -> bool:
         return bool((self.activity.get("malformed") and single)
@@ -441,6 +459,9 @@ class Example:
     credentials: tuple[dict[str, Any], ...] | None
     as_of: str | None
     expectations: tuple[Expectation, ...]
+    period: str | None = None
+    """Which period the result is about, as `eval --period` says: due (default), previous, current, next, or a
+    date (YYYY-MM-DD) the period contains."""
 
     def expects_malformed(self, record: ExampleRecord) -> bool:
         return any(expected.expects_malformed(record.id, self.single) for expected in self.expectations)
@@ -487,6 +508,8 @@ class SpecModel:
     examples: tuple[Example, ...]
     citations: list[Citation] = field(default_factory=list)
     """Every citation in the spec, in document order (for coverage and quote checks)."""
+    cycle_lets: tuple[tuple[str, ExprText], ...] = ()
+    """Named values of the period (`cycle_let`), in order: what cycle rules may read beside the period's names."""
 
     @property
     def path(self) -> str:
@@ -566,6 +589,8 @@ class _Reader:
         self.citations: list[Citation] = []
         self.versions: dict[str, dict[str, Any]] = {}
         """Per category id, what its latest version gives (written or inherited), by key."""
+        self.rule_versions: dict[Path, dict[str, Any]] = {}
+        """Per minimum or limit (its list's path and its id), what its latest version gives, by key."""
 
     def span(self, path: Path) -> Span:
         return self.document.span(path)
@@ -616,17 +641,22 @@ class _Reader:
         return citations
 
     def check(self, data: dict[str, Any], at: Path) -> Check:
-        applies = data.get("applies_to")
+        """A check as written, or — a later dated version of a top-level one (the same id) — with what it does not
+        give inherited from the version before it."""
+        own = self.rule_parts(data, at, {"title": str, "require": self.expr, "otherwise": str, "reason": self.expr,
+                                         "applies_to": _listed, "except": _listed, "source": self.citations_of})
+        # a category's own checks have no dated versions (a later version of the category replaces its list)
+        parts = self.versioned("check", data, at, own, ("require", "reason", "source")) if at[0] == "checks" else own
         return Check(
             id=str(data["id"]),
-            title=data.get("title"),
-            require=self.required_expr(data, "require", at),
-            otherwise=str(data.get("otherwise", "rejected")),
-            reason=self.required_expr(data, "reason", at),
-            applies_to=tuple(applies) if applies else None,
-            excluded=tuple(data.get("except", ())),
+            title=parts.get("title"),
+            require=parts.get("require") or self.required_expr(data, "require", at),
+            otherwise=parts.get("otherwise", "rejected"),
+            reason=parts.get("reason") or self.required_expr(data, "reason", at),
+            applies_to=parts.get("applies_to") or None,
+            excluded=parts.get("except", ()),
             effective=self.effective(data, at),
-            sources=self.sources(data, at),
+            sources=parts.get("source", ()),
             path=at,
             span=self.document.key_span((*at, "id")),
         )
@@ -736,9 +766,43 @@ class _Reader:
                      self.named_expressions(raw, "tags", here), here, self.document.key_span(here))
 
     def limit(self, data: dict[str, Any], at: Path) -> Limit:
-        return Limit(str(data.get("id", "")), str(data.get("title", data.get("id", ""))), self.expr(data, "select", at),
-                     self.required_expr(data, "at_most", at), self.window(data, "window", at),
-                     self.effective(data, at), self.sources(data, at), at, self.document.key_span((*at, "id")))
+        """A limit as written, or — a later dated version of a top-level one (the same id) — with what it does not
+        give inherited from the version before it."""
+        own = self.rule_parts(data, at, {"title": str, "select": self.expr, "at_most": self.expr,
+                                         "window": self.window, "source": self.citations_of})
+        # carry-over's own limits have no dated versions (and need no title)
+        parts = self.versioned("limit", data, at, own, ("title", "at_most", "source")) if at[0] == "limits" else own
+        limit_id = str(data.get("id", ""))
+        return Limit(limit_id, parts.get("title", limit_id), parts.get("select"),
+                     parts.get("at_most") or self.required_expr(data, "at_most", at), parts.get("window"),
+                     self.effective(data, at), parts.get("source", ()), at, self.document.key_span((*at, "id")))
+
+    def rule_parts(self, data: dict[str, Any], at: Path, readers: dict[str, Callable[..., Any]]) -> dict[str, Any]:
+        """What one version of a minimum or a limit gives, by key (only the keys it writes): `str` reads text, any
+        other reader is called with (data, key, at)."""
+        return {key: str(data[key]) if reader is str else reader(data, key, at)
+                for key, reader in readers.items() if data.get(key) is not None}
+
+    def versioned(self, kind: str, data: dict[str, Any], at: Path, own: dict[str, Any],
+                  first_keys: tuple[str, ...]) -> dict[str, Any]:
+        """A version's keys: its own and, for a later version (the same id in the same list, in document order),
+        every other key of the version before it — as categories inherit (`inherit`). The first must give
+        `first_keys`."""
+        rule_id = str(data.get("id", ""))
+        key = (*at[:-1], rule_id)
+        previous = self.rule_versions.get(key)
+        if previous is None:
+            parts = own
+            for name in first_keys:
+                if name not in own:
+                    self.diagnostics.append(Diagnostic(
+                        "schema-missing-key", f"missing required key '{name}'", self.document.key_span((*at, "id")),
+                        hint=f"the first version of {kind} '{rule_id}' gives {', '.join(first_keys[:-1])} and "
+                             f"{first_keys[-1]}; later versions with the same id inherit every key they do not give"))
+        else:
+            parts = inherit(previous, own, at)
+        self.rule_versions[key] = parts
+        return parts
 
     def tag(self, name: str, data: dict[str, Any]) -> Tag:
         at: Path = ("tags", name)
@@ -841,15 +905,27 @@ class _Reader:
                          self.document.key_span(at))
 
     def minimum(self, data: dict[str, Any], at: Path) -> Minimum:
-        counts = tuple(
-            Counted(str(item["category"]) if "category" in item else None, self.expr(item, "up_to", (*at, "counts", i)),
-                    self.span((*at, "counts", i, "category" if "category" in item else "select")),
-                    self.expr(item, "select", (*at, "counts", i)))
-            for i, item in enumerate(data.get("counts") or ())
+        """A minimum as written, or — a later dated version of one — with what it does not give inherited from the
+        version before it with the same id."""
+        own = self.rule_parts(data, at, {"title": str, "at_least": self.expr, "counts": self.counts,
+                                         "select": self.expr, "window": self.window, "source": self.citations_of})
+        parts = self.versioned("minimum", data, at, own, ("title", "at_least", "source"))
+        minimum_id = str(data["id"])
+        return Minimum(minimum_id, parts.get("title", minimum_id),
+                       parts.get("at_least") or self.required_expr(data, "at_least", at), parts.get("counts", ()),
+                       parts.get("select"), parts.get("window"), self.effective(data, at), parts.get("source", ()),
+                       at, self.document.key_span((*at, "id")))
+
+    def citations_of(self, data: dict[str, Any], _key: str, at: Path) -> tuple[Citation, ...]:
+        return self.sources(data, at)
+
+    def counts(self, data: dict[str, Any], key: str, at: Path) -> tuple[Counted, ...]:
+        return tuple(
+            Counted(str(item["category"]) if "category" in item else None, self.expr(item, "up_to", (*at, key, i)),
+                    self.span((*at, key, i, "category" if "category" in item else "select")),
+                    self.expr(item, "select", (*at, key, i)))
+            for i, item in enumerate(data.get(key) or ())
         )
-        return Minimum(str(data["id"]), str(data["title"]), self.required_expr(data, "at_least", at), counts,
-                       self.expr(data, "select", at), self.window(data, "window", at), self.effective(data, at),
-                       self.sources(data, at), at, self.document.key_span((*at, "id")))
 
 
 def _example(data: dict[str, Any], index: int, document: LoadedDocument) -> Example:
@@ -875,6 +951,7 @@ def _example(data: dict[str, Any], index: int, document: LoadedDocument) -> Exam
         credentials=tuple(dict(entry) for entry in credentials) if isinstance(credentials, list) else None,
         as_of=None if data.get("as_of") is None else str(data["as_of"]),
         expectations=expectations,
+        period=None if data.get("period") is None else str(data["period"]),
     )
 
 
@@ -897,7 +974,12 @@ def _expectation(data: dict[str, Any], path: Path) -> Expectation:
         requirement_window=dict(data.get("requirement_window") or {}),
         minimum_parts={str(key): list(value) for key, value in (data.get("minimum_parts") or {}).items()},
         limits={str(key): dict(value) for key, value in (data.get("limits") or {}).items() if isinstance(value, dict)},
+        conditions={str(key): value for key, value in (data.get("conditions") or {}).items()},
     )
+
+
+def _listed(data: dict[str, Any], key: str, _at: Path) -> tuple[str, ...]:
+    return tuple(str(item) for item in data[key] or ())
 
 
 def _text(value: Any) -> str:
@@ -942,6 +1024,14 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
                             read.sources(item, (*at, "alternatives", i)), (*at, "alternatives", i),
                             document.key_span((*at, "alternatives", i, "id")))
                 for i, item in enumerate(raw.get("alternatives", ()))
+            ),
+            conditions=tuple(
+                Condition(str(item["id"]), str(item["title"]),
+                          read.required_expr(item, "met_when", (*at, "conditions", i)),
+                          read.window(item, "window", (*at, "conditions", i)),
+                          read.sources(item, (*at, "conditions", i)), (*at, "conditions", i),
+                          document.key_span((*at, "conditions", i, "id")))
+                for i, item in enumerate(raw.get("conditions", ()))
             ),
             sources=read.sources(raw, at) + (read.sources(carry, (*at, "carry_over")) if carry else ()),
             path=at,
@@ -992,6 +1082,8 @@ def build_model(document: LoadedDocument) -> tuple[SpecModel, list[Diagnostic]]:
         limits=tuple(read.limit(item, ("limits", i)) for i, item in enumerate(data.get("limits") or ())),
         lets=tuple((name, ExprText(_text(value), ("let", name), document.span(("let", name))))
                    for name, value in (data.get("let") or {}).items()),
+        cycle_lets=tuple((name, ExprText(_text(value), ("cycle_let", name), document.span(("cycle_let", name))))
+                         for name, value in (data.get("cycle_let") or {}).items()),
         checks=tuple(read.check(item, ("checks", i)) for i, item in enumerate(data.get("checks") or ())),
         categories=tuple(read.category(item, ("categories", i)) for i, item in enumerate(data["categories"])),
         examples=tuple(_example(item, i, document) for i, item in enumerate(data.get("examples") or ())),

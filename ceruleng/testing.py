@@ -19,6 +19,7 @@ from typing import Any
 from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import Evaluator
 from ceruleng.model import Example, Expectation
+from ceruleng.scoring.periods import PERIOD_CHOICES
 from ceruleng.scoring.results import ActivityResult, CredentialResult, MemberResult
 from ceruleng.source import Span
 from ceruleng.values import DateReader, at_precision, format_credits, parse_iso_date
@@ -56,6 +57,13 @@ def member_document(spec: CompiledSpec, example: Example) -> tuple[dict[str, Any
     return {"member": example.name, "credentials": credentials, "activities": records}, as_of
 
 
+def example_period(example: Example) -> str | date:
+    """The period an example's result is about (`period:`, read as `eval --period` reads its value)."""
+    if example.period is None or example.period in PERIOD_CHOICES:
+        return example.period or "due"
+    return parse_iso_date(example.period)
+
+
 def _date(reader: DateReader, value: Any) -> date | None:
     try:
         return reader(str(value)) if value is not None else None
@@ -73,7 +81,7 @@ def run_examples(specs: Mapping[str, CompiledSpec], selected: list[CompiledSpec]
 
 def run_example(specs: Mapping[str, CompiledSpec], spec: CompiledSpec, example: Example) -> ExampleRun:
     document, as_of = member_document(spec, example)
-    result = Evaluator(specs, as_of, explain=True, seed=0).member(document)
+    result = Evaluator(specs, as_of, explain=True, seed=0, period=example_period(example)).member(document)
     run = ExampleRun(spec, example, result=result)
     for number, expected in enumerate(example.expectations):
         credential = _pick(result, spec, expected, number)
@@ -113,6 +121,7 @@ def _compare(spec: CompiledSpec, credential: CredentialResult, expected: Expecta
     yield from _compare_parts(credential, expected, fail)
     yield from _compare_minimums(credential, expected, fail)
     yield from _compare_limits(credential, expected, fail)
+    yield from _compare_conditions(credential, expected, fail)
 
 
 def _compare_activities(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
@@ -210,6 +219,16 @@ def _compare_entries(what: str, wanted: Sequence[Any], entries: Sequence[Any], w
     if [str(item) for item in wanted] != got_ids:
         wanted_ids = ", ".join(map(str, wanted)) or "none"
         yield fail((*where, "entries"), f"{what}: entries expected {wanted_ids}, got {', '.join(got_ids) or 'none'}")
+
+
+def _compare_conditions(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:
+    """Each named condition: met or not."""
+    for condition_id, wanted in expected.conditions.items():
+        found = next((c for c in credential.conditions if c.id == condition_id), None)
+        if found is None or found.met != wanted:
+            actual = found.met if found else "no such condition"
+            yield fail((*expected.path, "conditions", condition_id),
+                       f"condition {condition_id}: expected met={wanted}, got {actual}")
 
 
 def _compare_limits(credential: CredentialResult, expected: Expectation, fail: Fail) -> Iterator[Failure]:

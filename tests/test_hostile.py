@@ -131,6 +131,20 @@ def _let_chain(folder: Path, length: int, conditional: bool) -> Path:
     return path
 
 
+def _cycle_let_chain(folder: Path, length: int, conditional: bool) -> Path:
+    """The base spec whose requirement ends a chain of `length` values of the period (`cycle_let`), each needed (only
+    if `conditional`) by the next, the first reading the period's number."""
+    lets = ["  c0: cycle.number * 2\n"]
+    for step in range(1, length):
+        body = f"if cycle.number > {step} then c{step - 1} else 2" if conditional else f"c{step - 1} + 0"
+        lets.append(f"  c{step}: {json.dumps(body)}\n")
+    text = BASE_SPEC.replace("requirement: {credits: 2,", f"requirement: {{credits: c{length - 1},", 1)
+    text = text.replace("categories:", "cycle_let:\n" + "".join(lets) + "categories:", 1)
+    path = folder / "cycle-let-chain.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _csv_cell(folder: Path, characters: int) -> Path:
     """A CSV whose first row holds a title of `characters` characters (past the csv module's own field limit)."""
     path = folder / "long-cell.csv"
@@ -202,14 +216,15 @@ GENERATORS: dict[str, Callable[..., Path]] = {
     "long-line": _long_line,
     "spec-file": _spec_file,
     "let-chain": _let_chain,
+    "cycle-let-chain": _cycle_let_chain,
     "long-spec-id": _long_spec_id,
     "long-expression": lambda folder, length: _spec_with_credit(folder, "minutes" + " + 1" * ((length - 7) // 4)),
     "deep-expression": lambda folder, depth: _spec_with_credit(folder, "floor(" * depth + "minutes" + ")" * depth),
     "deep-negation": lambda folder, depth: _spec_with_credit(folder, "-" * depth + "minutes"),
     "deep-parentheses": lambda folder, depth: _spec_with_credit(folder, "(" * depth + "minutes / 60" + ")" * depth),
 }
-SPEC_KINDS = {"let-chain", "nested-spec", "long-text-spec", "long-expression", "deep-expression", "deep-negation",
-              "deep-parentheses", "spec-file"}
+SPEC_KINDS = {"let-chain", "cycle-let-chain", "nested-spec", "long-text-spec", "long-expression", "deep-expression",
+              "deep-negation", "deep-parentheses", "spec-file"}
 
 
 # ---- running the CLI ------------------------------------------------------------------------------------------------

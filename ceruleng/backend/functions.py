@@ -134,8 +134,11 @@ class Body:
     and the names proven present (after `require: has(x)`)."""
 
     def __init__(self, module: ModuleCode, lets: Mapping[Binding, LetPlan], traced: bool,
-                 category: int | None = None) -> None:
+                 category: int | None = None, activity: str = names.ACTIVITY) -> None:
         self.module = module
+        self.activity = activity
+        """How the activity is passed to a let's function: `a`, or `None` in a cycle rule (whose lets, the period's
+        values, read no activity)."""
         self.out = module.writer.fragment()
         self.lets = lets
         self.traced = traced
@@ -166,7 +169,7 @@ class Body:
             function = self.module.lazy_let(binding, traced)
             self._local(names.ACTIVITY)
             self._local(names.CONTEXT)
-            return f"{function}({names.ACTIVITY}, {names.CONTEXT}{', ' + self._local(names.TRACE) if traced else ''})"
+            return f"{function}({self.activity}, {names.CONTEXT}{', ' + self._local(names.TRACE) if traced else ''})"
         if kind == "parameter":
             values = self.module.parameters[binding.name]
             if values.constant:
@@ -441,7 +444,7 @@ def write_cycle_function(module: ModuleCode, label: str, params: str, checked: C
     """A cycle rule (requirement, deadline, a cap, a minimum, an alternative): one expression of `x` (and `acts`);
     `what` names it for people (`requirement.minimums[0] ethics.at_least`)."""
     name = names.cycle_function(label)
-    body = Body(module, {}, traced=False)
+    body = Body(module, module.lets, traced=False, activity="None")  # the period's values (cycle_let) are lets
     with body.out.origin(Origin(span, what)):
         value = body.expression(checked)
         body.out.line(f"return {f'_reportable({value})' if checked.type == NUMBER else value}")

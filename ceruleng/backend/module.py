@@ -38,6 +38,7 @@ from ceruleng.compiled import (
     CompiledAlternative,
     CompiledCarry,
     CompiledCategory,
+    CompiledCondition,
     CompiledLayout,
     CompiledLimit,
     CompiledMinimum,
@@ -50,6 +51,7 @@ from ceruleng.compiled import (
     Origin,
     Step,
 )
+from ceruleng.compiler.cyclelets import LAYOUT_COPY
 from ceruleng.compiler.expressions import CREDITS
 from ceruleng.compiler.state import CompileState
 from ceruleng.expr import ast
@@ -86,6 +88,7 @@ class _Builder:
         self.writer = CodeWriter(f"<ceruleng spec {self.model.path} {digest}>")
         self.lets: dict[Binding, LetPlan] = {}
         self.global_lets = self._let_plans(self.model.lets)
+        self._cycle_let_plans()
 
     # ---- numbering ---------------------------------------------------------------------------------------------
 
@@ -126,6 +129,16 @@ class _Builder:
             plan = LetPlan(binding, checked, self.add_step("let", name, text.span, text.path, checked))
             plans[binding] = self.lets[binding] = plan
         return plans
+
+    def _cycle_let_plans(self) -> None:
+        """The period's values (`cycle_let`): as cycle rules read them, and as the rules laying periods out do."""
+        for name, text in self.model.cycle_lets:
+            for copy in (None, LAYOUT_COPY):
+                binding = self.state.lets.get((text.path, copy))
+                checked = self.state.checked.get((text.path, copy))
+                if binding is not None and checked is not None:
+                    step = self.add_step("let", name, text.span, text.path, checked)
+                    self.lets[binding] = LetPlan(binding, checked, step)
 
     def check_plan(self, versions: list[Check]) -> CheckPlan:
         first = versions[0]
@@ -276,6 +289,9 @@ class _Builder:
         if model.requirement is not None:
             compiled.alternatives = [CompiledAlternative(a.id, a.title, namespace[cycle[f"alternative{i}"]], a.span)
                                      for i, a in enumerate(model.requirement.alternatives)]
+            compiled.conditions = [CompiledCondition(c.id, c.title, namespace[cycle[f"condition{i}"]],
+                                                     _window(get, cycle, f"condition{i}", c.window), c.span)
+                                   for i, c in enumerate(model.requirement.conditions)]
         for index, template in enumerate(self.templates):
             template.compute = namespace.get(names.template_values(index))
         compiled.templates = self.templates
@@ -360,6 +376,9 @@ class _Builder:
                 _window_functions(write, label, minimum.window)
         for index, alternative in enumerate(requirement.alternatives):
             write(f"alternative{index}", alternative.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
+        for index, condition in enumerate(requirement.conditions):
+            write(f"condition{index}", condition.met_when, f"{names.CONTEXT}, {names.ACTIVITIES}")
+            _window_functions(write, f"condition{index}", condition.window)
 
     def limit_selection(self, module: ModuleCode, categories: list[tuple[CategoryPlan, list[Category]]]) -> str | None:
         """The one function that says which of a period's category caps and limits an entry falls under (see

@@ -53,9 +53,13 @@ def attribute(name: str) -> str:
 
 def let(binding: Binding) -> str:
     """The local holding a let's value: `g_` for the spec's own lets, `l_` for a category's (a let's owner is its
-    document path: ("let", name) at the top of the spec, ("categories", i, "let", name) in a category)."""
-    spec_level = isinstance(binding.owner, tuple) and binding.owner[:1] == ("let",)
-    return f"{'g' if spec_level else 'l'}_{_checked(binding.name)}"
+    document path: ("let", name) at the top of the spec, ("categories", i, "let", name) in a category; a value of
+    the period, `cycle_let`, is owned by ("cycle_let", name), and ("cycle_let", name, "layout") as the rules that lay
+    periods out read it)."""
+    owner = binding.owner if isinstance(binding.owner, tuple) else ()
+    if owner[:1] == ("cycle_let",):  # a value of the period: `c_` as cycle rules read it, `cs_` as layout rules do
+        return f"{'cs' if len(owner) > 2 else 'c'}_{_checked(binding.name)}"
+    return f"{'g' if owner[:1] == ('let',) else 'l'}_{_checked(binding.name)}"
 
 
 def element(depth: int) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ceruleng.compiler.conditions import check_conditions
+from ceruleng.compiler.cyclelets import check_cycle_let_reads, check_cycle_lets
 from ceruleng.compiler.declarations import declare_names
 from ceruleng.compiler.expressions import check_expressions, check_let_depth
 from ceruleng.compiler.ledger import check_ledger, check_windows
@@ -32,9 +34,12 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("declare names", declare_names),
+    Stage("bind the period's values", check_cycle_lets),
     Stage("group versions", group_versions),
     Stage("resolve references", resolve_references),
     Stage("check expressions", check_expressions),
+    Stage("check reads of the period's values", check_cycle_let_reads),
+    Stage("check conditions", check_conditions),
     Stage("measure lets", check_let_depth),
     Stage("compare with requirement", compare_with_requirement),
     Stage("check reachability", check_reachability),

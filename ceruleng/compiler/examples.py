@@ -11,6 +11,8 @@ from __future__ import annotations
 from ceruleng.compiler.state import CompileState
 from ceruleng.errors import did_you_mean
 from ceruleng.fields import Coercer
+from ceruleng.model import Example
+from ceruleng.values import parse_iso_date
 
 
 def check_examples(state: CompileState, coerce: Coercer) -> None:
@@ -21,6 +23,7 @@ def check_examples(state: CompileState, coerce: Coercer) -> None:
             state.error("example-shape", f"example '{example.name}' has neither 'activity' nor 'activities'",
                         example.span)
             continue
+        _check_period(state, example)
         seen: set[str] = set()
         for record in example.records:
             _typed, problems = coerce(record.record)
@@ -37,3 +40,14 @@ def check_examples(state: CompileState, coerce: Coercer) -> None:
                 if category not in state.category_ids:
                     state.error("unknown-category", f"example '{example.name}' expects unknown category "
                                 f"'{category}'", document.span(path), did_you_mean(str(category), state.category_ids))
+
+
+def _check_period(state: CompileState, example: Example) -> None:
+    """`period:` is a word the schema allows or a date; a date the calendar lacks (2025-02-30) is `date-invalid`."""
+    if example.period is None or not example.period[:1].isdigit():
+        return                                   # a word: the schema allows only eval --period's words
+    try:
+        parse_iso_date(example.period)
+    except ValueError as exc:
+        state.error("date-invalid", f"example '{example.name}': period {exc}",
+                    state.model.document.span((*example.path, "period")))

@@ -227,6 +227,9 @@ def _requirement(state: CompileState, requirement: Requirement) -> None:
     ])
     for alternative in requirement.alternatives:
         state.expression(alternative.met_when, scored, BOOLEAN, "the condition under 'met_when'")
+    for condition in requirement.conditions:
+        state.expression(condition.met_when, scored, BOOLEAN, "the condition under 'met_when'")
+        _window(state, condition.window)
 
 
 MAX_CONDITIONAL_LETS = 32

@@ -93,10 +93,11 @@ def check_unused_lets(state: CompileState) -> None:
     used = {binding for checked in state.checked.values() for binding in checked.names()}
     used |= {binding for template in state.templates.values()
              for checked in template.placeholders for binding in checked.names()}
+    refused = {binding.name for binding in used if binding.kind == "refused"}  # a cycle_let read where it cannot be
     unused: dict[DocumentPath, str] = {}
     read: set[DocumentPath] = set()
     for (path, _copy), binding in state.lets.items():  # a let later versions inherit is used when any copy is read
-        if binding in used:
+        if binding in used or (path[:1] == ("cycle_let",) and binding.name in refused):
             read.add(path)
         else:
             unused.setdefault(path, binding.name)

@@ -133,6 +133,8 @@ class _Table:
         self.declarations()
         for name, expression in model.lets:
             self.add(Rule("let", name, self.span(("let", name)), None), value=expression)
+        for name, expression in model.cycle_lets:
+            self.add(Rule("cycle_let", name, self.span(("cycle_let", name)), None), value=expression)
         for check in self.checks(model.checks):
             self.rules[check.key] = check
         self.categories()

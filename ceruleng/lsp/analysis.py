@@ -171,7 +171,7 @@ class SpecAnalysis:
         if names is None or names.global_scope is None or names.cycle_scope is None:
             return dict(self.declared)
         head = path[0] if path else None
-        if head in {"requirement", "cycle"} or (head == "categories" and "cap" in path[2:3]):
+        if head in {"requirement", "cycle", "cycle_let"} or (head == "categories" and "cap" in path[2:3]):
             found = _flatten(names.cycle_scope)
             if path[1:2] == ("alternatives",):
                 found["activities"] = Binding("activities", ListType(SCORED_ACTIVITY), "acts", "activities",

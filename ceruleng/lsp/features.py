@@ -95,7 +95,8 @@ def _expression_completions(analysis: SpecAnalysis, expression: Expression) -> l
     if text[:start].rstrip().endswith("."):
         return _field_completions(text[:start].rstrip()[:-1], scope)
     items = [Completion(b.name, _kind(b), f"{b.kind}: {b.type.name}", b.description)
-             for b in sorted(scope.values(), key=lambda b: b.name) if not b.name.startswith("_")]
+             for b in sorted(scope.values(), key=lambda b: b.name)
+             if not b.name.startswith("_") and b.kind != "refused"]  # a cycle_let this rule cannot read
     items += [Completion(f.name, "function", f.signature, f"{f.summary}\n\nExample: `{f.example}`", f"{f.name}(")
               for f in sorted(FUNCTIONS.values(), key=lambda f: f.name)]
     items += [Completion(word, "keyword") for word in KEYWORDS]

@@ -45,6 +45,13 @@ def minimum_lines(credential: CredentialResult, explain: bool) -> list[str]:
     return lines
 
 
+def condition_lines(credential: CredentialResult) -> list[str]:
+    """Each condition that is not credit (pass an exam): met or not, over which days when not the period's."""
+    return [f"  condition {shown(condition.title)}"
+            f"{f' over {_days(condition.window)}' if condition.window else ''}: "
+            f"{'met' if condition.met else 'not met'}" for condition in credential.conditions]
+
+
 def limit_lines(credential: CredentialResult, explain: bool) -> list[str]:
     lines = []
     for limit in credential.limits:

@@ -67,6 +67,7 @@ def still_needed(credential: CredentialResult, as_of: date, facts: SpecFacts | N
         parts.append(more(remaining, credential) + (" in total" if credential.minimums else ""))
     for title, missing in short_minimums(credential):
         parts.append(f"{more(missing, credential)} in {title}")
+    parts.extend(f"to meet the condition '{c.title}'" for c in credential.conditions if not c.met)
     needed = " and ".join(parts) if parts else "nothing more"
     when = ""
     if credential.deadline:
@@ -91,7 +92,8 @@ def next_step(credential: CredentialResult, as_of: date, facts: SpecFacts | None
             pieces.append(f"submit by {due}" + (f" and {fee}" if fee else ""))
         elif days_left(deadline, as_of) >= 0:
             remaining = credential.remaining or ZERO
-            missing = f"earn {more(remaining, credential)}" if remaining > ZERO else "meet the minimums"
+            missing = f"earn {more(remaining, credential)}" if remaining > ZERO else (
+                "meet the minimums" if any(not m.met for m in credential.minimums) else "meet the conditions")
             pieces.append(f"{missing} by {due}, then submit" + (f" and {fee}" if fee else ""))
         else:
             who = facts.body if facts and facts.body else "the certifying body"

@@ -392,6 +392,7 @@ def _totals(credential: CredentialResult, as_of: date, facts: SpecFacts | None, 
         lines.extend(f"    {pad(title, title_width)}  {amount.rjust(amount_width)}{cap}"
                      for title, amount, cap in shown_categories)
     lines.extend(ledgerlines.minimum_lines(credential, explain))
+    lines.extend(ledgerlines.condition_lines(credential))
     lines.extend(ledgerlines.limit_lines(credential, explain))
     step = sentences.next_step(credential, as_of, facts)
     if step:

@@ -126,6 +126,13 @@ class _Audit(msgspec.Struct):
     selected: bool
 
 
+class _Condition(msgspec.Struct, omit_defaults=True):
+    id: str
+    title: str
+    met: bool
+    window: _Days | None = None
+
+
 class _Credential(msgspec.Struct, omit_defaults=True):
     spec: str | None
     title: str
@@ -151,6 +158,7 @@ class _Credential(msgspec.Struct, omit_defaults=True):
     error: str | None
     activities: list[_Activity]
     trace: list[_Trace] | None = None
+    conditions: list[_Condition] = []
 
 
 class _Input(msgspec.Struct):
@@ -287,4 +295,5 @@ def _credential(result: CredentialResult, reasons: str) -> _Credential:
         shown(result.remaining), result.met, result.met_by, categories, minimums, limits,
         None if fee is None else _Fee(format_credits(fee[0], 2), fee[1], fee[2]),
         None if audit is None else _Audit(format_value(audit[0]), audit[1]),
-        result.error, [_activity(activity, reasons) for activity in result.activities], _traces(result.trace))
+        result.error, [_activity(activity, reasons) for activity in result.activities], _traces(result.trace),
+        [_Condition(c.id, c.title, c.met, _days(c.window)) for c in result.conditions])

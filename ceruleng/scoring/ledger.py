@@ -39,6 +39,7 @@ from ceruleng.scoring.limits import Limits
 from ceruleng.scoring.periods import after
 from ceruleng.scoring.results import (
     CategoryTitles,
+    ConditionResult,
     CredentialResult,
     MinimumPart,
     MinimumResult,
@@ -70,6 +71,7 @@ class Ledger:
         carry = spec.carry
         self.windowed = spec.requirement_window is not None or any(
             version.window is not None for minimum in spec.minimums for version in minimum.versions) or any(
+            condition.window is not None for condition in spec.conditions) or any(
             category.repeats is not None and category.repeats.within != "cycle" for category in self.crossing) or (
             carry is not None and carry.keep_tags)
         """Whether a rule reads credit outside the period's own entries (then earlier periods are accounted)."""
@@ -211,9 +213,13 @@ class Ledger:
         if spec.minimums:
             pool = [*history, *entries] if self.windowed else entries
             result.minimums = self.minimums(totals, [*pool, *carried], sums)
+        if spec.conditions:
+            result.conditions = self.conditions(result, context, [*history, *entries, *carried] if self.windowed
+                                                else [*entries, *carried], required, earned)
         result.met_by = self.alternative(result, totals)
         held_as_reported = at_precision(held, self.places)  # totals are judged as they are reported
-        enough = held_as_reported >= required and all(m.met for m in result.minimums)
+        enough = (held_as_reported >= required and all(m.met for m in result.minimums)
+                  and all(c.met for c in result.conditions))
         result.met = enough or result.met_by is not None
         result.remaining = ZERO if result.met_by else max(ZERO, required - held_as_reported)
 
@@ -276,6 +282,23 @@ class Ledger:
             up_to = counted_category.up_to
             total += min(earned, up_to(context)) if up_to else earned
         return total, list(dict.fromkeys(taken))
+
+    def conditions(self, result: CredentialResult, context: dict[str, Any], pool: Sequence[Entry],
+                   required: Decimal, earned: Decimal) -> list[ConditionResult]:
+        """Each condition over its window: `entries` counted in it (earlier periods' too, for a window reaching
+        back), and the period's scored activities dated in it."""
+        scored = [{"id": a.id, "type": a.type, "category": a.category, "status": a.status, "credits": a.credits,
+                   "date": a.date} for a in result.activities if not a.malformed and a.date is not None]
+        period = (context["cycle_start"], context["cycle_end"])
+        found = []
+        for condition in self.spec.conditions:
+            start, end = window_of(condition.window, context)
+            inside = [e for e in pool if start <= e.counts_on <= end]
+            totals = _totals(context, inside, requirement=required, earned=earned, carried_in=result.carried_in)
+            acts = [a for a in scored if max(start, period[0]) <= a["date"] <= min(end, period[1])]
+            found.append(ConditionResult(condition.id, condition.title, bool(condition.met(totals, acts)),
+                                         (start, end) if condition.window is not None else None))
+        return found
 
     def alternative(self, result: CredentialResult, context: dict[str, Any]) -> str | None:
         if not self.spec.alternatives:

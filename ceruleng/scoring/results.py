@@ -153,6 +153,17 @@ class MinimumResult:
 
 
 @dataclass
+class ConditionResult:
+    """A requirement that is not credit, as it stood for the period: met or not, over its window."""
+
+    id: str
+    title: str
+    met: bool
+    window: tuple[date, date] | None = None
+    """The days it looked at, when it has a window of its own (None: the period)."""
+
+
+@dataclass
 class LimitResult:
     """One limit as it stood for the period: its amount, what it let count, what it cut, and its parts."""
 
@@ -205,6 +216,7 @@ class CredentialResult:
     category_sums: dict[str, Decimal] = field(default_factory=dict)
     category_caps: dict[str, Decimal] = field(default_factory=dict)
     minimums: list[MinimumResult] = field(default_factory=list)
+    conditions: list[ConditionResult] = field(default_factory=list)
     limits: list[LimitResult] = field(default_factory=list)
     fee: tuple[Decimal, str, str] | None = None
     audit: tuple[Decimal, bool] | None = None

@@ -540,7 +540,8 @@ class Scorer:
     def windows(self) -> list[CompiledWindow | None]:
         """Every window a rule of the spec counts (None: the period's own)."""
         return [self.spec.requirement_window] + [version.window for minimum in self.spec.minimums
-                                                 for version in minimum.versions]
+                                                 for version in minimum.versions] + [
+            condition.window for condition in self.spec.conditions]
 
     def reaching_back(self, result: CredentialResult, history: list[Entry], number: int) -> dict[int, ActivityResult]:
         """With a requirement window reaching back, the activities of earlier periods it counts, listed as counting
