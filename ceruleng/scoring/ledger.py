@@ -294,7 +294,7 @@ class Ledger:
         for condition in self.spec.conditions:
             start, end = window_of(condition.window, context)
             inside = [e for e in pool if start <= e.counts_on <= end]
-            totals = _totals(context, inside, requirement=required, earned=earned, carried_in=result.carried_in)
+            totals = with_totals(context, inside, requirement=required, earned=earned, carried_in=result.carried_in)
             acts = [a for a in scored if max(start, period[0]) <= a["date"] <= min(end, period[1])]
             found.append(ConditionResult(condition.id, condition.title, bool(condition.met(totals, acts)),
                                          (start, end) if condition.window is not None else None))
