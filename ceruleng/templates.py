@@ -85,6 +85,8 @@ class Template:
     parts: tuple[str | int, ...]
     formatters: tuple[Callable[[Any], str], ...]
     compute: Callable[..., tuple[Any, ...]] | None = None
+    code: str = ""
+    """The code of the sentences it writes (`ceruleng.reasoncodes`): the spec rule's, or an engine code."""
     _cache: dict[Any, str] = field(default_factory=dict, repr=False, compare=False)
 
     def render(self, args: Sequence[Any]) -> str:
@@ -123,7 +125,7 @@ def credits_formatter(places: int) -> Callable[[Any], str]:
     return render
 
 
-def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any], str]]) -> Template:
+def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any], str]], code: str = "") -> Template:
     numbered: list[str | int] = []
     count = 0
     for part in parts:
@@ -132,12 +134,12 @@ def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any
         else:
             numbered.append(count)
             count += 1
-    return Template(tuple(numbered), tuple(formatters))
+    return Template(tuple(numbered), tuple(formatters), code=code)
 
 
-def plain(text: str) -> Template:
+def plain(text: str, code: str = "") -> Template:
     """A template without placeholders (messages the engine itself writes)."""
-    return Template((text,), ())
+    return Template((text,), (), code=code)
 
 
 VALUE_FORMAT: Callable[[Any], str] = format_value
