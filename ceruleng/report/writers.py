@@ -186,8 +186,9 @@ class JsonLinesWriter(Writer):
 
 
 CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",
-               "category", "status", "credits", "malformed", "reasons", "title", "category_title", "trace")
-"""The CSV header. Columns after `reasons` were added later, at the end, so readers by position keep working."""
+               "category", "status", "credits", "malformed", "reasons", "title", "category_title", "trace", "reason_codes")
+"""The CSV header. Columns after `reasons` were added later, at the end, so readers by position keep working.
+`reason_codes`: the code of each reason (`ceruleng.reasoncodes`), space-separated, in the order of `reasons`."""
 
 
 def _csv_text(value: str | None) -> str:
@@ -219,7 +220,7 @@ def render_csv(result: MemberResult, document: Any = None, explain: bool = False
     rows = _CsvRows(buffer)
     if not result.credentials:
         rows.writerow([_csv_text(result.member), "", "", "", "", "", "", "", "", "", "", "", "true",
-                       _csv_text(f"{_where(result)}{result.error}"), "", "", ""])
+                       _csv_text(f"{_where(result)}{result.error}"), "", "", "", ""])
     titles = activity_titles(document)
     for credential in result.credentials:
         start, end = (d.isoformat() for d in credential.cycle) if credential.cycle else ("", "")
@@ -234,6 +235,7 @@ def render_csv(result: MemberResult, document: Any = None, explain: bool = False
                 format_credits(activity.credits, credential.places), str(activity.malformed).lower(),
                 _csv_text(" ".join(activity.reasons)), _csv_text(title_at(titles, activity.index)),
                 _csv_text(category_titles.get(category) if category else None), _csv_text(trace),
+                " ".join(activity.reason_codes),
             ])
     return buffer.getvalue()
 
