@@ -427,9 +427,9 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     from ceruleng.report.writers import REASONS_FORMATS, ReportOptions, writer_class
 
     if reasons != "text" and output_format not in REASONS_FORMATS:
+        columns = "; CSV and Parquet carry the codes in a column of their own" if reasons == "codes" else ""
         raise click.UsageError(f"--reasons {reasons} applies to --format {' and '.join(REASONS_FORMATS)}, "
-                               f"not {output_format} (read by people, who need the sentences"
-                               f"{'; CSV and Parquet carry the codes in a column of their own' if reasons == 'codes' else ''})")
+                               f"not {output_format} (read by people, who need the sentences{columns})")
     if categories != "used" and output_format not in REASONS_FORMATS:
         raise click.UsageError(f"--categories {categories} applies to --format {' and '.join(REASONS_FORMATS)}, "
                                f"not {output_format} (which lists every category)")

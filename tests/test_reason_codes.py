@@ -102,7 +102,7 @@ def _example_activities() -> Iterator[tuple[CompiledSpec, Any]]:
         for run in run_examples(specs):
             assert run.result is not None
             for credential in run.result.credentials:
-                spec = specs[credential.spec] if credential.spec in specs else run.spec
+                spec = specs.get(credential.spec or "", run.spec)
                 for activity in credential.activities:
                     yield spec, activity
 

@@ -186,7 +186,8 @@ class JsonLinesWriter(Writer):
 
 
 CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",
-               "category", "status", "credits", "malformed", "reasons", "title", "category_title", "trace", "reason_codes")
+               "category", "status", "credits", "malformed", "reasons", "title", "category_title", "trace",
+               "reason_codes")
 """The CSV header. Columns after `reasons` were added later, at the end, so readers by position keep working.
 `reason_codes`: the code of each reason (`ceruleng.reasoncodes`), space-separated, in the order of `reasons`."""
 

@@ -250,12 +250,11 @@ def _used(result: CredentialResult, show: Callable[[Any], str],
     took one of its activities (awarded, capped, pending or rejected — an activity outside the period reported
     has no category). A category that is none of these earns nothing and bounds nothing: leaving it out loses
     nothing but its title, which the spec (and `--categories all`) gives."""
-    titles, sums, caps = result.category_titles, result.category_sums, result.category_caps
+    sums = result.category_sums
     used = {activity.category for activity in result.activities}
-    used.update(category for category, earned in sums.items() if earned)
-    used.update(caps)
-    return {category: _Category(title, show(sums.get(category, ZERO)), shown(caps.get(category)))
-            for category, title in titles.items() if category in used}
+    used.update(result.category_caps)
+    return {category: total for category, total in _categories(result, show, shown).items()
+            if category in used or sums.get(category)}
 
 
 def _categories(result: CredentialResult, show: Callable[[Any], str],
