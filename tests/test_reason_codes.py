@@ -30,6 +30,7 @@ from ceruleng.compiled import CompiledSpec
 from ceruleng.reasoncodes import ENGINE, SPEC_KINDS, UNCODED
 from ceruleng.templates import Template
 from ceruleng.testing import run_examples
+from ceruleng.values import ZERO
 
 ROOT = Path(__file__).parent.parent
 FOLDERS = ["rules", "tests/ledger", "tests/windows", "tests/versions", "tests/reason_codes"]
@@ -242,7 +243,8 @@ def test_csv_carries_the_codes_beside_the_sentences(batch: Path) -> None:
 
 
 @pytest.mark.parametrize(("fmt", "option"), [("table", ("--reasons", "codes")), ("csv", ("--reasons", "codes")),
-                                             ("html", ("--reasons", "codes")), ("csv", ("--categories", "all")),
+                                             ("html", ("--reasons", "codes")), ("parquet", ("--reasons", "codes")),
+                                             ("csv", ("--categories", "all")), ("parquet", ("--categories", "all")),
                                              ("table", ("--categories", "all"))])
 def test_formats_people_read_refuse_the_options(fmt: str, option: tuple[str, str], tmp_path: Path) -> None:
     done = _eval("--rules", "rules", "examples/pace-member.yaml", "--format", fmt, *option,
@@ -292,3 +294,11 @@ def test_a_credential_left_unscored_lists_no_category() -> None:
     [credential] = json.loads(done.stdout)["results"]
     assert credential["categories"] == {}
     assert credential["activities"][0]["reasons"] == ["credential-malformed"]
+
+
+def test_a_sentence_a_python_caller_wrote_itself_is_uncoded_never_dropped() -> None:
+    from ceruleng.scoring.results import ActivityResult
+
+    activity = ActivityResult(0, "A1", "webinar", None, None, "rejected", ZERO, ["Written by hand."], [], 1)
+    assert json.loads(activity.json_text("codes"))["reasons"] == [UNCODED]
+    assert json.loads(activity.json_text())["reasons"] == ["Written by hand."]
