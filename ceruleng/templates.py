@@ -137,9 +137,9 @@ def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any
     return Template(tuple(numbered), tuple(formatters), code=code)
 
 
-def plain(text: str, code: str = "") -> Template:
+def plain(text: str) -> Template:
     """A template without placeholders (messages the engine itself writes)."""
-    return Template((text,), (), code=code)
+    return Template((text,), ())
 
 
 VALUE_FORMAT: Callable[[Any], str] = format_value
