@@ -17,7 +17,7 @@ from __future__ import annotations
 
 ENGINE: dict[str, str] = {
     "unknown-type": "the activity's type is not one the spec recognises",
-    "no-category": "no category takes the activity (none of their conditions holds for its type)",
+    "unrouted": "no category takes the activity (none of their conditions holds for its type)",
     "missing-attribute": "the activity lacks an attribute the rules of its category need",
     "no-table-entry": "a table the rules read has no row for the activity's value",
     "not-in-force": "no version of a rule, a category or a parameter is in force on the activity's date",

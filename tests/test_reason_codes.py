@@ -41,7 +41,7 @@ CODE = re.compile(RESULT_SCHEMA["$defs"]["reason_code"]["pattern"])
 
 SENTENCES = {
     "unknown-type": r"'.*' is not an activity type .* recognises",
-    "no-category": r"No category of .* accepts this .* \(none of their conditions holds\)\.",
+    "unrouted": r"No category of .* accepts this .* \(none of their conditions holds\)\.",
     "missing-attribute": r"The activity has no .*, which the rules( for .*)? need\.",
     "no-table-entry": r"No entry for .* in the rules",
     "not-in-force": r"No version of .* is in force on \d{4}-\d\d-\d\d\.",

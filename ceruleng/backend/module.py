@@ -222,7 +222,7 @@ class _Builder:
             if plan.routes:
                 unmatched = self.add_template(Template(
                     (f"No category of {self.model.title} accepts this {type_name} (none of their conditions "
-                     "holds).",), (), code="no-category"))
+                     "holds).",), (), code="unrouted"))
                 plan.unmatched = functions.constant_outcome(module, ("unmatched", type_name), None, "rejected",
                                                             unmatched)
                 plans.append(plan)
