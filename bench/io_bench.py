@@ -9,12 +9,14 @@ that every command sees the same load on this shared machine:
 - times the two stages this work changed, in each tree's own interpreter: `decode` (`inputs.parse_line` of every
   line: UTF-8, BOM, JSON, exact numbers, duplicate keys) and `encode` (`json_text()` of every member result, the
   results scored beforehand and not timed; `encode_explain` the same with `--explain` traces), each the best of
-  three passes; the after tree also times `json_text("none")` (`--reasons none`);
+  three passes; the after tree also times `json_text(reasons, categories)` for every pair of `--reasons
+  text|codes|none` and `--categories used|all` (`VARIANTS`);
 - times the candidate encoders on the after tree's output read back as plain data: `json.dumps`, msgspec and
   orjson (when installed), compact, and spaced as ceruleng writes (`msgspec.json.format(..., indent=0)`);
 - runs `ceruleng eval --format jsonl` of this tree and of the `before` revision (exported with `git archive` to a
-  temporary folder; never a worktree) on it, each in its own interpreter (and this tree's with `--reasons
-  none`), comparing the two trees' outputs byte for byte;
+  temporary folder; never a worktree) on it, each in its own interpreter (and this tree's with every variant,
+  whose output sizes it prints too), comparing the before tree's output byte for byte with this tree's with
+  `--categories all` (what main wrote);
 - times the floors, each in its own interpreter too: `json.loads` of every input line plus `json.dumps` of an equal
   output (that tree's own output, read back beforehand and not timed), and the same with orjson when it is
   installed (`pip install orjson`; it is the floor the issue names, not a dependency of ceruleng);
@@ -102,7 +104,9 @@ for explain in (False, True):
     key = "encode_explain" if explain else "encode"
     figures[key] = best(lambda: [r.json_text() for r in results])
     if not explain and sys.argv[3] == "after":
-        figures["encode_reasons_none"] = best(lambda: [r.json_text("none") for r in results])
+        for reasons, categories in json.loads(sys.argv[4]):
+            figures[f"encode_{reasons}_{categories}"] = best(lambda: [r.json_text(reasons, categories)
+                                                                       for r in results])
 print(json.dumps(figures))
 """
 """Decode and encode of one tree, in its own interpreter: what it prints is {stage: best seconds}."""
@@ -137,10 +141,19 @@ print(json.dumps(figures))
 """The candidate encoders on equal plain data (dicts, lists and strings: no Decimal, no date to convert)."""
 
 
+VARIANTS = [("text", "used"), ("codes", "used"), ("none", "used"), ("text", "all"), ("codes", "all"),
+            ("none", "all")]
+"""`eval --reasons R --categories C` pairs timed and sized on the after tree (the first is its default)."""
+
+
+def variant(reasons: str, categories: str) -> list[str]:
+    return ["--reasons", reasons, "--categories", categories]
+
+
 def stages(tree: Path, batch: Path, name: str) -> dict[str, float]:
     environment = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, "-c", STAGES, str(batch), AS_OF, name], cwd=tree, env=environment,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", STAGES, str(batch), AS_OF, name, json.dumps(VARIANTS)], cwd=tree,
+                          env=environment, capture_output=True, text=True, check=True)
     figures: dict[str, float] = json.loads(done.stdout)
     return figures
 
@@ -209,9 +222,10 @@ def main() -> None:
         outputs = {name: folder / f"{name}.jsonl" for name in trees}
         for name, tree in trees.items():  # each tree's own output: the floor writes an equal one
             run_tree(tree, eval_command(tree, batch, str(outputs[name])))
-        identical = outputs["after"].read_bytes() == outputs["before"].read_bytes()
-        without_reasons = folder / "after-reasons-none.jsonl"
-        run_tree(ROOT, [*eval_command(ROOT, batch, str(without_reasons)), "--reasons", "none"])
+        variants = {pair: folder / f"after-{pair[0]}-{pair[1]}.jsonl" for pair in VARIANTS}
+        for pair, path in variants.items():
+            run_tree(ROOT, [*eval_command(ROOT, batch, str(path)), *variant(*pair)])
+        identical = variants[("text", "all")].read_bytes() == outputs["before"].read_bytes()
         times: dict[str, list[float]] = {}
         for _ in range(options.rounds):
             for name, tree in trees.items():
@@ -222,8 +236,9 @@ def main() -> None:
             for name, tree in trees.items():
                 times.setdefault(f"eval_{name}", []).append(run_tree(tree, eval_command(tree, batch, os.devnull)))
                 if name == "after":
-                    times.setdefault("eval_reasons_none_after", []).append(
-                        run_tree(tree, [*eval_command(tree, batch, os.devnull), "--reasons", "none"]))
+                    for pair in VARIANTS[1:]:
+                        times.setdefault(f"eval_{pair[0]}_{pair[1]}_after", []).append(
+                            run_tree(tree, [*eval_command(tree, batch, os.devnull), *variant(*pair)]))
                 times.setdefault(f"one_member_{name}", []).append(
                     run_tree(tree, eval_command(tree, single, os.devnull)))
                 times.setdefault(f"stdlib_floor_{name}", []).append(floor_time("stdlib", batch, outputs[name]))
@@ -231,7 +246,7 @@ def main() -> None:
                     times.setdefault(f"orjson_floor_{name}", []).append(floor_time("orjson", batch, outputs[name]))
         best = {key: min(values) for key, values in times.items()}
         sizes = {name: path.stat().st_size for name, path in outputs.items()}
-        sizes["reasons_none"] = without_reasons.stat().st_size
+        sizes.update({f"{pair[0]}_{pair[1]}": path.stat().st_size for pair, path in variants.items()})
         report(options, before_revision, best, sizes, batch.stat().st_size, orjson_floor, identical)
 
 
@@ -252,20 +267,26 @@ def report(options: Any, revision: str, best: dict[str, float], sizes: dict[str,
     line("decode (parse_line, every line)", "decode")
     line("encode (json_text, every member)", "encode")
     line("encode with --explain traces", "encode_explain")
-    print(f"{'encode, --reasons none':34}{'':>10}{best['encode_reasons_none_after']:>9.2f}s"
-          f"{best['encode_reasons_none_after'] / best['encode_before']:>14.2f}")
     line("eval, end to end", "eval")
-    print(f"{'eval, end to end, --reasons none':34}{'':>10}{best['eval_reasons_none_after']:>9.2f}s"
-          f"{best['eval_reasons_none_after'] / best['eval_before']:>14.2f}")
     line("eval, one member (fixed cost)", "one_member")
     line("stdlib floor (loads + dumps)", "stdlib_floor")
     if orjson_floor:
         line("orjson floor (loads + dumps)", "orjson_floor")
     print(f"{'output size':34}{sizes['before'] / 1e6:>8.1f}MB{sizes['after'] / 1e6:>8.1f}MB"
           f"{sizes['after'] / sizes['before']:>14.2f}")
-    print(f"{'output size, --reasons none':34}{'':>10}{sizes['reasons_none'] / 1e6:>8.1f}MB"
-          f"{sizes['reasons_none'] / sizes['before']:>14.2f}")
-    print(f"outputs of the two trees byte for byte identical: {'yes' if identical else 'NO'}")
+    print(f"before and after --categories all byte for byte identical: {'yes' if identical else 'NO'}")
+    default = VARIANTS[0]
+    print(f"after, by --reasons and --categories (ratios to the default, --reasons {default[0]} --categories "
+          f"{default[1]}):")
+    print(f"{'':22}{'encode':>9}{'ratio':>7}{'eval':>9}{'ratio':>7}{'output':>10}{'ratio':>7}")
+    base_encode, base_size = best[f"encode_{default[0]}_{default[1]}_after"], sizes[f"{default[0]}_{default[1]}"]
+    for reasons, categories in VARIANTS:
+        key = f"{reasons}_{categories}"
+        encode = best[f"encode_{key}_after"]
+        whole = best["eval_after"] if (reasons, categories) == default else best[f"eval_{key}_after"]
+        size = sizes[key]
+        print(f"{reasons + ' / ' + categories:22}{encode:>8.2f}s{encode / base_encode:>7.2f}"
+              f"{whole:>8.2f}s{whole / best['eval_after']:>7.2f}{size / 1e6:>8.1f}MB{size / base_size:>7.2f}")
     encoders = {key.removeprefix("encoder_"): value for key, value in best.items() if key.startswith("encoder_")}
     print("encoders on the same plain data (after's output read back), time / json.dumps: " + ", ".join(
         f"{name} {value:.2f}s ({value / encoders['stdlib_dumps']:.2f})" for name, value in encoders.items()))

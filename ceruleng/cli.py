@@ -421,14 +421,20 @@ def _folder_output(writer: Any, output: str | None, output_format: str) -> bool:
 @click.option("--period", "period", default="due", show_default=True, metavar="due|previous|current|next|DATE",
               help="Which period to report: the one due as of --as-of (still open, or ended but in its grace or "
                    "before its deadline), the one before, containing or after --as-of, or the one containing DATE.")
-@click.option("--reasons", "reasons", type=click.Choice(["text", "none"]), default="text", show_default=True,
-              help="What --format json and jsonl write as each activity's reasons: the sentences, or none "
-                   "(an empty list: smaller output for a batch that stores totals and statuses).")
+@click.option("--reasons", "reasons", type=click.Choice(["text", "codes", "none"]), default="text",
+              show_default=True,
+              help="What --format json and jsonl write as each activity's reasons: the sentences, their codes "
+                   "(stable names to store and group by), or none (an empty list: smaller output for a batch that "
+                   "stores totals and statuses).")
+@click.option("--categories", "categories", type=click.Choice(["used", "all"]), default="used", show_default=True,
+              help="Which categories --format json and jsonl list per credential: those that earned something, "
+                   "have a cap or took an activity, or every category of the spec.")
 @click.option("--no-cache", is_flag=True, help="Compile every spec again, ignoring the cache of compiled specs.")
 @click.pass_context
 def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[str, ...], output_format: str,
                  explain: bool, as_of: str | None, output: str | None, input_format: str | None, seed: int,
-                 jobs: int, color: str, period: str, reasons: str, no_cache: bool) -> None:
+                 jobs: int, color: str, period: str, reasons: str, categories: str,
+                 no_cache: bool) -> None:
     """Score activity files (.yaml, .json, .csv, .jsonl, or - for stdin) against the specs in --rules.
 
     Exit 0 when every record was scored, 1 when some input was rejected as malformed (the rest is still scored
@@ -441,8 +447,12 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     from ceruleng.speccache import spec_facts
 
     if reasons != "text" and output_format not in REASONS_FORMATS:
+        columns = "; CSV and Parquet carry the codes in a column of their own" if reasons == "codes" else ""
         raise click.UsageError(f"--reasons {reasons} applies to --format {' and '.join(REASONS_FORMATS)}, "
-                               f"not {output_format} (read by people, who need the sentences)")
+                               f"not {output_format} (read by people, who need the sentences{columns})")
+    if categories != "used" and output_format not in REASONS_FORMATS:
+        raise click.UsageError(f"--categories {categories} applies to --format {' and '.join(REASONS_FORMATS)}, "
+                               f"not {output_format} (which lists every category)")
     day = _parse_day(as_of)
     choice = _parse_period(period)
     jobs = _capped_jobs(jobs)
@@ -455,7 +465,7 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
     enabled = sys.stderr.isatty() and not to_terminal
     progress = _Progress(enabled, _batch_size(activities, input_format) if enabled else None)
     options = ReportOptions(explain, _color(color, sys.stdout) if output in (None, "-") else color == "always",
-                            spec_facts(specs), reasons)
+                            spec_facts(specs), reasons, categories)
     contain = not (ctx.obj and ctx.obj.get("debug"))
     if folder:
         from ceruleng.report.folders import output_folder

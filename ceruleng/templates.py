@@ -86,6 +86,8 @@ class Template:
     parts: tuple[str | int, ...]
     formatters: tuple[Callable[[Any], str], ...]
     compute: Callable[..., tuple[Any, ...]] | None = None
+    code: str = ""
+    """The code of the sentences it writes (`ceruleng.reasoncodes`): the spec rule's, or an engine code."""
     _cache: dict[Any, str] = field(default_factory=dict, repr=False, compare=False)
 
     def render(self, args: Sequence[Any]) -> str:
@@ -125,7 +127,7 @@ def _render_credits(value: Any, places: int) -> str:
     return format_credits(value, places) if isinstance(value, Decimal) else format_value(value)
 
 
-def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any], str]]) -> Template:
+def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any], str]], code: str = "") -> Template:
     numbered: list[str | int] = []
     count = 0
     for part in parts:
@@ -134,7 +136,7 @@ def build(parts: Sequence[str | Placeholder], formatters: Sequence[Callable[[Any
         else:
             numbered.append(count)
             count += 1
-    return Template(tuple(numbered), tuple(formatters))
+    return Template(tuple(numbered), tuple(formatters), code=code)
 
 
 def plain(text: str) -> Template:

@@ -129,9 +129,9 @@ def test_reasons_none_is_refused_for_formats_people_read(fmt: str) -> None:
 
 
 def test_an_unknown_reasons_choice_is_a_usage_error() -> None:
-    done = _eval("examples/pace-member.yaml", "--format", "jsonl", "--reasons", "codes")
+    done = _eval("examples/pace-member.yaml", "--format", "jsonl", "--reasons", "code")
     assert done.returncode == 2
-    assert b"'codes' is not one of 'text', 'none'" in done.stderr
+    assert b"'code' is not one of 'text', 'codes', 'none'" in done.stderr
 
 
 def test_text_a_python_caller_gave_with_a_lone_surrogate_is_written_as_json_dumps_writes_it() -> None:
@@ -152,5 +152,7 @@ def test_a_python_caller_asking_for_unknown_reasons_is_told_not_given_an_empty_l
                                "activities": [{"id": "A1", "type": "webinar", "date": "2025-02-11", "minutes": 90}]})
     assert json.loads(result.json_text("none"))["results"][0]["activities"][0]["reasons"] == []
     assert json.loads(result.json_text())["results"][0]["activities"][0]["reasons"]
-    with pytest.raises(ValueError, match="reasons is one of text, none, not 'codes'"):
-        result.json_text("codes")
+    with pytest.raises(ValueError, match="reasons is one of text, codes, none, not 'code'"):
+        result.json_text("code")
+    with pytest.raises(ValueError, match="categories is one of used, all, not 'every'"):
+        result.json_text("text", "every")

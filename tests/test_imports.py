@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).parent.parent / "ceruleng"
 
 LAYERS = [
     {"source", "errors", "values", "units", "files", "surrogates", "patterns", "outputs"},
-    {"yamlsrc", "expr", "templates"},
+    {"yamlsrc", "expr", "templates", "reasoncodes"},
     {"schema", "model", "fields"},
     {"runtime"},
     {"compiled"},

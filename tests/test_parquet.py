@@ -29,7 +29,7 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     folder = tmp_path_factory.mktemp("parquet") / "results"
     done = _eval(*EXAMPLES, "--format", "parquet", "--explain", "-o", str(folder))
     assert done.returncode in (0, 1) and not done.stderr, done.stderr
-    result = json.loads(_eval(*EXAMPLES, "--format", "json").stdout)
+    result = json.loads(_eval(*EXAMPLES, "--format", "json", "--categories", "all").stdout)  # Parquet lists them all
     return folder, result
 
 
@@ -76,6 +76,15 @@ def test_every_activity_is_a_row_with_its_status_and_exact_credits(tables: tuple
     assert [r[3].isoformat() if r[3] else None for r in rows] == [a["date"] for a in expected]
     assert [r[5] for r in rows] == [" ".join(a["reasons"]) for a in expected]
     assert any(r[6] and "(rules/" in r[6] for r in rows)  # --explain puts the trace in its own column
+
+
+def test_every_activity_row_carries_its_reason_codes(tables: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = tables
+    coded = json.loads(_eval(*EXAMPLES, "--format", "json", "--reasons", "codes").stdout)
+    rows = _query(folder, "SELECT reason_codes FROM activities ORDER BY member_index, credential_index, index")
+    expected = [a for member in coded["members"] for c in member["results"] for a in c["activities"]]
+    assert [r[0] for r in rows] == [" ".join(a["reasons"]) for a in expected]
+    assert any(" " in r[0] for r in rows)  # an activity with two reasons has two codes
 
 
 def test_the_schema_is_fixed_whatever_the_specs(tables: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

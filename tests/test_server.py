@@ -135,6 +135,37 @@ def test_evaluate_answers_exactly_what_eval_prints(server: Server, example: Path
                                                         "html": "text/html"}[fmt])
 
 
+@pytest.mark.parametrize(("params", "extra"), [
+    ({"reasons": "codes"}, ("--reasons", "codes")),
+    ({"categories": "all", "format": "jsonl"}, ("--categories", "all")),
+    ({"reasons": "codes", "explain": "true", "format": "jsonl"}, ("--reasons", "codes", "--explain")),
+    ({"reasons": "none", "categories": "used"}, ("--reasons", "none")),
+], ids=["codes", "all-categories", "codes-explain", "none"])
+def test_reasons_and_categories_answer_what_eval_prints(server: Server, params: dict[str, str],
+                                                         extra: tuple[str, ...]) -> None:
+    body = EXAMPLES[0].read_bytes()
+    fmt = params.get("format", "json")
+    response = server.client.post("/v1/evaluate", params={"as_of": AS_OF, **params}, content=body)
+    done = _eval_stdin(server, body, fmt, *extra)
+    assert done.returncode in (0, 1), done.stderr
+    assert response.status_code == (200 if done.returncode == 0 else 422)
+    assert response.content == done.stdout
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"reasons": "codes", "format": "csv"}, "reasons=codes applies to format json and jsonl, not csv"),
+    ({"categories": "all", "format": "table"}, "categories=all applies to format json and jsonl, not table"),
+    ({"reasons": "words"}, "reasons: 'words' is not one of text, codes, none"),
+    ({"categories": "some"}, "categories: 'some' is not one of used, all"),
+])
+def test_reasons_and_categories_the_format_cannot_take_get_400(server: Server, params: dict[str, str],
+                                                                message: str) -> None:
+    response = server.client.post("/v1/evaluate", params={"as_of": AS_OF, **params},
+                                  content=EXAMPLES[0].read_bytes())
+    assert response.status_code == 400
+    assert response.json() == {"error": message}
+
+
 def test_the_content_type_reads_the_body_as_input_format_would(server: Server) -> None:
     document = json.loads(json.dumps(yaml.safe_load(EXAMPLES[3].read_text()), default=str))
     pretty = json.dumps(document, indent=2).encode()  # several lines: sniffing alone would take it for JSON Lines

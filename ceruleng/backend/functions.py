@@ -246,9 +246,8 @@ class Body:
         self.computed, self.present = computed, present
 
     def reasons(self, plan: TemplatePlan) -> str:
-        if not plan.placeholders:  # a fixed sentence: a constant, nothing to capture or render
-            sentence = self.module.templates[plan.index].render(())
-            return f"({self.module.pool.add('s', sentence, lambda: sentence)},)"
+        if not plan.placeholders:  # a fixed sentence: a constant, nothing to capture (rendered once, remembered)
+            return f"(({plan.index}, ()),)"
         return f"(({plan.index}, {self.module.template_values(plan, self)}),)"
 
     def outcome(self, status: str, credits: str, reasons: str, fields: str = "") -> str:
@@ -326,7 +325,8 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
         if not version.outcome_reason.placeholders:  # the same for every activity: one outcome, made once
             reason = module.templates[version.outcome_reason.index].render(())
             key = ("outcome", plan.index, version.outcome, reason)
-            out.line(f"return {constant_outcome(module, key, plan.index, version.outcome, reason)}")
+            constant = constant_outcome(module, key, plan.index, version.outcome, version.outcome_reason.index)
+            out.line(f"return {constant}")
             return
         out.line(f"return {body.outcome(version.outcome, '_ZERO', body.reasons(version.outcome_reason))}")
         return
@@ -498,9 +498,10 @@ def write_parameter_lookup(module: ModuleCode, values: ParameterValues) -> str:
     return name
 
 
-def constant_outcome(module: ModuleCode, key: Any, category: int | None, status: str, reason: str) -> str:
-    """An outcome that never varies (no category takes the activity), as a pool constant."""
-    return module.pool.add("o", key, lambda: Outcome(category, status, ZERO, (reason,)))
+def constant_outcome(module: ModuleCode, key: Any, category: int | None, status: str, template: int) -> str:
+    """An outcome that never varies (no category takes the activity), as a pool constant; its reason is
+    `template`'s sentence (which has no placeholders), so it keeps the template's code."""
+    return module.pool.add("o", key, lambda: Outcome(category, status, ZERO, ((template, ()),)))
 
 
 def _always(value: Any) -> Callable[[], Any]:

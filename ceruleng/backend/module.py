@@ -59,6 +59,7 @@ from ceruleng.expr.checker import Binding, Checked
 from ceruleng.expr.types import NUMBER
 from ceruleng.fields import Coercer
 from ceruleng.model import Category, Check, ExprText, Limit, Requirement, Window
+from ceruleng.reasoncodes import category_code, check_code
 from ceruleng.runtime import RUNTIME
 from ceruleng.source import Span
 from ceruleng.templates import VALUE_FORMAT, Template, build, credits_formatter
@@ -102,7 +103,8 @@ class _Builder:
         self.steps.append(Step(kind, label, span, path, read))
         return len(self.steps) - 1
 
-    def template(self, text: ExprText) -> TemplatePlan:
+    def template(self, text: ExprText, code: str) -> TemplatePlan:
+        """A spec's reason template, with the code of the sentences it writes (`reasoncodes`)."""
         checked = self.state.templates[text.key]
         formatters = [
             credits_formatter(self.model.places)
@@ -110,11 +112,11 @@ class _Builder:
             else VALUE_FORMAT
             for item in checked.placeholders
         ]
-        return TemplatePlan(self.add_template(build(checked.parts, formatters)), checked.placeholders)
+        return TemplatePlan(self.add_template(build(checked.parts, formatters, code)), checked.placeholders)
 
-    def fixed(self, before: str, after: str) -> int:
-        """A template the engine itself writes: text, one value, text."""
-        return self.add_template(Template((before, 0, after), (VALUE_FORMAT,)))
+    def fixed(self, before: str, after: str, code: str) -> int:
+        """A template the engine itself writes: text, one value, text (`code`: one of `reasoncodes.ENGINE`)."""
+        return self.add_template(Template((before, 0, after), (VALUE_FORMAT,), code=code))
 
     def checked(self, text: ExprText) -> Checked:
         return self.state.checked[text.key]
@@ -140,11 +142,13 @@ class _Builder:
                     step = self.add_step("let", name, text.span, text.path, checked)
                     self.lets[binding] = LetPlan(binding, checked, step)
 
-    def check_plan(self, versions: list[Check]) -> CheckPlan:
+    def check_plan(self, versions: list[Check], category: str | None = None) -> CheckPlan:
+        """A check's versions (`category`: the category whose own check it is; None for a top-level one)."""
         first = versions[0]
-        not_in_force = self.fixed(f"No version of the rule '{first.id}' is in force on ", ".")
+        not_in_force = self.fixed(f"No version of the rule '{first.id}' is in force on ", ".", "not-in-force")
+        code = check_code(first.id, category)
         return CheckPlan(first.id, tuple(
-            CheckVersion(rule.effective, self.checked(rule.require), rule.otherwise, self.template(rule.reason),
+            CheckVersion(rule.effective, self.checked(rule.require), rule.otherwise, self.template(rule.reason, code),
                          self.add_step("check", rule.title or rule.id, rule.require.span, rule.path,
                                        self.checked(rule.require)))
             for rule in versions
@@ -154,12 +158,14 @@ class _Builder:
         applicable = [rule for rule in self.model.checks
                       if (rule.applies_to is None or category.id in rule.applies_to)
                       and category.id not in rule.excluded]
-        return [self.check_plan(group) for group in (*_grouped(applicable), *_grouped(list(category.checks)))]
+        return [*(self.check_plan(group) for group in _grouped(applicable)),
+                *(self.check_plan(group, category.id) for group in _grouped(list(category.checks)))]
 
     def version_plan(self, category: Category) -> VersionPlan:
         lets = {**self.global_lets, **self._let_plans(category.lets)}
         plan = VersionPlan(category.effective, category.span, category.outcome,
-                           self.template(category.reason) if category.reason else None,
+                           self.template(category.reason, category_code(category.id, "reason"))
+                           if category.reason else None,
                            self.checks_for(category), lets)
         if category.outcome is not None or category.credit is None:
             return plan
@@ -175,9 +181,12 @@ class _Builder:
         for attribute, bound in (("minimum", category.minimum), ("maximum", category.maximum)):
             if bound is not None:
                 credits = self.checked(bound.credits)
-                setattr(plan, attribute, BoundPlan(credits, self.template(bound.reason), self.add_step(
+                setattr(plan, attribute, BoundPlan(credits, self.template(bound.reason, category_code(category.id,
+                                                                                                    attribute)),
+                                                   self.add_step(
                     attribute, attribute, bound.credits.span, bound.path, credits)))
-        plan.explain = self.template(category.explain) if category.explain else self._default_explain(category)
+        plan.explain = (self.template(category.explain, category_code(category.id, "explain")) if category.explain
+                        else self._default_explain(category))
         own = {name: self.checked(text) for name, text in category.tags}
         defaults = {name: self.checked(tag.default) for name, tag in self.model.tags.items()
                     if tag.default is not None and name not in own}
@@ -193,7 +202,7 @@ class _Builder:
 
     def _default_explain(self, category: Category) -> TemplatePlan:
         template = Template((f"{category.title}: ", 0, f" {self.model.unit_name}."),
-                            (credits_formatter(self.model.places),))
+                            (credits_formatter(self.model.places),), code=category_code(category.id, "explain"))
         credits = Checked(ast.Name(category.span, "credits"), NUMBER)
         credits.bindings[id(credits.node)] = CREDITS
         return TemplatePlan(self.add_template(template), (credits,))
@@ -204,8 +213,9 @@ class _Builder:
             first = versions[0]
             plan = CategoryPlan(index, first.id, first.title, first.span,
                                 [self.version_plan(category) for category in versions],
-                                self.fixed(f"No version of the rules for {first.title} is in force on ", "."),
-                                self.fixed("The credit formula gave a negative amount (", ")."))
+                                self.fixed(f"No version of the rules for {first.title} is in force on ", ".",
+                                           "not-in-force"),
+                                self.fixed("The credit formula gave a negative amount (", ").", "negative-credit"))
             plans.append((plan, versions))
         return plans
 
@@ -224,9 +234,11 @@ class _Builder:
                 step = self.add_step("when", first.id, first.span, (), when) if when is not None else None
                 plan.routes.append(RoutePlan(category.index, when, step))
             if plan.routes:
-                plan.unmatched = functions.constant_outcome(
-                    module, ("unmatched", type_name), None, "rejected",
-                    f"No category of {self.model.title} accepts this {type_name} (none of their conditions holds).")
+                unmatched = self.add_template(Template(
+                    (f"No category of {self.model.title} accepts this {type_name} (none of their conditions "
+                     "holds).",), (), code="unrouted"))
+                plan.unmatched = functions.constant_outcome(module, ("unmatched", type_name), None, "rejected",
+                                                            unmatched)
                 plans.append(plan)
         return plans
 

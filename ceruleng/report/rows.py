@@ -40,7 +40,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                     ("activity_results", "int")),
     "activities": (*KEYS, ("index", "int"), ("id", "str"), ("type", "str"), ("title", "str"), ("date", "date"),
                    ("category", "str"), ("category_title", "str"), ("status", "str"), ("credits", "decimal"),
-                   ("malformed", "bool"), ("reasons", "str"), ("trace", "str")),
+                   ("malformed", "bool"), ("reasons", "str"), ("trace", "str"), ("reason_codes", "str")),
     "categories": (*KEYS, ("category", "str"), ("title", "str"), ("earned", "decimal"), ("cap", "decimal")),
     "minimums": (*KEYS, ("minimum", "str"), ("title", "str"), ("at_least", "decimal"), ("counted", "decimal"),
                  ("met", "bool")),
@@ -144,5 +144,6 @@ def _activity_rows(credential: CredentialResult, keys: dict[str, Any],
                      "title": title_at(titles, activity.index), "date": activity.date, "category": category,
                      "category_title": category_titles.get(category) if category else None,
                      "status": activity.status, "credits": exact(activity.credits, places),
-                     "malformed": activity.malformed, "reasons": " ".join(activity.reasons), "trace": trace})
+                     "malformed": activity.malformed, "reasons": " ".join(activity.reasons), "trace": trace,
+                     "reason_codes": " ".join(activity.reason_codes)})
     return rows

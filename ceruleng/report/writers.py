@@ -72,12 +72,14 @@ class RunSummary:
 @dataclass(frozen=True)
 class ReportOptions:
     """How a report is laid out: traces shown, colour on, the facts of the specs, and what the JSON formats write
-    as each activity's reasons (`text`, or `none`: `[]`) (picklable plain data)."""
+    as each activity's reasons (`text`, `codes`, or `none`: `[]`) and which categories they list (`used` or
+    `all`) (picklable plain data)."""
 
     explain: bool = False
     color: bool = False
     facts: Mapping[str, SpecFacts] = field(default_factory=dict)
     reasons: str = "text"
+    categories: str = "used"
 
 
 Render = Callable[[MemberResult, Any], str]
@@ -136,16 +138,17 @@ class Writer:
         """Finish the document (the JSON writer closes its list here)."""
 
 
-def _json_piece(result: MemberResult, document: Any = None, reasons: str = "text") -> str:
-    return result.json_text(reasons)
+def _json_piece(result: MemberResult, document: Any = None, reasons: str = "text", categories: str = "used") -> str:
+    return result.json_text(reasons, categories)
 
 
-def _json_line(result: MemberResult, document: Any = None, reasons: str = "text") -> str:
-    return result.json_text(reasons) + "\n"
+def _json_line(result: MemberResult, document: Any = None, reasons: str = "text", categories: str = "used") -> str:
+    return result.json_text(reasons, categories) + "\n"
 
 
 REASONS_FORMATS = ("json", "jsonl")
-"""The formats `--reasons` applies to (a table, CSV, HTML and Parquet are read by people, who need the sentences)."""
+"""The formats `--reasons` and `--categories` apply to (a table and HTML are read by people, who need the
+sentences; CSV and Parquet carry sentences and codes in columns of their own, and every category)."""
 
 
 class JsonWriter(Writer):
@@ -155,7 +158,7 @@ class JsonWriter(Writer):
         self.first = True
 
     def renderer(self) -> Render:
-        return partial(_json_piece, reasons=self.options.reasons)
+        return partial(_json_piece, reasons=self.options.reasons, categories=self.options.categories)
 
     joiner: ClassVar[str] = ",\n  "
 
@@ -179,12 +182,14 @@ class JsonWriter(Writer):
 
 class JsonLinesWriter(Writer):
     def renderer(self) -> Render:
-        return partial(_json_line, reasons=self.options.reasons)
+        return partial(_json_line, reasons=self.options.reasons, categories=self.options.categories)
 
 
 CSV_COLUMNS = ("member", "spec", "credential", "cycle_start", "cycle_end", "activity", "index", "date", "type",
-               "category", "status", "credits", "malformed", "reasons", "title", "category_title", "trace")
-"""The CSV header. Columns after `reasons` were added later, at the end, so readers by position keep working."""
+               "category", "status", "credits", "malformed", "reasons", "title", "category_title", "trace",
+               "reason_codes")
+"""The CSV header. Columns after `reasons` were added later, at the end, so readers by position keep working.
+`reason_codes`: the code of each reason (`ceruleng.reasoncodes`), space-separated, in the order of `reasons`."""
 
 
 def _csv_text(value: str | None) -> str:
@@ -216,7 +221,7 @@ def render_csv(result: MemberResult, document: Any = None, explain: bool = False
     rows = _CsvRows(buffer)
     if not result.credentials:
         rows.writerow([_csv_text(result.member), "", "", "", "", "", "", "", "", "", "", "", "true",
-                       _csv_text(f"{_where(result)}{result.error}"), "", "", ""])
+                       _csv_text(f"{_where(result)}{result.error}"), "", "", "", ""])
     titles = activity_titles(document)
     for credential in result.credentials:
         start, end = (d.isoformat() for d in credential.cycle) if credential.cycle else ("", "")
@@ -231,6 +236,7 @@ def render_csv(result: MemberResult, document: Any = None, explain: bool = False
                 format_credits(activity.credits, credential.places), str(activity.malformed).lower(),
                 _csv_text(" ".join(activity.reasons)), _csv_text(title_at(titles, activity.index)),
                 _csv_text(category_titles.get(category) if category else None), _csv_text(trace),
+                " ".join(activity.reason_codes),
             ])
     return buffer.getvalue()
 

@@ -1,8 +1,9 @@
 """The one JSON writer of results: a member result → its JSON text, encoded in C.
 
 Stage: report (kept beside the result records, which every layer above reads). Input: a `MemberResult` (or one
-of its parts) and what its activities' reasons show (`text` or `none`: `eval --reasons`). Output: its JSON, byte
-for byte what `json.dumps(..., ensure_ascii=False)` writes of `schemas/result.schema.json`'s structure.
+of its parts), what its activities' reasons show (`text`, `codes` or `none`: `eval --reasons`) and which
+categories each credential lists (`used` or `all`: `eval --categories`). Output: its JSON, byte for byte what
+`json.dumps(..., ensure_ascii=False)` writes of `schemas/result.schema.json`'s structure.
 
 Reports write millions of these, so each result is copied once into output-ready values — credits as their
 formatted text (`format_credits`, which remembers the few amounts a batch prints), reasons as rendered text (each
@@ -26,9 +27,15 @@ from ceruleng.values import ZERO, format_credits, format_value
 if TYPE_CHECKING:
     from ceruleng.scoring.results import ActivityResult, Behind, CredentialResult, MemberResult
 
-REASONS = ("text", "none")
-"""What an activity's `reasons` hold: its sentences (the default), or nothing (`[]`: a batch that stores only
-totals and statuses, and should neither render nor write a sentence per activity)."""
+REASONS = ("text", "codes", "none")
+"""What an activity's `reasons` hold: its sentences (the default), their codes (`ceruleng.reasoncodes`, in the same
+order: a batch that stores why without the words, and renders no sentence), or nothing (`[]`: a batch that stores
+only totals and statuses)."""
+
+CATEGORIES = ("used", "all")
+"""Which categories a credential's `categories` lists: those it used (the default: each category that earned
+something, has a cap, or took one of the credential's activities, whatever its status), or every category of the
+spec (most earn nothing for a given member: a spec of twenty categories writes twenty entries per credential)."""
 
 
 class _Trace(msgspec.Struct):
@@ -188,13 +195,15 @@ def _text(value: msgspec.Struct) -> str:
         return json.dumps(msgspec.to_builtins(value), ensure_ascii=False)
 
 
-def member_text(result: MemberResult, reasons: str = "text") -> str:
+def member_text(result: MemberResult, reasons: str = "text", categories: str = "used") -> str:
     """A member result as JSON text (one line): what `eval --format json` and `jsonl` write of it."""
-    return _text(_member(result, _known(reasons)))
+    every = _every(categories)
+    return _text(_member(result, _known(reasons), every))
 
 
-def credential_text(result: CredentialResult, reasons: str = "text") -> str:
-    return _text(_credential(result, _known(reasons)))
+def credential_text(result: CredentialResult, reasons: str = "text", categories: str = "used") -> str:
+    every = _every(categories)
+    return _text(_credential(result, _known(reasons), every))
 
 
 def activity_text(result: ActivityResult, reasons: str = "text") -> str:
@@ -208,9 +217,16 @@ def _known(reasons: str) -> str:
     return reasons
 
 
-def _member(result: MemberResult, reasons: str) -> _Member:
+def _every(categories: str) -> bool:
+    """Whether every category is listed (`categories` is one of `CATEGORIES`; a typo is an error, not a guess)."""
+    if categories not in CATEGORIES:
+        raise ValueError(f"categories is one of {', '.join(CATEGORIES)}, not {categories!r}")
+    return categories == "all"
+
+
+def _member(result: MemberResult, reasons: str, every: bool) -> _Member:
     return _Member(result.member, _Input(result.file, result.line), result.error,
-                   [_credential(credential, reasons) for credential in result.credentials])
+                   [_credential(credential, reasons, every) for credential in result.credentials])
 
 
 def _traces(lines: Sequence[Any] | None) -> list[_Trace] | None:
@@ -223,7 +239,8 @@ def _activity(activity: ActivityResult, reasons: str) -> _Activity:
     trace = activity.trace
     return _Activity(activity.id, activity.index, activity.type, activity.date, activity.category, activity.status,
                      format_credits(activity.credits, activity.places),
-                     activity.reasons if reasons == "text" else [], activity.malformed,
+                     activity.reasons if reasons == "text" else activity.reason_codes if reasons == "codes" else [],
+                     activity.malformed,
                      None if trace is None else _traces(trace))
 
 
@@ -233,6 +250,19 @@ def _days(days: tuple[Any, Any] | None) -> _Days | None:
 
 _UNEARNED_LIMIT = 64
 """Sets of caps remembered per spec for `_categories` (a spec has few: one per dated version of its limits)."""
+
+
+def _used(result: CredentialResult, show: Callable[[Any], str],
+          shown: Callable[[Any], str | None]) -> dict[str, _Category]:
+    """The categories the credential used, in spec order: each that earned something, has a cap this period, or
+    took one of its activities (awarded, capped, pending or rejected — an activity outside the period reported
+    has no category). A category that is none of these earns nothing and bounds nothing: leaving it out loses
+    nothing but its title, which the spec (and `--categories all`) gives."""
+    sums = result.category_sums
+    used = {activity.category for activity in result.activities}
+    used.update(result.category_caps)
+    return {category: total for category, total in _categories(result, show, shown).items()
+            if category in used or sums.get(category)}
 
 
 def _categories(result: CredentialResult, show: Callable[[Any], str],
@@ -263,7 +293,7 @@ def _categories(result: CredentialResult, show: Callable[[Any], str],
     return categories
 
 
-def _credential(result: CredentialResult, reasons: str) -> _Credential:
+def _credential(result: CredentialResult, reasons: str, every: bool = False) -> _Credential:
     places = result.places
 
     def show(value: Any) -> str:
@@ -276,7 +306,7 @@ def _credential(result: CredentialResult, reasons: str) -> _Credential:
         return [_Behind(entry.activity, entry.date, show(entry.credits), show(entry.cut), entry.carried)
                 for entry in entries]
 
-    categories = _categories(result, show, shown)
+    categories = _categories(result, show, shown) if every else _used(result, show, shown)
     minimums = [_Minimum(m.id, m.title, show(m.at_least), show(m.counted), m.met, _days(m.window),
                          [_Part(part.start, part.end, show(part.at_least), show(part.counted), part.met)
                           for part in m.parts], behind(m.entries)) for m in result.minimums]

@@ -43,6 +43,7 @@ from ceruleng.scoring.results import (
     CredentialResult,
     MinimumPart,
     MinimumResult,
+    Sentence,
     TraceLine,
 )
 from ceruleng.units import unit_for
@@ -117,10 +118,10 @@ class Ledger:
                 for entry in activity_entries:
                     self.reset(entry, entry.credits * share)
                 activity.status = "capped"
-                activity.raw_reasons = [*activity.raw_reasons, (
+                activity.raw_reasons = [*activity.raw_reasons, Sentence(("repeat-share", str, (
                     f"The {_ordinal(count + 1)} time '{key}' is claimed, it earns {format_number(share * 100)}% of "
                     f"its credit: {format_credits(activity.credits, self.places)} "
-                    f"{unit_for(activity.credits, self.unit)} instead of {format_credits(before, self.places)}.")]
+                    f"{unit_for(activity.credits, self.unit)} instead of {format_credits(before, self.places)}.")))]
                 if activity.trace is not None:
                     activity.trace.append(TraceLine("repeats", rule.span, format_number(share)))
             if sum((e.credits for e in activity_entries), ZERO) > ZERO:
@@ -153,9 +154,9 @@ class Ledger:
             if total != earned:
                 self.reset(entry, total)
                 activity = entry.activity
-                activity.raw_reasons = [*activity.raw_reasons, (
+                activity.raw_reasons = [*activity.raw_reasons, Sentence(("tier", str, (
                     f"In tiers of {self.titles[category.id]}: {format_credits(earned, self.places)} "
-                    f"{unit_for(earned, self.unit)} count as {format_credits(total, self.places)}.")]
+                    f"{unit_for(earned, self.unit)} count as {format_credits(total, self.places)}.")))]
 
     # ---- totals --------------------------------------------------------------------------------------------------
 

@@ -240,8 +240,11 @@ class Limits:
         activity.credits -= taken
         activity.status = "capped"
         plan = bound.plan
-        note = (Sentence((plan.note, before, allowed, bound.at_most)) if plan.note is not None
-                else Sentence((self._limit_note, bound, part, before, allowed)))
+        full = allowed == ZERO
+        note = (Sentence(("cap-reached" if full else "cap-cut", plan.note, before, allowed, bound.at_most))
+                if plan.note is not None
+                else Sentence(("limit-reached" if full else "limit-cut", self._limit_note, bound, part, before,
+                               allowed)))
         activity.raw_reasons = [*activity.raw_reasons, note]
         if activity.trace is not None:
             activity.trace.append(TraceLine(f"limit {plan.id}", plan.span, format_number(allowed)))

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ceruleng.reasoncodes import UNCODED
 from ceruleng.runtime import Outcome, Reason
 from ceruleng.scoring import encode
 from ceruleng.source import Span
@@ -35,16 +36,21 @@ class TraceLine:
 
 
 class Sentence(tuple[Any, ...]):
-    """A reason sentence the scorer writes only when a report reads it: `Sentence((write, value, ...))`, the
-    function that writes it and what it needs. A member's long history gives many reasons (each activity outside
-    the period, each cut by a limit in an earlier period) that no report shows; they cost a tuple, not a formatted
-    sentence."""
+    """A reason sentence the scorer writes only when a report reads it: `Sentence((code, write, value, ...))`, its
+    code (`reasoncodes.ENGINE`), the function that writes it and what it needs. A member's long history gives many
+    reasons (each activity outside the period, each cut by a limit in an earlier period) that no report shows;
+    they cost a tuple, not a formatted sentence. A sentence already written is `Sentence((code, str, text))`."""
 
     __slots__ = ()
 
     def __str__(self) -> str:
-        write: Callable[..., str] = self[0]
-        return write(*self[1:])
+        write: Callable[..., str] = self[1]
+        return write(*self[2:])
+
+    @property
+    def code(self) -> str:
+        code: str = self[0]
+        return code
 
 
 @dataclass(slots=True)
@@ -68,6 +74,14 @@ class ActivityResult:
     def reasons(self) -> list[str]:
         return [reason if isinstance(reason, str) else str(reason) if isinstance(reason, Sentence)
                 else self.templates[reason[0]].render(reason[1]) for reason in self.raw_reasons]
+
+    @property
+    def reason_codes(self) -> list[str]:
+        """The code of each reason, in the order of `reasons` (`ceruleng.reasoncodes`): what `eval --reasons codes`
+        writes, and a batch stores to group activities by why."""
+        templates = self.templates
+        return [reason.code if isinstance(reason, Sentence) else UNCODED if isinstance(reason, str)
+                else templates[reason[0]].code for reason in self.raw_reasons]
 
     @property
     def counts(self) -> bool:
@@ -240,9 +254,9 @@ class CredentialResult:
         value: dict[str, Any] = json.loads(self.json_text())
         return value
 
-    def json_text(self, reasons: str = "text") -> str:
+    def json_text(self, reasons: str = "text", categories: str = "used") -> str:
         """The credential result as JSON text, from the one JSON writer of results (`scoring.encode`)."""
-        return encode.credential_text(self, reasons)
+        return encode.credential_text(self, reasons, categories)
 
 
 class CategoryTitles(dict[str, str]):
@@ -278,7 +292,8 @@ class MemberResult:
         value: dict[str, Any] = json.loads(self.json_text())
         return value
 
-    def json_text(self, reasons: str = "text") -> str:
+    def json_text(self, reasons: str = "text", categories: str = "used") -> str:
         """The member result as JSON text (one line), from the one JSON writer of results (`scoring.encode`);
-        `reasons` is `eval --reasons`: `text` (sentences) or `none` (`[]`)."""
-        return encode.member_text(self, reasons)
+        `reasons` is `eval --reasons`: `text` (sentences), `codes` or `none` (`[]`); `categories` is `eval
+        --categories`: `used` (the categories the credential used) or `all`."""
+        return encode.member_text(self, reasons, categories)

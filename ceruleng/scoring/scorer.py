@@ -155,10 +155,11 @@ class Scorer:
                               None if number is None else self.ids[number], status, credits, reasons,
                               self.templates, self.places, False, trace, found)
 
-    def unknown_type(self, type_name: str) -> str:
+    def unknown_type(self, type_name: str) -> Sentence:
         hint = did_you_mean(type_name, self.model.activity_types)
         suggestion = f" ({hint})" if hint else ""
-        return f"'{type_name}' is not an activity type {self.model.title} recognises{suggestion}."
+        return _said("unknown-type", f"'{type_name}' is not an activity type {self.model.title} recognises"
+                     f"{suggestion}.")
 
     def failure(self, exc: Exception) -> Outcome:
         """The outcome when a rule fails for this activity's values: rejected, with a reason naming the rule (the
@@ -169,17 +170,18 @@ class Scorer:
         category = self.spec.by_number[number] if number is not None else None
         step = self.spec.steps[step_number] if step_number is not None else None
         if isinstance(exc, Missing):
+            code = "no-table-entry" if exc.kind == "table row" else "missing-attribute"
             reason = self.missing_reason(exc, category)
         elif isinstance(exc, NotInForce):
-            reason = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+            code, reason = "not-in-force", f"{str(exc)[0].upper()}{str(exc)[1:]}."
         elif step is not None and step.kind == "when":
-            reason = f"Could not decide the category: {_problem(exc)}."
+            code, reason = "category-undecided", f"Could not decide the category: {_problem(exc)}."
         else:
             rule = f"{step.label} ({step.span})" if step is not None else (
                 f"{origins[-1].what} ({origins[-1].span})" if origins else None)
             where = f" at {rule}" if rule else ""
-            reason = f"Could not compute the credit{where}: {_problem(exc)}."
-        return Outcome(number, "rejected", ZERO, (reason,))
+            code, reason = "rule-failed", f"Could not compute the credit{where}: {_problem(exc)}."
+        return Outcome(number, "rejected", ZERO, (_said(code, reason),))
 
     def missing_reason(self, missing: Missing, category: CompiledCategory | None) -> str:
         rules = f"the rules for {category.title}" if category is not None else "the rules"
@@ -216,8 +218,8 @@ class Scorer:
         certified_on = credential.certified_on
         if credential.problems or certified_on is None:
             result.error = "; ".join(credential.problems)
-            result.activities = [self.rejected_record(i, r, [f"The credential is malformed: {result.error}."],
-                                                      malformed=True) for i, r in enumerate(records)]
+            reason = _said("credential-malformed", f"The credential is malformed: {result.error}.")
+            result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
             return result
         base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on, "as_of": as_of}
         if model.cycle is None:
@@ -270,7 +272,7 @@ class Scorer:
         result.required = result.remaining = result.met = None
         result.minimums, result.limits = [], []
         if not result.activities:
-            reason = f"Not scored: {problem}."
+            reason = _said("not-scored", f"Not scored: {problem}.")
             result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
         return result
 
@@ -286,7 +288,7 @@ class Scorer:
         else:  # only near the end of the calendar (year 9999): a period's end or deadline cannot be a date
             result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
                             f"{certified_on.isoformat()} ends after the last date the calendar holds")
-        reason = f"Not scored: {result.error}."
+        reason = _said("not-scored", f"Not scored: {result.error}.")
         result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
         return result
 
@@ -321,7 +323,7 @@ class Scorer:
         append = activities.append
         for position, record, item, problems in self.typed(records):
             if problems or item is None:
-                append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
+                append(self.rejected_record(position, record, _malformed(problems),
                                             malformed=True, typed=item))
                 continue
             day = item["date"]
@@ -397,7 +399,7 @@ class Scorer:
         explain = self.explain
         for position, record, item, problems in typed:
             if problems or item is None:
-                append(self.rejected_record(position, record, [f"Malformed: {problem}." for problem in problems],
+                append(self.rejected_record(position, record, _malformed(problems),
                                             malformed=True, typed=item))
             elif position in own_results:
                 append(own_results[position])
@@ -412,7 +414,7 @@ class Scorer:
                     continue
                 # its result as scored for its own period becomes the one `outside` would make: the same id,
                 # type, date and position, rejected with no category, credit, trace or outcome
-                reason = Sentence((_outside_reason, item["date"], start, end))
+                reason = Sentence(("outside-period", _outside_reason, item["date"], start, end))
                 activity.category, activity.status, activity.credits = None, "rejected", ZERO
                 activity.raw_reasons = [reason] if note is None else [reason, note]
                 activity.trace = [] if explain else None
@@ -521,9 +523,9 @@ class Scorer:
             if not activity.counts:
                 continue
             claimed[position] = number
-            activity.raw_reasons = [*activity.raw_reasons, f"Completed after this period ended "
+            activity.raw_reasons = [*activity.raw_reasons, _said("grace", f"Completed after this period ended "
                                     f"({period.end.isoformat()}), in its grace: it counts toward this period, "
-                                    "not the next."]
+                                    "not the next.")]
             taken.append(activity)
         return taken
 
@@ -553,9 +555,9 @@ class Scorer:
         for entry in history:
             if entry.period != number and start <= entry.counts_on <= end:
                 activity = entry.activity
-                activity.raw_reasons = [*activity.raw_reasons, f"Completed in period {entry.period}; it counts "
-                                        f"toward this period's requirement, judged from {start.isoformat()} to "
-                                        f"{end.isoformat()}."]
+                activity.raw_reasons = [*activity.raw_reasons, _said("earlier-period", f"Completed in period "
+                                        f"{entry.period}; it counts toward this period's requirement, judged from "
+                                        f"{start.isoformat()} to {end.isoformat()}.")]
                 counted[activity.index] = activity
         return counted
 
@@ -573,19 +575,20 @@ class Scorer:
         """An activity that does not count toward the reported period: rejected, saying where it belongs."""
         note = None
         if taken_by is not None:
-            note = f"It counted toward the period before (period {taken_by}), in that period's grace."
+            note = _said("grace-earlier", f"It counted toward the period before (period {taken_by}), in that "
+                         "period's grace.")
         elif home is not None and first_scored <= home < period.number and self.carries:
             note = _CARRIED_NOTE
         return self.outside(position, record, item, period.start, period.end, note)
 
     def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date,
-                note: str | None = None) -> ActivityResult:
+                note: Sentence | None = None) -> ActivityResult:
         """An activity dated outside the cycle (a well-formed one, typed): rejected, saying which cycle it was
         judged in (and `note`). Most of a long history is outside the period reported: the sentence is written
         only if a report reads it."""
         identifier = item.get("id")
         day = item.get("date")
-        reason = Sentence((_outside_reason, day, start, end))
+        reason = Sentence(("outside-period", _outside_reason, day, start, end))
         return ActivityResult(position, None if identifier is None else str(identifier),
                               _text_or_none(item.get("type")), day if isinstance(day, date) else None, None,
                               "rejected", ZERO, [reason] if note is None else [reason, note], self.templates,
@@ -617,9 +620,27 @@ def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -
     return int.from_bytes(digest[:8], "big")
 
 
+class _RepeatedId(str):
+    """The problem of a record whose id an earlier one has (its reason's code is `duplicate-id`)."""
+
+    __slots__ = ()
+
+
 def _repeated_id(identifier: Any, first: int) -> str:
     """Why a record whose id an earlier one (at `first`) has is malformed."""
-    return f"id: '{identifier}' is used by an earlier activity (position {first + 1}); ids must be unique"
+    return _RepeatedId(f"id: '{identifier}' is used by an earlier activity (position {first + 1}); ids must be "
+                       "unique")
+
+
+def _malformed(problems: Sequence[str]) -> list[Reason]:
+    """The reasons of a malformed record: one per problem."""
+    return [_said("duplicate-id" if isinstance(problem, _RepeatedId) else "malformed", f"Malformed: {problem}.")
+            for problem in problems]
+
+
+def _said(code: str, text: str) -> Sentence:
+    """An engine sentence already written, with its code (`reasoncodes.ENGINE`)."""
+    return Sentence((code, str, text))
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -630,8 +651,10 @@ def _outside_reason(day: date, start: date, end: date) -> str:
     return f"Completed {day.isoformat()}, outside this cycle ({start.isoformat()} to {end.isoformat()})."
 
 
-_CARRIED_NOTE = "It counted toward an earlier cycle, whose surplus carries over as the spec allows."
-_LOOK_BACK_NOTE = "Completed before the first period, in its look-back: it counts toward the first period."
+_CARRIED_NOTE = _said("carried-over", "It counted toward an earlier cycle, whose surplus carries over as the spec "
+                      "allows.")
+_LOOK_BACK_NOTE = _said("look-back", "Completed before the first period, in its look-back: it counts toward the "
+                        "first period.")
 
 
 

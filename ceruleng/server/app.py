@@ -1,7 +1,8 @@
 """The ASGI application: scoring and checking over HTTP, answering exactly what the command line prints.
 
 Input: HTTP requests. Output: responses —
-- `POST /v1/evaluate` (a member document, or JSON Lines; `as_of`, `explain`, `format`, `input_format`, `seed`):
+- `POST /v1/evaluate` (a member document, or JSON Lines; `as_of`, `explain`, `format`, `input_format`, `seed`,
+  and for json and jsonl `reasons` and `categories`):
   the bytes `ceruleng eval --format F [--input-format I] -` prints for the same body on stdin (the body is read by
   the same reader, so the input is labelled `<stdin>`; I is `input_format`, else what the Content-Type declares —
   application/json, application/x-ndjson, application/yaml, text/csv — else sniffed as stdin is); 200 when every
@@ -134,6 +135,18 @@ def _seed(params: Mapping[str, str]) -> int:
     return int(value)
 
 
+def _json_only(params: Mapping[str, str], output: str) -> tuple[str, str]:
+    """`reasons` and `categories`, which shape the JSON formats only (as `eval` refuses them for the others)."""
+    from ceruleng.scoring.encode import CATEGORIES, REASONS
+
+    reasons = _choice(params, "reasons", REASONS, "text") or "text"
+    categories = _choice(params, "categories", CATEGORIES, "used") or "used"
+    for name, value, default in (("reasons", reasons, "text"), ("categories", categories, "used")):
+        if value != default and output not in ("json", "jsonl"):
+            raise BadRequest(f"{name}={value} applies to format json and jsonl, not {output}")
+    return reasons, categories
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status)
 
@@ -142,7 +155,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def score_body(loaded: Loaded, body: bytes, output: str, day: date, explain: bool, seed: int,
-               input_format: str | None) -> tuple[str, bool]:
+               input_format: str | None, reasons: str = "text", categories: str = "used") -> tuple[str, bool]:
     """What `ceruleng eval - --format OUTPUT` prints for this body on stdin, and whether any input was malformed."""
     from ceruleng.batch import score_items
     from ceruleng.engine import Evaluator
@@ -150,7 +163,8 @@ def score_body(loaded: Loaded, body: bytes, output: str, day: date, explain: boo
     from ceruleng.report.writers import ReportOptions, writer_class
 
     stream = io.StringIO()
-    writer = writer_class(output)(stream, day, __version__, ReportOptions(explain, False, loaded.facts))
+    writer = writer_class(output)(stream, day, __version__, ReportOptions(explain, False, loaded.facts, reasons,
+                                                                          categories))
     evaluator = Evaluator(loaded.specs, day, explain, seed, loaded.shared_scorers(explain))
     items = read_stream(io.BufferedReader(io.BytesIO(body)), "<stdin>", input_format)
     malformed = score_items(evaluator, items, writer)
@@ -266,18 +280,20 @@ class Service:
 
     async def evaluate(self, request: Request) -> Response:
         loaded = self.specs.current
-        params = _query(request, ("as_of", "explain", "format", "input_format", "seed"))
+        params = _query(request, ("as_of", "explain", "format", "input_format", "seed", "reasons", "categories"))
         output = _choice(params, "format", tuple(MEDIA), "json") or "json"
         input_format = _choice(params, "input_format", INPUT_FORMATS, None)
         day, explain, seed = _day(params), _flag(params, "explain"), _seed(params)
+        reasons, categories = _json_only(params, output)
         body = await read_body(request, self.max_body)
         input_format = input_format or _declared_format(request.headers.get("content-type"))
         try:
             if len(body) <= INLINE_BYTES:  # a member or two: scored at once, cheaper than a hop to a thread
-                text, malformed = score_body(loaded, body, output, day, explain, seed, input_format)
+                text, malformed = score_body(loaded, body, output, day, explain, seed, input_format, reasons,
+                                             categories)
             else:
                 text, malformed = await run_in_threadpool(score_body, loaded, body, output, day, explain, seed,
-                                                          input_format)
+                                                          input_format, reasons, categories)
         except CerulengError as exc:
             raise BadRequest(str(exc)) from None
         return Response(encodable(text).encode("utf-8"), 422 if malformed else 200, media_type=MEDIA[output],

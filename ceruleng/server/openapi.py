@@ -112,6 +112,10 @@ def document(version: str, max_body: int) -> dict[str, Any]:
             _parameter("input_format", "How to read the body (default: sniffed, as for stdin).",
                        {"enum": ["yaml", "json", "jsonl", "csv"]}),
             _parameter("seed", "Seed for the reproducible audit draw.", {"type": "integer", "default": 0}),
+            _parameter("reasons", "json and jsonl: each activity's reasons as sentences, their codes, or none "
+                       "(`eval --reasons`).", {"enum": ["text", "codes", "none"], "default": "text"}),
+            _parameter("categories", "json and jsonl: the categories each credential used, or all of the spec's "
+                       "(`eval --categories`).", {"enum": ["used", "all"], "default": "used"}),
         ],
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Activities"}},
