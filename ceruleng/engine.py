@@ -11,7 +11,9 @@ import decimal
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiled import CompiledSpec
@@ -198,11 +200,16 @@ class Evaluator:
     """Which period each result is about: "due" (the one due as of `as_of`), "previous", "current", "next", or the
     one containing a date."""
 
-    def scorer(self, spec: CompiledSpec) -> Scorer:
-        from ceruleng.scoring.scorer import Scorer
+    decimals: decimal.Context = field(default_factory=CONTEXT.copy, init=False, repr=False, compare=False)
+    """The decimal context members are scored in (`values.CONTEXT`'s settings): this evaluator's own, made once and
+    made current for each member (`decimal.localcontext` would copy it for every one). Only its flags change, and
+    nothing reads them."""
 
+    def scorer(self, spec: CompiledSpec) -> Scorer:
         scorer = self.scorers.get(spec.id)
         if scorer is None:
+            from ceruleng.scoring.scorer import Scorer  # here, not per call: an import statement costs a member
+
             scorer = self.scorers[spec.id] = Scorer(spec, self.explain)
         return scorer
 
@@ -216,7 +223,9 @@ class Evaluator:
         """
         if isinstance(document, MemberInput):
             return self.member(document.document, document.file, document.line, document.problem)
-        with decimal.localcontext(CONTEXT):
+        caller = decimal.getcontext()
+        decimal.setcontext(self.decimals)
+        try:
             if problem is not None:
                 return _unreadable(document, file, line, problem)
             try:
@@ -227,10 +236,11 @@ class Evaluator:
                 result = _unreadable(document, file, line, f"internal error in ceruleng: {_where(exc, None)}")
                 result.internal = True
                 return result
+        finally:
+            decimal.setcontext(caller)
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
-        from ceruleng.scoring.results import MemberResult
-
+        MemberResult = _results().MemberResult  # noqa: N806 - the class, imported when scoring starts
         if not isinstance(document, dict):
             return MemberResult(None, file, line, error="a member document must be a mapping with member, "
                                 "credentials and activities")
@@ -268,12 +278,10 @@ class Evaluator:
             result.spec = spec_id if isinstance(spec_id, str) else None
             result.error = problem
             return result
-        from ceruleng.scoring.scorer import read_credential
-
-        credential = read_credential(spec, entry)
+        scorer = self.scorer(spec)
+        credential = scorer.read_credential(entry)
         try:
-            return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed,
-                                                       self.period)
+            return scorer.credential_result(member, credential, activities, self.as_of, self.seed, self.period)
         except Exception as exc:  # the containment boundary: a bug costs this credential alone its result
             if not self.contain:
                 raise
@@ -290,6 +298,15 @@ class Evaluator:
         """Results for `MemberInput`s, in order."""
         for item in inputs:
             yield self.member(item.document, item.file, item.line, item.problem)
+
+
+@cache
+def _results() -> ModuleType:
+    """`ceruleng.scoring.results`, imported when scoring starts (so `check` stays quick to start) and then
+    remembered: an import statement inside a function is paid on every call, once per member here."""
+    from ceruleng.scoring import results
+
+    return results
 
 
 def _unreadable(document: Any, file: str | None, line: int | None, problem: str) -> MemberResult:
