@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ceruleng.compiled import CompiledSpec
@@ -240,7 +239,7 @@ class Evaluator:
             decimal.setcontext(caller)
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
-        MemberResult = _results().MemberResult  # noqa: N806 - the class, imported when scoring starts
+        MemberResult = _member_result()  # the class, imported when scoring starts
         if not isinstance(document, dict):
             return MemberResult(None, file, line, error="a member document must be a mapping with member, "
                                 "credentials and activities")
@@ -301,12 +300,12 @@ class Evaluator:
 
 
 @cache
-def _results() -> ModuleType:
-    """`ceruleng.scoring.results`, imported when scoring starts (so `check` stays quick to start) and then
-    remembered: an import statement inside a function is paid on every call, once per member here."""
-    from ceruleng.scoring import results
+def _member_result() -> type[MemberResult]:
+    """`MemberResult`, imported when scoring starts (so `check` stays quick to start) and then remembered: an
+    import statement inside a function is paid on every call, once per member here."""
+    from ceruleng.scoring.results import MemberResult
 
-    return results
+    return MemberResult
 
 
 def _unreadable(document: Any, file: str | None, line: int | None, problem: str) -> MemberResult:
