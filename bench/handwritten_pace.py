@@ -4,7 +4,10 @@ It implements the same policy as rules/asap-pace.yaml directly in Python, the wa
 it by hand for production: it checks every record against the same contract (required fields, types of the standard
 and PACE attributes, unique ids, segments that add up), scores it, and says why in a sentence. It produces the same
 per-activity results (category, status, credits) and cycle totals, so the benchmark can assert agreement record by
-record. It uses no ceruleng code. Reasons are not compared (ceruleng words them from the spec).
+record. It uses no ceruleng code. Reasons are not compared (ceruleng words them from the spec). As ceruleng does, it
+keeps a reason that quotes values as a (sentence, values...) pair, rendered only when read (`render`), and writes a
+malformed record's problem at once: both defer the same sentences, so neither is timed formatting text the other
+skips.
 """
 
 from __future__ import annotations
@@ -121,8 +124,8 @@ def malformed(activity: Any) -> str | None:  # noqa: PLR0912 - written the way a
 
 def score_activity(  # noqa: PLR0912 - one branch per category, as a developer would write it
     activity: Any, certified_on: date
-) -> tuple[str | None, str, Decimal, str]:
-    """(category, status, credits, reason) for one activity, before the cycle window."""
+) -> tuple[str | None, str, Decimal, str | tuple[Any, ...]]:
+    """(category, status, credits, reason) for one activity, before the cycle window (see `render`)."""
     problem = malformed(activity)
     if problem is not None:
         return None, "rejected", ZERO, f"Malformed: {problem}."
@@ -133,13 +136,15 @@ def score_activity(  # noqa: PLR0912 - one branch per category, as a developer w
         if selected is None:
             return "apc", "rejected", ZERO, "The activity has no selected_credits."
         if not Decimal("0.5") <= selected <= Decimal("1.6"):
-            return "apc", "rejected", ZERO, f"The APC earns between 0.5 and 1.6 CEUs; {selected} is outside that range."
-        return "apc", "awarded", selected, f"APC attendance earns the {selected} CEU of the sessions selected."
+            return "apc", "rejected", ZERO, ("The APC earns between 0.5 and 1.6 CEUs; {} is outside that range.",
+                                             selected)
+        return "apc", "awarded", selected, ("APC attendance earns the {} CEU of the sessions selected.", selected)
     if kind == "apc-workshop":
         length = activity.get("length")
         if length is None:
             return "apc-workshop", "rejected", ZERO, "The activity has no length."
-        return "apc-workshop", "awarded", WORKSHOPS[length], f"A {length} APC workshop earns {WORKSHOPS[length]} CEU."
+        credits = WORKSHOPS[length]
+        return "apc-workshop", "awarded", credits, ("A {} APC workshop earns {} CEU.", length, credits)
     if kind in NOT_CREDITED:
         return "not-education", "rejected", ZERO, "Networking, receptions, lunch periods and breaks do not count."
     if kind == "orientation":
@@ -147,18 +152,19 @@ def score_activity(  # noqa: PLR0912 - one branch per category, as a developer w
     if kind == "college-course":
         topic = activity.get("topic")
         if topic not in MODULES:
-            return "college-course", "rejected", ZERO, f"The topic {topic!r} is not a PACE proficiency module."
+            return "college-course", "rejected", ZERO, ("The topic {!r} is not a PACE proficiency module.", topic)
         if grade is None or GRADES[grade] < C_PLUS:
-            return "college-course", "rejected", ZERO, f"A college course counts with C+ or higher, not {grade}."
-        return "college-course", "awarded", ONE, f"A completed college course graded {grade} earns 1.0 CEU."
+            return "college-course", "rejected", ZERO, ("A college course counts with C+ or higher, not {}.", grade)
+        return "college-course", "awarded", ONE, ("A completed college course graded {} earns 1.0 CEU.", grade)
     if kind == "certification":
         achieved = date.fromisoformat(day)
         name = activity.get("certification")
         if achieved <= certified_on:
             return "certification", "rejected", ZERO, "Only certifications achieved after PACE count."
         if name not in CERTIFICATIONS:
-            return "certification", "pending", ZERO, f"ASAP decides the value of {name}."
-        return "certification", "awarded", CERTIFICATIONS[name], f"Achieving {name} earns {CERTIFICATIONS[name]} CEU."
+            return "certification", "pending", ZERO, ("ASAP decides the value of {}.", name)
+        credits = CERTIFICATIONS[name]
+        return "certification", "awarded", credits, ("Achieving {} earns {} CEU.", name, credits)
     if kind == "webinar" or kind in TIMED:
         provider = activity.get("provider")
         category = ("asap-webinar" if provider == "ASAP" else "lorman-webinar" if provider == "Lorman"
@@ -168,16 +174,21 @@ def score_activity(  # noqa: PLR0912 - one branch per category, as a developer w
             return category, "rejected", ZERO, "The activity has no minutes."
         learning, continuous = minutes
         if continuous < 60:
-            return category, "rejected", ZERO, f"Training under an hour does not count ({continuous} minutes)."
+            return category, "rejected", ZERO, ("Training under an hour does not count ({} minutes).", continuous)
         if category == "asap-webinar":
             return category, "awarded", TENTH, "An ASAP webinar earns 0.1 CEU."
         topic = activity.get("topic")
         if topic not in MODULES:
-            return category, "rejected", ZERO, f"The topic {topic!r} is not a PACE proficiency module."
+            return category, "rejected", ZERO, ("The topic {!r} is not a PACE proficiency module.", topic)
         hours = learning // 60
         credits = hours * TENTH
-        return category, "awarded", credits, f"{learning} minutes earn {hours} full hours, {credits} CEU."
-    return None, "rejected", ZERO, f"{kind!r} is not a PACE activity type."
+        return category, "awarded", credits, ("{} minutes earn {} full hours, {} CEU.", learning, hours, credits)
+    return None, "rejected", ZERO, ("{!r} is not a PACE activity type.", kind)
+
+
+def render(reason: str | tuple[Any, ...]) -> str:
+    """A reason as a sentence: a plain one as it is, a deferred (sentence, values...) pair filled in."""
+    return reason if isinstance(reason, str) else reason[0].format(*reason[1:])
 
 
 def score_member(document: dict[str, Any], as_of: date) -> list[dict[str, Any]]:
@@ -202,11 +213,11 @@ def score_member(document: dict[str, Any], as_of: date) -> list[dict[str, Any]]:
             seen.add(identifier)
             if repeated:
                 category, status, credits, reason = None, "rejected", ZERO, "Malformed: repeated id."
-            elif category is not None or not reason.startswith("Malformed"):
+            elif category is not None or not (type(reason) is str and reason.startswith("Malformed")):
                 when = date.fromisoformat(activity["date"])
                 if not start <= when <= end:
                     category, status, credits = None, "rejected", ZERO
-                    reason = f"Completed {when}, outside this cycle ({start} to {end})."
+                    reason = ("Completed {}, outside this cycle ({} to {}).", when, start, end)
             if status == "awarded":
                 earned += credits
             outcomes.append((category, status, credits, reason))

@@ -188,7 +188,8 @@ def race(evaluator: Evaluator, by_hand: Callable[[dict[str, Any], date], Any], d
 
 
 def compare_pace(specs: dict[str, Any], documents: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
-    """ceruleng and the hand-written scorer on the same PACE members: agreement, then speed (best of `repeats`)."""
+    """ceruleng and the hand-written scorer on the same PACE members: agreement, then speed (best of `repeats`).
+    Both defer the reason sentences that quote values (and write a malformed record's problem at once)."""
     # the hand-written scorer scores the cycle containing AS_OF; on a deadline day ceruleng's default is the one due
     evaluator = Evaluator(specs, AS_OF, period="current")
     for document in documents:

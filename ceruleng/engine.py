@@ -11,6 +11,7 @@ import decimal
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -220,11 +221,16 @@ class Evaluator:
     """Which period each result is about: "due" (the one due as of `as_of`), "previous", "current", "next", or the
     one containing a date."""
 
-    def scorer(self, spec: CompiledSpec) -> Scorer:
-        from ceruleng.scoring.scorer import Scorer
+    decimals: decimal.Context = field(default_factory=CONTEXT.copy, init=False, repr=False, compare=False)
+    """The decimal context members are scored in (`values.CONTEXT`'s settings): this evaluator's own, made once and
+    made current for each member (`decimal.localcontext` would copy it for every one). Only its flags change, and
+    nothing reads them."""
 
+    def scorer(self, spec: CompiledSpec) -> Scorer:
         scorer = self.scorers.get(spec.id)
         if scorer is None:
+            from ceruleng.scoring.scorer import Scorer  # here, not per call: an import statement costs a member
+
             scorer = self.scorers[spec.id] = Scorer(spec, self.explain)
         return scorer
 
@@ -238,7 +244,9 @@ class Evaluator:
         """
         if isinstance(document, MemberInput):
             return self.member(document.document, document.file, document.line, document.problem)
-        with decimal.localcontext(CONTEXT):
+        caller = decimal.getcontext()
+        decimal.setcontext(self.decimals)
+        try:
             if problem is not None:
                 return _unreadable(document, file, line, problem)
             try:
@@ -249,10 +257,11 @@ class Evaluator:
                 result = _unreadable(document, file, line, f"internal error in ceruleng: {_where(exc, None)}")
                 result.internal = True
                 return result
+        finally:
+            decimal.setcontext(caller)
 
     def _member(self, document: Any, file: str | None, line: int | None) -> MemberResult:
-        from ceruleng.scoring.results import MemberResult
-
+        MemberResult = _member_result()  # the class, imported when scoring starts
         if not isinstance(document, dict):
             return MemberResult(None, file, line, error="a member document must be a mapping with member, "
                                 "credentials and activities")
@@ -290,12 +299,10 @@ class Evaluator:
             result.spec = spec_id if isinstance(spec_id, str) else None
             result.error = problem
             return result
-        from ceruleng.scoring.scorer import read_credential
-
-        credential = read_credential(spec, entry)
+        scorer = self.scorer(spec)
+        credential = scorer.read_credential(entry)
         try:
-            return self.scorer(spec).credential_result(member, credential, activities, self.as_of, self.seed,
-                                                       self.period)
+            return scorer.credential_result(member, credential, activities, self.as_of, self.seed, self.period)
         except Exception as exc:  # the containment boundary: a bug costs this credential alone its result
             if not self.contain:
                 raise
@@ -312,6 +319,15 @@ class Evaluator:
         """Results for `MemberInput`s, in order."""
         for item in inputs:
             yield self.member(item.document, item.file, item.line, item.problem)
+
+
+@cache
+def _member_result() -> type[MemberResult]:
+    """`MemberResult`, imported when scoring starts (so `check` stays quick to start) and then remembered: an
+    import statement inside a function is paid on every call, once per member here."""
+    from ceruleng.scoring.results import MemberResult
+
+    return MemberResult
 
 
 def _unreadable(document: Any, file: str | None, line: int | None, problem: str) -> MemberResult:

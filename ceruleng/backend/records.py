@@ -70,7 +70,7 @@ def build_coercer(
             with writer.origin(Origin(span, f"record check of {attribute.name}")):
                 _field(writer, attribute, index, namespace, reader, scales)
         if "segments" in attributes:
-            with writer.block("if t.get('segments'):"):
+            with writer.block("if s:"):
                 writer.line("_reconcile(t, p)")
         writer.line("return t, p")
     program = writer.compile(namespace)
@@ -85,17 +85,17 @@ def _field(writer: CodeWriter, attribute: Attribute, index: int, namespace: dict
     The valid case costs one test: bounds and limits are written into the code as literals.
     """
     key = repr(attribute.name)
-    if attribute.type == "segments":
-        writer.line(f"v = get({key})")
-        with writer.block("if v is not None:"):
-            writer.line(f"t[{key}] = _segments(v, p)")
+    if attribute.type == "segments":  # kept in `s`, so the check that reconciles them reads no mapping
+        writer.line(f"s = get({key})")
+        with writer.block("if s is not None:"):
+            writer.line(f"t[{key}] = s = _segments(s, p)")
         return
     slow = {
         "number": f"_number(v, _a{index}, p)", "integer": f"_number(v, _a{index}, p)",
         "text": f"_text(v, _a{index}, p, _scales)", "date": f"_date(v, _a{index}, p, _r{index})",
         "boolean": f"_boolean(v, _a{index}, p)", "text-list": f"_text_list(v, _a{index}, p)",
     }[attribute.type]  # fmt: skip
-    writer.line(f"v = get({key})")
+    writer.line("v = k" if attribute.name == "type" and "_types" in namespace else f"v = get({key})")
     if attribute.type == "text" and not attribute.required:
         with writer.block(f"if v is not None and ({_text_problem(attribute, index, namespace, scales)}):"):
             writer.line(f"t[{key}] = {slow}")

@@ -8,6 +8,7 @@ Reason sentences are rendered from templates only when read, so a batch that onl
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,25 @@ class Sentence(tuple[Any, ...]):
     def code(self) -> str:
         code: str = self[0]
         return code
+
+
+class AuditDraw(tuple[Any, ...]):
+    """Whether a member is selected for audit, drawn when a report reads it: `AuditDraw((rate, threshold, seed,
+    spec id, member, period start))`. The draw hashes its inputs (`audit_draw`); a batch that reports only totals
+    never pays for the hash, and every report that reads it gets the same answer."""
+
+    __slots__ = ()
+
+    def selected(self) -> bool:
+        _rate, threshold, seed, spec_id, member, start = self
+        return audit_draw(seed, spec_id, member, start) < int(threshold)
+
+
+def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
+    """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
+    text = f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}"
+    digest = hashlib.sha256(text.encode(errors="surrogatepass")).digest()  # a Python caller's id may hold one
+    return int.from_bytes(digest[:8], "big")
 
 
 @dataclass(slots=True)
@@ -233,12 +253,19 @@ class CredentialResult:
     conditions: list[ConditionResult] = field(default_factory=list)
     limits: list[LimitResult] = field(default_factory=list)
     fee: tuple[Decimal, str, str] | None = None
-    audit: tuple[Decimal, bool] | None = None
+    audit_draw: AuditDraw | None = None
+    """What decides whether the member is selected for audit (read as `audit`), when the spec audits."""
     activities: list[ActivityResult] = field(default_factory=list)
     error: str | None = None
     trace: list[TraceLine] | None = None
     internal: bool = False
     """Scoring stopped on an error ceruleng did not foresee (a bug): `error` says where; the run exits 3."""
+
+    @property
+    def audit(self) -> tuple[Decimal, bool] | None:
+        """The spec's audit rate and whether this member's period is selected, or None when the spec audits none."""
+        draw = self.audit_draw
+        return None if draw is None else (draw[0], draw.selected())
 
     @property
     def categories(self) -> dict[str, CategoryTotal]:

@@ -14,7 +14,6 @@ an expression: rules are already Python.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -30,6 +29,7 @@ from ceruleng.scoring.ledger import Ledger
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import (
     ActivityResult,
+    AuditDraw,
     CategoryTitles,
     CredentialResult,
     PeriodInfo,
@@ -97,6 +97,9 @@ class Scorer:
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
         """Draws below this select a member for audit (see `audit_draw`)."""
+        fee = spec.model.fee
+        self.fee = (fee.amount, fee.currency, fee.per) if fee is not None else None
+        """What every result of the spec says of its fee (one tuple, shared: results read it, never change it)."""
         self.titles = CategoryTitles({key: category.title for key, category in spec.categories.items()})
         self.ledger = Ledger(spec, self.titles)
         layout = spec.layout
@@ -104,6 +107,10 @@ class Scorer:
         self.reaches_back = self.carries or self.ledger.windowed or (layout is not None and (
             layout.grace is not None or layout.look_back is not None))
         """Whether a period's result can depend on activities outside it (carry-over, grace, look-back, windows)."""
+
+    def read_credential(self, raw: dict[str, Any]) -> Credential:
+        """A credential entry of this spec, typed (`read_credential`)."""
+        return read_credential(self.spec, raw)
 
     def periods(self, base: dict[str, Any], as_of: date, choice: str | date) -> tuple[Periods, Period, PeriodInfo]:
         """The credential's periods, the one reported as of `as_of` and what a result says of it — remembered: many
@@ -606,18 +613,11 @@ class Scorer:
                               trace=[] if self.explain else None)
 
     def fee_and_audit(self, result: CredentialResult, member: str | None, start: date, seed: int) -> None:
-        model = self.model
-        if model.fee is not None:
-            result.fee = (model.fee.amount, model.fee.currency, model.fee.per)
-        if model.audit_rate is not None:
-            result.audit = (model.audit_rate, audit_draw(seed, model.id, member, start) < self.audit_threshold)
-
-
-def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -> int:
-    """The reproducible draw for one member and cycle: a number in [0, 2**64)."""
-    text = f"{seed}|{spec_id}|{member}|{cycle_start.isoformat()}"
-    digest = hashlib.sha256(text.encode(errors="surrogatepass")).digest()  # a Python caller's id may hold one
-    return int.from_bytes(digest[:8], "big")
+        """The spec's fee, and what decides the audit draw (drawn when a report reads `result.audit`)."""
+        result.fee = self.fee
+        rate = self.model.audit_rate
+        if rate is not None:
+            result.audit_draw = AuditDraw((rate, self.audit_threshold, seed, self.model.id, member, start))
 
 
 class _RepeatedId(str):
