@@ -252,24 +252,39 @@ def _at_value(code: str, message: Callable[[_Failure], str],
 
 def _unknown_keys(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:
     properties: dict[str, Any] = failure.node.get("properties", {})
-    keys = list(failure.value)
-    for index, key in enumerate(keys):
+    cut = _cut_by_commas(failure.value, properties)
+    for key in failure.value:
         if key not in properties:
-            hint = _cut_by_a_comma(failure.value, keys[index - 1] if index else None, key) or did_you_mean(
-                key, properties) or "keys here: " + ", ".join(properties)
+            hint = cut.get(key) or did_you_mean(key, properties) or "keys here: " + ", ".join(properties)
             yield SchemaProblem((*failure.path, key), "schema-unknown-key", f"unknown key '{key}'", hint, True)
 
 
-def _cut_by_a_comma(mapping: dict[str, Any], previous: str | None, key: Any) -> str | None:
-    """The hint for prose cut in two by a comma inside `{...}` (`{title: Of service, at most 4 mentoring}`): the
-    rest of the text reads as a key of its own, with no value."""
-    if previous is None or mapping[key] is not None or not isinstance(key, str) or " " not in key.strip():
-        return None
-    before = mapping[previous]
-    if not isinstance(before, str):
-        return None
-    return (f"a comma inside {{...}} ends a value: if '{key}' is the rest of {previous}, quote the whole text: "
-            f'{previous}: "{before}, {key}"')
+def _cut_by_commas(mapping: dict[str, Any], properties: dict[str, Any]) -> dict[Any, str]:
+    """Hints for prose cut by commas inside `{...}` (`{title: Of service, at most 4, of which 2 mentoring}`): each
+    rest of the text reads as a key of its own, with no value. Every piece of one cut text gets the same fix, the
+    whole text quoted (quoting up to the next comma only would still break)."""
+    keys = list(mapping)
+    hints: dict[Any, str] = {}
+    for index, key in enumerate(keys):
+        previous = keys[index - 1] if index else None
+        if (previous is None or previous not in properties or not isinstance(mapping[previous], str)
+                or not _rest_of_text(mapping, properties, key) or " " not in key.strip()):
+            continue
+        run = [key]
+        for later in keys[index + 1:]:
+            if not _rest_of_text(mapping, properties, later):
+                break
+            run.append(later)
+        whole = ", ".join([mapping[previous], *run])
+        for piece in run:
+            hints[piece] = (f"a comma inside {{...}} ends a value: if '{piece}' is the rest of {previous}, quote "
+                            f'the whole text: {previous}: "{whole}"')
+    return hints
+
+
+def _rest_of_text(mapping: dict[str, Any], properties: dict[str, Any], key: Any) -> bool:
+    """Whether `key` could be a piece of text a comma cut off: not a key of the schema, text, and no value."""
+    return isinstance(key, str) and key not in properties and mapping[key] is None
 
 
 def _repeated_items(_: _Translator, failure: _Failure) -> Iterator[SchemaProblem]:
