@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from ceruleng.report.cells import shown
 from ceruleng.scoring.results import Behind, CredentialResult, LimitResult, MinimumResult
-from ceruleng.values import format_credits
+from ceruleng.values import ZERO, format_credits
 
 BRIEF_ENTRIES = 6
 """Activities named behind a minimum or limit without --explain (then "and N more")."""
@@ -84,19 +84,24 @@ def _from(credential: CredentialResult, entries: Sequence[Behind], explain: bool
     """` · from A1, A2 (cut 0.5), ...`: the activities behind a minimum or a limit."""
     if not entries:
         return ""
-    shown_entries = entries if explain else entries[:BRIEF_ENTRIES]
+    merged: dict[tuple[str, bool], list[Decimal]] = {}  # an activity split across tags is named once, its parts summed
+    for entry in entries:
+        credits, cut = merged.setdefault((entry.activity, entry.carried), [ZERO, ZERO])
+        merged[(entry.activity, entry.carried)] = [credits + entry.credits, cut + entry.cut]
+    listed = list(merged.items())
+    shown_entries = listed if explain else listed[:BRIEF_ENTRIES]
     names = []
-    for entry in shown_entries:
-        name = shown(entry.activity) or "(no id)"
+    for (activity, carried), (credits, cut) in shown_entries:
+        name = shown(activity) or "(no id)"
         notes = []
         if explain:
-            notes.append(_show(credential, entry.credits))
-        if entry.cut:
-            notes.append(f"cut {_show(credential, entry.cut)}")
-        if entry.carried:
+            notes.append(_show(credential, credits))
+        if cut:
+            notes.append(f"cut {_show(credential, cut)}")
+        if carried:
             notes.append("carried in")
         names.append(f"{name} ({', '.join(notes)})" if notes else name)
-    more = len(entries) - len(shown_entries)
+    more = len(listed) - len(shown_entries)
     return " · from " + ", ".join(names) + (f" and {more} more" if more else "")
 
 
