@@ -78,7 +78,7 @@ def main() -> None:
         write_batch(specs, batch, options.activities, options.per_member)
         print(f"batch: {batch.stat().st_size / 1e6:,.1f} MB")
         started = time.perf_counter()
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
         client = Client(cluster)
         print(f"cluster start-up (2 worker processes): {time.perf_counter() - started:.2f} s")

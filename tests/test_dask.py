@@ -40,7 +40,7 @@ AS_OF = date(2025, 6, 1)
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     """Two worker processes of one thread each (the machine has two shared cores), shut down after the module."""
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR, death_timeout=120)
     client = Client(cluster, timeout=120)
     try:
