@@ -30,7 +30,7 @@ from dask.delayed import Delayed, delayed
 from ceruleng.batch import line_ranges
 from ceruleng.errors import InputError
 from ceruleng.inputs import require_input
-from ceruleng.lines import read_block, score_lines
+from ceruleng.lines import check_output_options, read_block, score_lines
 from ceruleng.outputs import replaced_file
 from ceruleng.specset import SpecSet, SpecSource
 
@@ -45,16 +45,19 @@ Paths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
 def score_jsonl(paths_or_bag: Paths | Bag, rules: SpecSet | Paths, as_of: date | None = None,
                 explain: bool = False, *, seed: int = 0, period: str | date = "due",
-                blocksize: int = BLOCK_BYTES) -> Bag:
+                blocksize: int = BLOCK_BYTES, reasons: str = "text", categories: str = "used") -> Bag:
     """A bag of result lines for JSON Lines files (or for a bag of `(file, line number, line)` triples), one per
     member line, as `eval --format jsonl --as-of AS_OF` writes it; partitions keep the input's order.
 
     `rules`: a SpecSet, or spec files and folders (checked here: SpecError or InputError now, not on a worker).
     `as_of` defaults to today (taken here, so every worker scores the same day). Files are read as JSON Lines
     whatever their suffix, in partitions of about `blocksize` bytes; a missing file is an InputError now.
+    `reasons` and `categories` are `eval --reasons` and `--categories` (a bad value is a ValueError now).
     """
+    check_output_options(reasons, categories)
     specs = rules if isinstance(rules, SpecSet) else SpecSet.load(_path_list(rules))
-    options = {"as_of": as_of or date.today(), "explain": explain, "seed": seed, "period": period}
+    options = {"as_of": as_of or date.today(), "explain": explain, "seed": seed, "period": period,
+               "reasons": reasons, "categories": categories}
     shared = delayed(specs, pure=True)  # one copy in the graph, whatever the number of partitions
     if isinstance(paths_or_bag, Bag):
         return paths_or_bag.map_partitions(_score_lines, shared, **options)  # type: ignore[no-any-return]

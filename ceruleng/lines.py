@@ -27,7 +27,12 @@ from ceruleng.specset import SpecSet
 if TYPE_CHECKING:
     from ceruleng.scoring.results import MemberResult
 
-__all__ = ["Line", "read_block", "score_lines"]
+__all__ = ["CATEGORIES", "REASONS", "Line", "check_output_options", "read_block", "score_lines"]
+
+REASONS = ("text", "codes", "none")
+"""What `reasons` may be: each activity's sentences, their codes, or none (`eval --reasons`)."""
+CATEGORIES = ("used", "all")
+"""What `categories` may be: the categories a credential used, or every one (`eval --categories`)."""
 
 Line = tuple[str, int, bytes | str]
 """One line of a batch: the file it came from (as results name it), its 1-based number, and its text."""
@@ -36,14 +41,17 @@ Line = tuple[str, int, bytes | str]
 def score_lines(lines: Iterable[Line], specs: Mapping[str, CompiledSpec], as_of: date, explain: bool = False, *,
                 seed: int = 0, period: str | date = "due", contain: bool = True,
                 render: Callable[[MemberResult, Any], str] | None = None,
-                observe: Callable[[MemberResult], object] | None = None) -> Iterator[str]:
+                observe: Callable[[MemberResult], object] | None = None, reasons: str = "text",
+                categories: str = "used") -> Iterator[str]:
     """Each member line's result, in order: by default its JSON text exactly as `eval --format jsonl` writes it
     (one line, no newline); `render(result, document)` renders it otherwise. Blank lines give none.
 
-    `period`, `seed` and `contain` are `eval`'s `--period`, `--seed` and (inverted) `--debug`. `observe` sees
+    `period`, `seed`, `contain`, `reasons` and `categories` are `eval`'s `--period`, `--seed`, (inverted)
+    `--debug`, `--reasons` (`text`, `codes` or `none`) and `--categories` (`used` or `all`). `observe` sees
     every result before it is rendered (`eval` counts them for its summary). Never raises for bad input: a line
     that cannot be read is a rejected member naming its file and line.
     """
+    check_output_options(reasons, categories)
     evaluator = _evaluator(specs, as_of, explain, seed, period, contain)
     for entry in lines:
         try:
@@ -57,7 +65,14 @@ def score_lines(lines: Iterable[Line], specs: Mapping[str, CompiledSpec], as_of:
         result = evaluator.member(item.document, item.file, item.line, item.problem)
         if observe is not None:
             observe(result)
-        yield result.json_text() if render is None else render(result, item.document)
+        yield result.json_text(reasons, categories) if render is None else render(result, item.document)
+
+
+def check_output_options(reasons: str, categories: str) -> None:
+    """A ValueError, at once, for a `reasons` or `categories` no writer knows (not one per line, later)."""
+    if reasons not in REASONS or categories not in CATEGORIES:
+        raise ValueError(f"reasons must be one of {', '.join(REASONS)} and categories one of "
+                         f"{', '.join(CATEGORIES)}, not {reasons!r} and {categories!r}")
 
 
 def read_block(path: str, offset: int, length: int, first_line: int, file: str | None = None) -> Iterator[Line]:

@@ -103,6 +103,26 @@ def _hostile_batch(folder: Path) -> list[Path]:
     return [first, empty, second]
 
 
+@pytest.mark.parametrize(("reasons", "categories"), [("codes", "used"), ("none", "all")])
+def test_reasons_and_categories_are_evals_options(client: Client, tmp_path: Path, reasons: str,
+                                                  categories: str) -> None:
+    paths = _hostile_batch(tmp_path)
+    expected = _cli(RULES, paths, "--reasons", reasons, "--categories", categories)
+    bag = score_jsonl(paths, [RULES], AS_OF, blocksize=2000, reasons=reasons, categories=categories)
+    assert "".join(line + "\n" for line in bag.compute()).encode() == expected.stdout
+    assert expected.stdout != _cli(RULES, paths).stdout  # the options changed what is written
+
+
+@pytest.mark.parametrize("options", [{"reasons": "code"}, {"categories": "some"}, {"reasons": "TEXT"}])
+def test_an_unknown_reasons_or_categories_is_refused_before_any_work(tmp_path: Path,
+                                                                     options: dict[str, str]) -> None:
+    paths = _hostile_batch(tmp_path)
+    with pytest.raises(ValueError, match="reasons must be one of text, codes, none and categories one of used, all"):
+        score_jsonl(paths, [RULES], AS_OF, **options)
+    with pytest.raises(ValueError, match="reasons must be one of"):
+        list(score_lines([(str(paths[0]), 1, b"{}")], SpecSet.load([str(RULES)]), AS_OF, **options))
+
+
 @pytest.mark.parametrize("explain", [False, True])
 def test_a_hostile_batch_scores_byte_for_byte_as_the_cli_does(client: Client, tmp_path: Path,
                                                               explain: bool) -> None:
