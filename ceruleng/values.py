@@ -61,6 +61,11 @@ class ValueProblem(ArithmeticError):
     """A run-time problem computing one activity's value (a bad increment, a date out of range)."""
 
 
+class PastTheCalendar(ValueProblem):
+    """Date arithmetic that would leave the calendar (past 9999-12-31 or before year 1): periods laid out near the
+    calendar's end say so in words of their own."""
+
+
 MAX_REPORTED = Decimal(10) ** 15
 """Every credit a rule computes (an activity's, a part's, a requirement, a cap, a minimum) stays below this in size:
 printed at any spec's precision (at most 6 places) and summed over millions of activities it still fits the
@@ -186,7 +191,7 @@ def add_months(start: date, months: int) -> date:
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
-        raise ValueProblem(f"date out of range adding {months} months to {start.isoformat()}")
+        raise PastTheCalendar(f"date out of range adding {months} months to {start.isoformat()}")
     day = start.day
     if day > 28:
         last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
@@ -198,7 +203,7 @@ def add_days(start: date, days: int) -> date:
     try:
         return start + timedelta(days=days)
     except OverflowError:
-        raise ValueProblem(f"date out of range adding {days} days to {start.isoformat()}") from None
+        raise PastTheCalendar(f"date out of range adding {days} days to {start.isoformat()}") from None
 
 
 def months_between(start: date, end: date) -> int:

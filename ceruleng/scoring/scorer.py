@@ -36,7 +36,7 @@ from ceruleng.scoring.results import (
     Sentence,
     TraceLine,
 )
-from ceruleng.values import ZERO, ValueProblem, add_days, format_number, parse_iso_date
+from ceruleng.values import ZERO, PastTheCalendar, ValueProblem, add_days, format_number, parse_iso_date
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
 _COUNTING = ("awarded", "capped")
@@ -290,7 +290,8 @@ class Scorer:
             result.error = f"the periods of this credential cannot be laid out: {exc}"
         elif isinstance(exc, Missing | NotInForce):
             result.error = f"the periods of this credential cannot be laid out: {self.failure(exc).reasons[0]}"
-        elif isinstance(exc, ValueProblem):  # a rule's own words: "there is no date 2025-02-29", a bad increment
+        elif isinstance(exc, ValueProblem) and not isinstance(exc, PastTheCalendar):  # a rule's own words: "there
+            # is no date 2025-02-29", a bad increment
             result.error = f"the periods of this credential cannot be laid out: {exc}"
         else:  # only near the end of the calendar (year 9999): a period's end or deadline cannot be a date
             result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
