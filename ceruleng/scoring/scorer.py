@@ -45,6 +45,12 @@ _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
 """What a rule may raise for one activity's values: that activity is rejected, naming the rule."""
 
 
+LAYOUTS_KEPT = 1_000
+"""Period layouts a scorer remembers (by certification date and the attributes the layout reads) before it starts
+afresh: enough for the members of a batch that share a date to share one, few enough that memory stays flat from
+100,000 to 1,000,000 activities (at 10,000 per spec it grew by a fifth: `python bench/run.py`)."""
+
+
 class Credential:
     """A credential as the scorer needs it: typed, with its context for generated code."""
 
@@ -123,7 +129,7 @@ class Scorer:
         except TypeError:  # a list attribute: not worth remembering
             return self.lay_out(Periods(layout, base), as_of, choice)
         if found is None:
-            if len(self._layouts) > 10_000:
+            if len(self._layouts) >= LAYOUTS_KEPT:
                 self._layouts.clear()
             found = self._layouts[key] = self.lay_out(Periods(layout, base), as_of, choice)
         return found
