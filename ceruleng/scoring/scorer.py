@@ -45,10 +45,12 @@ _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
 """What a rule may raise for one activity's values: that activity is rejected, naming the rule."""
 
 
-LAYOUTS_KEPT = 1_000
+LAYOUTS_KEPT = 10_000
 """Period layouts a scorer remembers (by certification date and the attributes the layout reads) before it starts
-afresh: enough for the members of a batch that share a date to share one, few enough that memory stays flat from
-100,000 to 1,000,000 activities (at 10,000 per spec it grew by a fifth: `python bench/run.py`)."""
+afresh. Members of a batch share certification dates, and laying periods out is a good share of a small member's
+cost: at 1,000 the full `python bench/run.py` (50,000 PACE members) scored PACE 1.4x slower in-process. The memo is
+bounded, whatever the batch: filling it (about 900 members a spec at 100,000 activities, 9,000 at 1,000,000) is
+why peak memory grows by about a fifth between those two sizes, and no further."""
 
 
 class Credential:
