@@ -99,7 +99,8 @@ def test_ruamel_stays_inside_the_formatter() -> None:
 
 
 SCORING_LAYERS = [
-    {"periods", "encode", "results"},
+    {"periods", "encode", "results", "credentials"},
+    {"notes"},
     {"entries"},
     {"limits", "carry"},
     {"ledger"},

@@ -24,8 +24,18 @@ from typing import Any
 from ceruleng.compiled import CompiledCategory, CompiledSpec, CompiledWindow
 from ceruleng.errors import did_you_mean
 from ceruleng.runtime import COMPUTE_ERRORS, Missing, NotInForce, Outcome, Reason
+from ceruleng.scoring.credentials import Credential, read_credential
 from ceruleng.scoring.entries import Entry, entries_of, window_of
 from ceruleng.scoring.ledger import Ledger
+from ceruleng.scoring.notes import (
+    CARRIED_NOTE,
+    LOOK_BACK_NOTE,
+    malformed_reasons,
+    outside_reason,
+    problem_words,
+    repeated_id,
+    said,
+)
 from ceruleng.scoring.periods import LayoutError, Period, Periods, reported
 from ceruleng.scoring.results import (
     ActivityResult,
@@ -36,7 +46,7 @@ from ceruleng.scoring.results import (
     Sentence,
     TraceLine,
 )
-from ceruleng.values import ZERO, PastTheCalendar, ValueProblem, add_days, format_number, parse_iso_date
+from ceruleng.values import ZERO, PastTheCalendar, ValueProblem, add_days, format_number
 
 _COMPUTE_ERRORS = COMPUTE_ERRORS
 _COUNTING = ("awarded", "capped")
@@ -51,43 +61,6 @@ afresh. Members of a batch share certification dates, and laying periods out is 
 cost: at 1,000 the full `python bench/run.py` (50,000 PACE members) scored PACE 1.4x slower in-process. The memo is
 bounded, whatever the batch: filling it (about 900 members a spec at 100,000 activities, 9,000 at 1,000,000) is
 why peak memory grows by about a fifth between those two sizes, and no further."""
-
-
-class Credential:
-    """A credential as the scorer needs it: typed, with its context for generated code."""
-
-    __slots__ = ("attributes", "certified_on", "name", "problems")
-
-    def __init__(self, certified_on: date | None, attributes: dict[str, Any], name: str | None,
-                 problems: list[str]) -> None:
-        self.certified_on = certified_on
-        self.attributes = attributes
-        self.name = name
-        self.problems = problems
-
-
-def read_credential(spec: CompiledSpec, raw: dict[str, Any]) -> Credential:
-    """Type a credential entry: certified_on (YYYY-MM-DD) and the attributes the spec declares."""
-    problems: list[str] = []
-    certified_on = None
-    text = raw.get("certified_on")
-    if not isinstance(text, str):
-        problems.append("certified_on: missing (required), the date the credential was achieved (YYYY-MM-DD)"
-                        if text is None else f"certified_on: must be a date written YYYY-MM-DD, got {text!r}")
-    else:
-        try:
-            certified_on = parse_iso_date(text.strip())
-        except ValueError as exc:
-            problems.append(f"certified_on: {exc}")
-    declared = spec.model.credential_attributes
-    attributes: dict[str, Any] = {}
-    if declared:
-        assert spec.coerce_credential is not None
-        typed, more = spec.coerce_credential(raw)
-        problems.extend(more)
-        attributes = {name: value for name, value in (typed or {}).items() if name in declared}
-    name = raw.get("name")
-    return Credential(certified_on, attributes, str(name) if name is not None else None, problems)
 
 
 class Scorer:
@@ -173,8 +146,8 @@ class Scorer:
     def unknown_type(self, type_name: str) -> Sentence:
         hint = did_you_mean(type_name, self.model.activity_types)
         suggestion = f" ({hint})" if hint else ""
-        return _said("unknown-type", f"'{type_name}' is not an activity type {self.model.title} recognises"
-                     f"{suggestion}.")
+        return said("unknown-type", f"'{type_name}' is not an activity type {self.model.title} recognises"
+                    f"{suggestion}.")
 
     def failure(self, exc: Exception) -> Outcome:
         """The outcome when a rule fails for this activity's values: rejected, with a reason naming the rule (the
@@ -190,13 +163,13 @@ class Scorer:
         elif isinstance(exc, NotInForce):
             code, reason = "not-in-force", f"{str(exc)[0].upper()}{str(exc)[1:]}."
         elif step is not None and step.kind == "when":
-            code, reason = "category-undecided", f"Could not decide the category: {_problem(exc)}."
+            code, reason = "category-undecided", f"Could not decide the category: {problem_words(exc)}."
         else:
             rule = f"{step.label} ({step.span})" if step is not None else (
                 f"{origins[-1].what} ({origins[-1].span})" if origins else None)
             where = f" at {rule}" if rule else ""
-            code, reason = "rule-failed", f"Could not compute the credit{where}: {_problem(exc)}."
-        return Outcome(number, "rejected", ZERO, (_said(code, reason),))
+            code, reason = "rule-failed", f"Could not compute the credit{where}: {problem_words(exc)}."
+        return Outcome(number, "rejected", ZERO, (said(code, reason),))
 
     def missing_reason(self, missing: Missing, category: CompiledCategory | None) -> str:
         rules = f"the rules for {category.title}" if category is not None else "the rules"
@@ -233,7 +206,7 @@ class Scorer:
         certified_on = credential.certified_on
         if credential.problems or certified_on is None:
             result.error = "; ".join(credential.problems)
-            reason = _said("credential-malformed", f"The credential is malformed: {result.error}.")
+            reason = said("credential-malformed", f"The credential is malformed: {result.error}.")
             result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
             return result
         base: dict[str, Any] = {**credential.attributes, "certified_on": certified_on, "as_of": as_of}
@@ -282,12 +255,12 @@ class Scorer:
         elif isinstance(exc, ValueProblem) and not origins:  # raised by the ledger, naming the rule itself
             problem = str(exc)
         else:
-            problem = f"{rule} could not be computed: {_problem(exc)}"
+            problem = f"{rule} could not be computed: {problem_words(exc)}"
         result.error = problem
         result.required = result.remaining = result.met = None
         result.minimums, result.limits = [], []
         if not result.activities:
-            reason = _said("not-scored", f"Not scored: {problem}.")
+            reason = said("not-scored", f"Not scored: {problem}.")
             result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
         return result
 
@@ -304,7 +277,7 @@ class Scorer:
         else:  # only near the end of the calendar (year 9999): a period's end or deadline cannot be a date
             result.error = (f"the cycle containing {as_of.isoformat()} for a credential certified on "
                             f"{certified_on.isoformat()} ends after the last date the calendar holds")
-        reason = _said("not-scored", f"Not scored: {result.error}.")
+        reason = said("not-scored", f"Not scored: {result.error}.")
         result.activities = [self.rejected_record(i, r, [reason], malformed=True) for i, r in enumerate(records)]
         return result
 
@@ -319,7 +292,7 @@ class Scorer:
                 identifier = item["id"]
                 first = seen.setdefault(identifier, position) if identifier is not None else position
                 if first != position:
-                    problems = [*problems, _repeated_id(identifier, first)]
+                    problems = [*problems, repeated_id(identifier, first)]
             yield position, record, item, problems
 
     def typed_records(self, records: Sequence[Any]) -> list[tuple[int, Any, dict[str, Any] | None, list[str]]]:
@@ -339,7 +312,7 @@ class Scorer:
         append = activities.append
         for position, record, item, problems in self.typed(records):
             if problems or item is None:
-                append(self.rejected_record(position, record, _malformed(problems),
+                append(self.rejected_record(position, record, malformed_reasons(problems),
                                             malformed=True, typed=item))
                 continue
             day = item["date"]
@@ -415,7 +388,7 @@ class Scorer:
         explain = self.explain
         for position, record, item, problems in typed:
             if problems or item is None:
-                append(self.rejected_record(position, record, _malformed(problems),
+                append(self.rejected_record(position, record, malformed_reasons(problems),
                                             malformed=True, typed=item))
             elif position in own_results:
                 append(own_results[position])
@@ -423,14 +396,14 @@ class Scorer:
                 append(self.elsewhere(position, record, item, period, home[position], claimed.get(position), first))
             else:  # `elsewhere`, for a credential with no grace taken: only the carry-over note can apply
                 own_home = home[position]
-                note = _CARRIED_NOTE if own_home is not None and first <= own_home < reported_number else None
+                note = CARRIED_NOTE if own_home is not None and first <= own_home < reported_number else None
                 activity = earlier.get(position)
                 if activity is None:
                     append(self.outside(position, record, item, start, end, note))
                     continue
                 # its result as scored for its own period becomes the one `outside` would make: the same id,
                 # type, date and position, rejected with no category, credit, trace or outcome
-                reason = Sentence(("outside-period", _outside_reason, item["date"], start, end))
+                reason = Sentence(("outside-period", outside_reason, item["date"], start, end))
                 activity.category, activity.status, activity.credits = None, "rejected", ZERO
                 activity.raw_reasons = [reason] if note is None else [reason, note]
                 activity.trace = [] if explain else None
@@ -494,7 +467,7 @@ class Scorer:
         if activity is None:
             activity = scored[(position, number)] = self.score_activity(position, item, context)
             if item["date"] < period.start:
-                activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
+                activity.raw_reasons = [*activity.raw_reasons, LOOK_BACK_NOTE]
         return activity
 
     def scored_once(self, items: Sequence[tuple[int, dict[str, Any]]], context: dict[str, Any], period: Period,
@@ -511,7 +484,7 @@ class Scorer:
             own.append(activity)
             day = activity.date
             if day is not None and day < start:
-                activity.raw_reasons = [*activity.raw_reasons, _LOOK_BACK_NOTE]
+                activity.raw_reasons = [*activity.raw_reasons, LOOK_BACK_NOTE]
             if activity.status in _COUNTING and day is not None and activity.category is not None:
                 found.extend(entries_of(activity, start if day < start else end if day > end else day, number, tags))
         return own, found
@@ -539,7 +512,7 @@ class Scorer:
             if not activity.counts:
                 continue
             claimed[position] = number
-            activity.raw_reasons = [*activity.raw_reasons, _said("grace", f"Completed after this period ended "
+            activity.raw_reasons = [*activity.raw_reasons, said("grace", f"Completed after this period ended "
                                     f"({period.end.isoformat()}), in its grace: it counts toward this period, "
                                     "not the next.")]
             taken.append(activity)
@@ -571,7 +544,7 @@ class Scorer:
         for entry in history:
             if entry.period != number and start <= entry.counts_on <= end:
                 activity = entry.activity
-                activity.raw_reasons = [*activity.raw_reasons, _said("earlier-period", f"Completed in period "
+                activity.raw_reasons = [*activity.raw_reasons, said("earlier-period", f"Completed in period "
                                         f"{entry.period}; it counts toward this period's requirement, judged from "
                                         f"{start.isoformat()} to {end.isoformat()}.")]
                 counted[activity.index] = activity
@@ -591,10 +564,10 @@ class Scorer:
         """An activity that does not count toward the reported period: rejected, saying where it belongs."""
         note = None
         if taken_by is not None:
-            note = _said("grace-earlier", f"It counted toward the period before (period {taken_by}), in that "
-                         "period's grace.")
+            note = said("grace-earlier", f"It counted toward the period before (period {taken_by}), in that "
+                        "period's grace.")
         elif home is not None and first_scored <= home < period.number and self.carries:
-            note = _CARRIED_NOTE
+            note = CARRIED_NOTE
         return self.outside(position, record, item, period.start, period.end, note)
 
     def outside(self, position: int, record: Any, item: dict[str, Any], start: date, end: date,
@@ -604,7 +577,7 @@ class Scorer:
         only if a report reads it."""
         identifier = item.get("id")
         day = item.get("date")
-        reason = Sentence(("outside-period", _outside_reason, day, start, end))
+        reason = Sentence(("outside-period", outside_reason, day, start, end))
         return ActivityResult(position, None if identifier is None else str(identifier),
                               _text_or_none(item.get("type")), day if isinstance(day, date) else None, None,
                               "rejected", ZERO, [reason] if note is None else [reason, note], self.templates,
@@ -629,49 +602,5 @@ class Scorer:
             result.audit_draw = AuditDraw((rate, self.audit_threshold, seed, self.model.id, member, start))
 
 
-class _RepeatedId(str):
-    """The problem of a record whose id an earlier one has (its reason's code is `duplicate-id`)."""
-
-    __slots__ = ()
-
-
-def _repeated_id(identifier: Any, first: int) -> str:
-    """Why a record whose id an earlier one (at `first`) has is malformed."""
-    return _RepeatedId(f"id: '{identifier}' is used by an earlier activity (position {first + 1}); ids must be "
-                       "unique")
-
-
-def _malformed(problems: Sequence[str]) -> list[Reason]:
-    """The reasons of a malformed record: one per problem."""
-    return [_said("duplicate-id" if isinstance(problem, _RepeatedId) else "malformed", f"Malformed: {problem}.")
-            for problem in problems]
-
-
-def _said(code: str, text: str) -> Sentence:
-    """An engine sentence already written, with its code (`reasoncodes.ENGINE`)."""
-    return Sentence((code, str, text))
-
-
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _outside_reason(day: date, start: date, end: date) -> str:
-    return f"Completed {day.isoformat()}, outside this cycle ({start.isoformat()} to {end.isoformat()})."
-
-
-_CARRIED_NOTE = _said("carried-over", "It counted toward an earlier cycle, whose surplus carries over as the spec "
-                      "allows.")
-_LOOK_BACK_NOTE = _said("look-back", "Completed before the first period, in its look-back: it counts toward the "
-                        "first period.")
-
-
-
-_PROBLEMS = {"DivisionByZero": "division by zero", "DivisionUndefined": "division by zero",
-             "Overflow": "a number too large", "InvalidOperation": "an invalid operation"}
-
-
-def _problem(exc: Exception) -> str:
-    """What went wrong computing a rule, in words (the decimal module's own messages are for programmers)."""
-    return _PROBLEMS.get(type(exc).__name__, str(exc))
-
