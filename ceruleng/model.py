@@ -587,10 +587,9 @@ class _Reader:
         self.document = document
         self.diagnostics: list[Diagnostic] = []
         self.citations: list[Citation] = []
-        self.versions: dict[str, dict[str, Any]] = {}
-        """Per category id, what its latest version gives (written or inherited), by key."""
         self.rule_versions: dict[Path, dict[str, Any]] = {}
-        """Per minimum or limit (its list's path and its id), what its latest version gives, by key."""
+        """Per category, check, minimum or limit (its list's path and its id), what its latest version gives
+        (written or inherited), by key."""
 
     def span(self, path: Path) -> Span:
         return self.document.span(path)
@@ -665,19 +664,7 @@ class _Reader:
         """A category as written, or — a later dated version of one — with what it does not give inherited from
         the version before it with the same id."""
         category_id = str(data["id"])
-        own = self.category_parts(data, at)
-        previous = self.versions.get(category_id)
-        if previous is None:
-            parts = own
-            for key in FIRST_VERSION_KEYS:
-                if key not in own:
-                    self.diagnostics.append(Diagnostic(
-                        "schema-missing-key", f"missing required key '{key}'", self.document.key_span((*at, "id")),
-                        hint=f"the first version of category '{category_id}' gives title, types and source; later "
-                             "versions with the same id inherit every key they do not give"))
-        else:
-            parts = inherit(previous, own, at)
-        self.versions[category_id] = parts
+        parts = self.versioned("category", data, at, self.category_parts(data, at), FIRST_VERSION_KEYS)
         cap, cap_every, cap_sources = parts.get("cap", (None, None, ()))
         return Category(
             id=category_id,
