@@ -288,8 +288,7 @@ class Ledger:
                    required: Decimal, earned: Decimal) -> list[ConditionResult]:
         """Each condition over its window: `entries` counted in it (earlier periods' too, for a window reaching
         back), and the period's scored activities dated in it."""
-        scored = [{"id": a.id, "type": a.type, "category": a.category, "status": a.status, "credits": a.credits,
-                   "date": a.date} for a in result.activities if not a.malformed and a.date is not None]
+        scored = [a for a in _activities_seen(result) if a["date"] is not None]
         period = (context["cycle_start"], context["cycle_end"])
         found = []
         for condition in self.spec.conditions:
@@ -304,8 +303,7 @@ class Ledger:
     def alternative(self, result: CredentialResult, context: dict[str, Any]) -> str | None:
         if not self.spec.alternatives:
             return None
-        scored = [{"id": a.id, "type": a.type, "category": a.category, "status": a.status, "credits": a.credits,
-                   "date": a.date} for a in result.activities if not a.malformed]
+        scored = _activities_seen(result)
         for alternative in self.spec.alternatives:
             if alternative.met(context, scored):
                 return alternative.id
@@ -318,3 +316,8 @@ class Ledger:
         """What of the period's surplus carries into the next period (see `scoring.carry`)."""
         return carry(self.spec, book, context, entries, carried_in, next_start, trace)
 
+
+def _activities_seen(result: CredentialResult) -> list[dict[str, Any]]:
+    """The period's scored activities as cycle rules read them (`activities`): malformed records left out."""
+    return [{"id": a.id, "type": a.type, "category": a.category, "status": a.status, "credits": a.credits,
+             "date": a.date} for a in result.activities if not a.malformed]
