@@ -30,8 +30,9 @@ from dask.delayed import Delayed, delayed
 from ceruleng.batch import line_ranges
 from ceruleng.errors import InputError
 from ceruleng.inputs import require_input
-from ceruleng.lines import check_output_options, read_block, score_lines
+from ceruleng.lines import read_block, score_lines
 from ceruleng.outputs import replaced_file
+from ceruleng.scoring.encode import check_options
 from ceruleng.specset import SpecSet, SpecSource
 
 __all__ = ["SpecSet", "SpecSource", "score_jsonl", "write_jsonl"]
@@ -54,7 +55,7 @@ def score_jsonl(paths_or_bag: Paths | Bag, rules: SpecSet | Paths, as_of: date |
     whatever their suffix, in partitions of about `blocksize` bytes; a missing file is an InputError now.
     `reasons` and `categories` are `eval --reasons` and `--categories` (a bad value is a ValueError now).
     """
-    check_output_options(reasons, categories)
+    check_options(reasons, categories)
     specs = rules if isinstance(rules, SpecSet) else SpecSet.load(_path_list(rules))
     options = {"as_of": as_of or date.today(), "explain": explain, "seed": seed, "period": period,
                "reasons": reasons, "categories": categories}

@@ -22,17 +22,13 @@ from typing import TYPE_CHECKING, Any
 from ceruleng.compiled import CompiledSpec
 from ceruleng.engine import Evaluator
 from ceruleng.inputs import parse_line
+from ceruleng.scoring.encode import check_options
 from ceruleng.specset import SpecSet
 
 if TYPE_CHECKING:
     from ceruleng.scoring.results import MemberResult
 
-__all__ = ["CATEGORIES", "REASONS", "Line", "check_output_options", "read_block", "score_lines"]
-
-REASONS = ("text", "codes", "none")
-"""What `reasons` may be: each activity's sentences, their codes, or none (`eval --reasons`)."""
-CATEGORIES = ("used", "all")
-"""What `categories` may be: the categories a credential used, or every one (`eval --categories`)."""
+__all__ = ["Line", "read_block", "score_lines"]
 
 Line = tuple[str, int, bytes | str]
 """One line of a batch: the file it came from (as results name it), its 1-based number, and its text."""
@@ -51,7 +47,7 @@ def score_lines(lines: Iterable[Line], specs: Mapping[str, CompiledSpec], as_of:
     every result before it is rendered (`eval` counts them for its summary). Never raises for bad input: a line
     that cannot be read is a rejected member naming its file and line.
     """
-    check_output_options(reasons, categories)
+    check_options(reasons, categories)
     evaluator = _evaluator(specs, as_of, explain, seed, period, contain)
     for entry in lines:
         try:
@@ -66,13 +62,6 @@ def score_lines(lines: Iterable[Line], specs: Mapping[str, CompiledSpec], as_of:
         if observe is not None:
             observe(result)
         yield result.json_text(reasons, categories) if render is None else render(result, item.document)
-
-
-def check_output_options(reasons: str, categories: str) -> None:
-    """A ValueError, at once, for a `reasons` or `categories` no writer knows (not one per line, later)."""
-    if reasons not in REASONS or categories not in CATEGORIES:
-        raise ValueError(f"reasons must be one of {', '.join(REASONS)} and categories one of "
-                         f"{', '.join(CATEGORIES)}, not {reasons!r} and {categories!r}")
 
 
 def read_block(path: str, offset: int, length: int, first_line: int, file: str | None = None) -> Iterator[Line]:

@@ -117,9 +117,9 @@ def test_reasons_and_categories_are_evals_options(client: Client, tmp_path: Path
 def test_an_unknown_reasons_or_categories_is_refused_before_any_work(tmp_path: Path,
                                                                      options: dict[str, str]) -> None:
     paths = _hostile_batch(tmp_path)
-    with pytest.raises(ValueError, match="reasons must be one of text, codes, none and categories one of used, all"):
+    with pytest.raises(ValueError, match=r"(reasons is one of text, codes, none|categories is one of used, all), not"):
         score_jsonl(paths, [RULES], AS_OF, **options)
-    with pytest.raises(ValueError, match="reasons must be one of"):
+    with pytest.raises(ValueError, match=r"(reasons|categories) is one of"):
         list(score_lines([(str(paths[0]), 1, b"{}")], SpecSet.load([str(RULES)]), AS_OF, **options))
 
 

@@ -210,6 +210,13 @@ def activity_text(result: ActivityResult, reasons: str = "text") -> str:
     return _text(_activity(result, _known(reasons)))
 
 
+def check_options(reasons: str, categories: str) -> None:
+    """A ValueError for a `reasons` or `categories` no writer knows, for callers that take them before any result
+    exists (a Dask graph, a stream of lines): refused at once, not at the first member."""
+    _known(reasons)
+    _every(categories)
+
+
 def _known(reasons: str) -> str:
     """`reasons`, when it is one of `REASONS` (a Python caller's typo must not silently drop every sentence)."""
     if reasons not in REASONS:

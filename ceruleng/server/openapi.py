@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from ceruleng.schema import load_schema
+from ceruleng.scoring.encode import CATEGORIES, REASONS
 
 NAMES = {"spec": "Spec", "activities": "Activities", "result": "Result"}
 """Published schema → component name."""
@@ -113,9 +114,9 @@ def document(version: str, max_body: int) -> dict[str, Any]:
                        {"enum": ["yaml", "json", "jsonl", "csv"]}),
             _parameter("seed", "Seed for the reproducible audit draw.", {"type": "integer", "default": 0}),
             _parameter("reasons", "json and jsonl: each activity's reasons as sentences, their codes, or none "
-                       "(`eval --reasons`).", {"enum": ["text", "codes", "none"], "default": "text"}),
+                       "(`eval --reasons`).", {"enum": list(REASONS), "default": "text"}),
             _parameter("categories", "json and jsonl: the categories each credential used, or all of the spec's "
-                       "(`eval --categories`).", {"enum": ["used", "all"], "default": "used"}),
+                       "(`eval --categories`).", {"enum": list(CATEGORIES), "default": "used"}),
         ],
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Activities"}},
