@@ -246,14 +246,6 @@ def _codes(spec: Path) -> list[str]:
     return [d.code for d in report.diagnostics]
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("CERULENG_CACHE_DIR", str(folder))
-    monkeypatch.delenv("CERULENG_NO_CACHE", raising=False)
-    return folder
-
-
 def _forge_clean(entry: Path, sign: bool) -> None:
     """Rewrite a cached entry to say the spec is clean; with `sign`, sign it with the user's own secret (what only
     the user can do), proving that the forgery would be believed if it were signed."""

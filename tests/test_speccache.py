@@ -29,14 +29,6 @@ FRONT_END = ("jsonschema", "lark", "ceruleng.compiler", "ceruleng.backend", "cer
 """What a warm `eval` must not import: the schema validator, the expression parser, the compiler and back end."""
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("CERULENG_CACHE_DIR", str(folder))
-    monkeypatch.delenv("CERULENG_NO_CACHE", raising=False)
-    return folder
-
-
 def _eval(cache: Path, *arguments: str, script: str = "") -> subprocess.CompletedProcess[str]:
     """`ceruleng eval` in a fresh interpreter from the repository root; `script` runs first (in the same process),
     and after the run the front-end modules it imported are listed on the last line of stderr."""
