@@ -144,6 +144,7 @@ RUNTIME: dict[str, Any] = {
     "_lookup": _lookup,
     "_lookup_or": _lookup_or,
     "_round_to": _round_to,
+    "_snap": _snap,
     "_reportable": values.reportable,
     "_MAX_REPORTED": values.MAX_REPORTED,
     "_floor": values.floor,

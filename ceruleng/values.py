@@ -283,6 +283,12 @@ def at_precision(value: Decimal, places: int) -> Decimal:
     return value.quantize(_QUANTA[places], context=CONTEXT)
 
 
+def half_place(places: int) -> Decimal:
+    """Half the last place a spec reports (0.005 for two places): a value at or below it reports as zero, and the
+    totals that report at or below an amount already at that precision are those below it plus half of it."""
+    return _QUANTA[places] / 2
+
+
 def format_value(value: object) -> str:
     """Any runtime value as text for a reason sentence."""
     if value is None:

@@ -23,7 +23,7 @@ from ceruleng.model import Duration, Effective, ExprText
 from ceruleng.scoring.entries import ORDER, Entry, behind, part_of, parts, window_of
 from ceruleng.scoring.results import CategoryTitles, LimitResult, Sentence, TraceLine
 from ceruleng.units import unit_for
-from ceruleng.values import ZERO, ValueProblem, at_precision, format_credits, format_number
+from ceruleng.values import ZERO, ValueProblem, at_precision, format_credits, format_number, half_place
 
 
 class LimitPlan:
@@ -64,14 +64,16 @@ class Bound:
     """One cap in force for a period: its plan, its amount, its parts, and what each part has used. One is made for
     every cap of every period accounted, so it is a plain record with slots."""
 
-    __slots__ = ("at_most", "behind", "cut", "everywhere", "exact", "pieces", "plan", "used", "whole")
+    __slots__ = ("at_most", "behind", "ceiling", "cut", "everywhere", "pieces", "plan", "used", "whole")
 
-    def __init__(self, plan: LimitPlan, at_most: Decimal, exact: bool, pieces: list[tuple[date, date]],
+    def __init__(self, plan: LimitPlan, at_most: Decimal, ceiling: Decimal | None, pieces: list[tuple[date, date]],
                  everywhere: bool) -> None:
         self.plan = plan
         self.at_most = at_most
-        self.exact = exact
-        """Whether `at_most` is already at the spec's precision (then a total at or below it fits as it is)."""
+        self.ceiling = ceiling
+        """When `at_most` is already at the spec's precision: it plus half the last place. A total below it is at
+        or below `at_most` as reported (rounding to the spec's places keeps order and leaves `at_most` as it is),
+        so the usual test of a limit is one comparison, no rounding; a total equal to it is a tie, rounded."""
         self.pieces = pieces
         self.used = [ZERO] * len(pieces)
         self.whole = pieces[0] if len(pieces) == 1 else None
@@ -92,6 +94,7 @@ class Limits:
 
     def __init__(self, spec: CompiledSpec, titles: CategoryTitles) -> None:
         self.places = spec.model.places
+        self.half = half_place(self.places)
         self.unit = spec.model.unit_name
         self.titles = titles
         model = spec.model
@@ -148,7 +151,7 @@ class Limits:
                 exact = self.exact(at_most)
                 if plan.constant:
                     plan.exact, plan.fixed = exact, at_most
-            found.append(Bound(plan, at_most, exact, pieces, everywhere))
+            found.append(Bound(plan, at_most, at_most + self.half if exact else None, pieces, everywhere))
         return found
 
     def exact(self, amount: Decimal) -> bool:
@@ -163,6 +166,7 @@ class Limits:
         under_of = self.under
         assert under_of is not None
         places = self.places
+        half = self.half
         by_number: dict[int, Bound] = {}
         everywhere = 0
         windowed = []
@@ -214,11 +218,15 @@ class Limits:
             for bound, part in applying:
                 used = bound.used[part]
                 total = used + allowed
-                if (total <= bound.at_most and bound.exact) or at_precision(total, places) <= bound.at_most:
-                    continue  # fits as the total is reported: three thirds fill a limit of one, no more
+                ceiling = bound.ceiling
+                if ceiling is not None:
+                    if total < ceiling or (total == ceiling and at_precision(total, places) <= bound.at_most):
+                        continue  # fits as the total is reported: three thirds fill a limit of one, no more
+                elif at_precision(total, places) <= bound.at_most:
+                    continue
                 room = bound.at_most - used
-                if at_precision(room, places) <= ZERO:
-                    room = ZERO  # what is left would not show
+                if room <= half:
+                    room = ZERO  # what is left would not show (half the last place rounds to the even zero)
                 if room < allowed:
                     allowed, binding = room, (bound, part)
             before = entry.credits
