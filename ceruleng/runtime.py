@@ -165,6 +165,8 @@ RUNTIME: dict[str, Any] = {
     "_end_of_month": _end_of_month,
     "_mod": _mod,
     "_add_days": lambda day, n: values.add_days(day, _whole(n)),
+    "_add_whole_days": values.add_days,  # a count written as a whole literal (`backend.expressions._shift`)
+    "_add_whole_months": values.add_months,
     "_add_months": lambda day, n: values.add_months(day, _whole(n)),
     "_add_years": lambda day, n: values.add_months(day, 12 * _whole(n)),
     "_days_between": lambda start, end: Decimal((end - start).days),

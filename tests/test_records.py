@@ -89,3 +89,18 @@ def test_an_activity_for_another_spec_is_an_unknown_type_not_malformed() -> None
     assert any("not a real calendar date" in p for p in problems)
     _, problems = SPEC.coerce({**foreign, "type": "college-course"})
     assert any("grade: 'Pass' is not on the letter_grade scale" in p for p in problems)
+
+
+def test_a_day_seen_before_reads_the_same_and_a_bad_one_is_refused_every_time() -> None:
+    """The checker remembers ISO days it has read (a batch repeats them); what it has not read, and what is not a
+    day, still go through the full check, however often they come."""
+    assert SPEC.coerce is not None
+    for _ in range(3):
+        typed, problems = SPEC.coerce({**VALID, "date": "2025-02-11"})
+        assert problems == [] and typed is not None and typed["date"].isoformat() == "2025-02-11"
+        _, problems = SPEC.coerce({**VALID, "date": "2025-02-30"})
+        assert any("not a real calendar date" in p for p in problems), problems
+        _, problems = SPEC.coerce({**VALID, "date": ["2025-02-11"]})  # unhashable: never looked up
+        assert any("date: must be a date" in p for p in problems), problems
+        typed, problems = SPEC.coerce({**VALID, "date": "2025-W07-2"})  # ISO week date: not this format
+        assert problems, typed

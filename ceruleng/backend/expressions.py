@@ -256,6 +256,27 @@ def _date(args: Sequence[str], node: ast.Call) -> str:
     return f"_date({parsed.year}, {parsed.month}, {parsed.day})"
 
 
+def _whole_literal(node: ast.Expr) -> int | None:
+    """A count written as a whole number literal (or its negation), else None."""
+    negated = isinstance(node, ast.Neg)
+    literal = node.operand if isinstance(node, ast.Neg) else node
+    if isinstance(literal, ast.Number) and literal.value == literal.value.to_integral_value():
+        return -int(literal.value) if negated else int(literal.value)
+    return None
+
+
+def _shift(helper: str, by_int: str, scale: int = 1) -> Call:
+    """A date moved by a count: by a count written as a whole literal, the date function itself (no check that
+    the count is whole, per call); else the helper that checks it."""
+    def write(args: Sequence[str], node: ast.Call) -> str:
+        count = _whole_literal(node.args[1])
+        if count is None:
+            return f"{helper}({args[0]}, {args[1]})"
+        return f"{by_int}({args[0]}, {count * scale})"
+
+    return write
+
+
 def _matches(args: Sequence[str], node: ast.Call) -> str:
     pattern = node.args[1]
     assert isinstance(pattern, ast.String), "the checker accepts only a literal pattern"
@@ -284,9 +305,9 @@ CALLS: dict[str, Call] = {
     "join": lambda a, _n: f"{a[1]}.join({a[0]})",
     "lookup": _helper("_lookup_or"),
     "date": _date,
-    "add_days": _helper("_add_days"),
-    "add_months": _helper("_add_months"),
-    "add_years": _helper("_add_years"),
+    "add_days": _shift("_add_days", "_add_whole_days"),
+    "add_months": _shift("_add_months", "_add_whole_months"),
+    "add_years": _shift("_add_years", "_add_whole_months", 12),
     "days_between": _helper("_days_between"),
     "months_between": _helper("_months_between"),
     "start_of_month": _helper("_start_of_month"),

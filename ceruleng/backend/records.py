@@ -25,6 +25,9 @@ from ceruleng.runtime import RECORDS
 from ceruleng.source import nowhere
 from ceruleng.values import MAX_MAGNITUDE, DateReader
 
+DAYS_KEPT = 20_000
+"""The most ISO days a record checker remembers (about 55 years of days; then it starts again)."""
+
 _INT_HIGH = int(MAX_MAGNITUDE) - 1
 _INT_LOW = -_INT_HIGH
 """The int range a number attribute accepts without further checks (below values.MAX_MAGNITUDE in size)."""
@@ -132,12 +135,20 @@ def _present_value(writer: CodeWriter, attribute: Attribute, index: int, key: st
         date_reader = DateReader(attribute.formats) if attribute.formats else reader
         namespace[f"_r{index}"] = date_reader
         if "YYYY-MM-DD" in date_reader.formats:
+            # an ISO day seen before is one lookup: a batch has a few thousand days for millions of records
+            namespace.setdefault("_days", {})
+            with writer.block("elif v.__class__ is _str and (d := _days.get(v)) is not None:"):
+                writer.line(f"t[{key}] = d")
             with writer.block("elif v.__class__ is _str and len(v) == 10 and v[4] == '-' and v[7] == '-' "
                               "and v[:4].isdigit():"):
                 with writer.block("try:"):
-                    writer.line(f"t[{key}] = _fromiso(v)")
+                    writer.line(f"t[{key}] = d = _fromiso(v)")
                 with writer.block("except _ValueError:"):
                     writer.line(f"t[{key}] = {slow}")
+                with writer.block("else:"):
+                    with writer.block(f"if len(_days) >= {DAYS_KEPT}:"):
+                        writer.line("_days.clear()")
+                    writer.line("_days[v] = d")
     with writer.block("else:"):
         writer.line(f"t[{key}] = {slow}")
 
