@@ -68,6 +68,8 @@ class ModuleCode:
     """Per template, the locals its values function takes (written once, shared by fast and traced functions)."""
     lazy: dict[tuple[Binding, bool], str] = field(default_factory=dict)
     pending: list[tuple[Binding, bool]] = field(default_factory=list)
+    tag_names: tuple[str, ...] = ()
+    """The spec's declared tags, in order: every outcome that gives tags gives them all (`_ledger_fields`)."""
 
     def origin(self, step: int, category: int | None = None) -> Origin:
         found = self.steps[step]
@@ -364,14 +366,24 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
             out.line(f"{c} = _reportable({c})")
     explain = body.reasons(version.explain) if version.explain else "()"
     reasons = explain if extra == "()" else f"{explain} + {extra}"
-    out.line(f"return {body.outcome('awarded', c, reasons, _ledger_fields(body, version))}")
+    out.line(f"return {body.outcome('awarded', c, reasons, _ledger_fields(body, version, plan.id))}")
 
 
-def _ledger_fields(body: Body, version: VersionPlan) -> str:
-    """The outcome's tags, parts and key, computed once the credit is known (`, tags, parts, key` or nothing)."""
-    if not version.tags and version.split is None and version.key is None:
+def _ledger_fields(body: Body, version: VersionPlan, category: str) -> str:
+    """The outcome's tags, parts and key, computed once the credit is known (`, tags, parts, key` or nothing).
+
+    The tags are written as the entry of credit reads them (`scoring.entries.Entry.fields`): every declared tag, in
+    the order declared (None when nothing gives it), then the entry's own fields, last so that they win. The usual
+    entry takes this mapping as it is: no mapping is built again per activity."""
+    declared = body.module.tag_names
+    if not declared and version.split is None and version.key is None:
         return ""
-    tags = "{" + ", ".join(f"{name!r}: {body.expression(checked)}" for name, checked in version.tags) + "}"
+    given = dict(version.tags)
+    a = names.ACTIVITY
+    tags = "{" + "".join(f"{name!r}: {body.expression(given[name]) if name in given else 'None'}, "
+                         for name in declared) + (f"'category': {category!r}, 'type': {a}['type'], "
+                                                  f"'date': {a}['date'], 'credits': {names.CREDITS}, "
+                                                  "'carried': False}")
     parts = "None"
     split = version.split
     if split is not None:

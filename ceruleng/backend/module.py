@@ -250,7 +250,7 @@ class _Builder:
         if model.contact_hours is not None:
             units["hours_per_unit"] = self.pool.number(model.contact_hours)
         module = ModuleCode(self.writer, self.pool, self.state.parameters, units, self.lets, self.steps,
-                            self.templates)
+                            self.templates, tag_names=tuple(self.model.tags))
         self.values(module)
         categories = self.category_plans()
         types = self.type_plans(categories, module)

@@ -11,7 +11,7 @@ Every limit, minimum and carry-over reads entries, never activities, so they all
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from operator import attrgetter
@@ -68,35 +68,29 @@ _NO_TAGS: dict[str, Any] = {}
 """The tags of every entry of a spec that declares none: shared, so read only (`fields()` and carry-over copy)."""
 
 
-def blank_tags(names: Iterable[str]) -> dict[str, None]:
-    """Every declared tag, None: what an entry's tags start from (its rules give the rest). Read only."""
-    return dict.fromkeys(names)
-
-
-def entries_of(activity: ActivityResult, counts_on: date, period: int, tag_names: Mapping[str, None]) -> list[Entry]:
+def entries_of(activity: ActivityResult, counts_on: date, period: int) -> list[Entry]:
     """The entries an awarded activity gives: one, or one per part of a split (what the parts do not take stays
-    with the category's own tags); every declared tag present (`tag_names`, from `blank_tags`), None when nothing
-    gives it."""
+    with the category's own tags). Its rules give every declared tag (None when nothing gives it), with the fields
+    `select` conditions read, in one mapping (`backend.functions._ledger_fields`)."""
     outcome = activity.outcome
     own = outcome.tags if outcome is not None else None
     parts = outcome.parts if outcome is not None else None
     credits = activity.credits
     if not parts:
-        if not (own or tag_names):  # a spec without tags: one entry, sharing one empty mapping of tags
+        if own is None:  # a spec without tags: one entry, sharing one empty mapping of tags
             return [Entry(activity, counts_on, period, credits, _NO_TAGS)]
-        # the usual entry: its tags and its `fields()` in one dict, the fields last (see `Entry.tags`)
-        tags: dict[str, Any] = {**tag_names, **(own or _NO_TAGS), "category": activity.category,
-                                "type": activity.type, "date": activity.date, "credits": credits, "carried": False}
-        return [Entry(activity, counts_on, period, credits, tags, False, tags)]
-    tags = {**tag_names, **own} if own else {**tag_names}
+        # the usual entry: its tags and its `fields()` in the one dict its rules made (see `Entry.tags`)
+        own["credits"] = credits
+        return [Entry(activity, counts_on, period, credits, own, False, own)]
+    assert own is not None, "a split category's rules give its tags"
     found: list[Entry] = []
     left = credits
-    for amount, part_tags in parts:
+    for amount, part_tags in parts:  # each part's tags are the category's, with its own over them
         share = max(ZERO, min(amount, left))
         left -= share
-        found.append(Entry(activity, counts_on, period, share, {**tags, **part_tags}))
+        found.append(Entry(activity, counts_on, period, share, part_tags))
     if left > ZERO:
-        found.append(Entry(activity, counts_on, period, left, tags))
+        found.append(Entry(activity, counts_on, period, left, dict(own)))
     return found
 
 

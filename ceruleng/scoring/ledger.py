@@ -28,7 +28,6 @@ from ceruleng.scoring.entries import (
     ORDER,
     Entry,
     behind,
-    blank_tags,
     by_activity,
     key_of,
     parts,
@@ -64,8 +63,6 @@ class Ledger:
         self.places = spec.model.places
         self.unit = spec.model.unit_name
         self.titles = titles
-        self.tag_names = blank_tags(spec.model.tags)
-        """Every declared tag, None: what each entry's tags start from (`entries_of`)."""
         self.limits = Limits(spec, titles)
         self.crossing = [category for category in spec.categories.values() if category.repeats or category.tiers]
         self.bounded = bool(self.limits.plans)

@@ -305,7 +305,6 @@ class Scorer:
         it, and add the entries of credit of each that counts to `entries` (the simple path: no rule of the spec
         looks outside the period, so each counts on its own date, in the period's number — 0 without a cycle)."""
         score = self.score_activity
-        tags = self.ledger.tag_names
         number = 0 if period is None else period.number
         start, end = (date.min, date.max) if period is None else (period.start, period.end)
         activities: list[ActivityResult] = []
@@ -322,7 +321,7 @@ class Scorer:
             activity = score(position, item, context)
             append(activity)
             if activity.category is not None and activity.status in _COUNTING:
-                entries += entries_of(activity, day, number, tags)
+                entries += entries_of(activity, day, number)
         return activities
 
     def book(self, result: CredentialResult, records: Sequence[Any], periods: Periods, period: Period,
@@ -450,14 +449,12 @@ class Scorer:
 
     def entries(self, activities: list[ActivityResult], period: Period, number: int) -> list[Entry]:
         """The entries of credit of a period's activities, each counting on its date (kept inside the period)."""
-        tags = self.ledger.tag_names
         found: list[Entry] = []
         start, end = period.start, period.end
         for activity in activities:
             day = activity.date
             if activity.status in _COUNTING and day is not None and activity.category is not None:
-                found.extend(entries_of(activity, start if day < start else end if day > end else day, number,
-                                             tags))
+                found.extend(entries_of(activity, start if day < start else end if day > end else day, number))
         return found
 
     def scored(self, scored: dict[tuple[int, int], ActivityResult], position: int, item: dict[str, Any],
@@ -477,7 +474,6 @@ class Scorer:
         score = self.score_activity
         own: list[ActivityResult] = []
         found: list[Entry] = []
-        tags = self.ledger.tag_names
         start, end = period.start, period.end
         for position, item in items:
             activity = score(position, item, context)
@@ -486,7 +482,7 @@ class Scorer:
             if day is not None and day < start:
                 activity.raw_reasons = [*activity.raw_reasons, LOOK_BACK_NOTE]
             if activity.status in _COUNTING and day is not None and activity.category is not None:
-                found.extend(entries_of(activity, start if day < start else end if day > end else day, number, tags))
+                found.extend(entries_of(activity, start if day < start else end if day > end else day, number))
         return own, found
 
     def grace(self, book: CredentialResult, context: dict[str, Any], period: Period,
@@ -521,7 +517,8 @@ class Scorer:
     def trial(self, book: CredentialResult, context: dict[str, Any], period: Period, activities: list[ActivityResult],
               history: list[Entry], carried: list[Entry], number: int) -> bool:
         """Whether the period is met with these activities (accounted on copies, so nothing real is cut twice)."""
-        copies = [replace(activity, raw_reasons=list(activity.raw_reasons), trace=None) for activity in activities]
+        copies = [replace(activity, raw_reasons=list(activity.raw_reasons), trace=None,
+                          outcome=_apart(activity.outcome)) for activity in activities]
         trial = CredentialResult(self.spec.id, "", "", self.places, None, None, book.certified_on)
         trial.carried_in = book.carried_in
         trial.activities = copies
@@ -600,6 +597,14 @@ class Scorer:
         rate = self.model.audit_rate
         if rate is not None:
             result.audit_draw = AuditDraw((rate, self.audit_threshold, seed, self.model.id, member, start))
+
+
+def _apart(outcome: Outcome | None) -> Outcome | None:
+    """An outcome with a mapping of tags of its own, for a trial copy of an activity: an entry writes its credits
+    into the mapping it is made from (`entries_of`), and the real activity's entries are made from this one."""
+    if outcome is None or outcome.tags is None:
+        return outcome
+    return outcome._replace(tags=dict(outcome.tags))
 
 
 def _text_or_none(value: Any) -> str | None:
