@@ -24,12 +24,15 @@ from ceruleng.values import ZERO, format_number
 
 
 def carry(spec: CompiledSpec, book: CredentialResult, context: dict[str, Any], entries: list[Entry],
-          carried_in: Decimal, next_start: date, trace: list[TraceLine] | None = None) -> tuple[Decimal, list[Entry]]:
+          carried_in: Decimal, next_start: date, trace: list[TraceLine] | None = None,
+          reads_nothing: bool = False) -> tuple[Decimal, list[Entry]]:
     """What of the period's surplus carries into the next period: the amount, and the entries that carry (only
-    when the spec keeps their tags). With `trace`, each carry-over limit that held an entry back adds a line."""
+    when the spec keeps their tags). With `trace`, each carry-over limit that held an entry back adds a line.
+    `reads_nothing`: the most that carries and the limits read no name, so the period's totals are not made."""
     assert spec.carry_max is not None
     required = book.required or ZERO
-    totals = with_totals(context, entries, requirement=required, earned=book.earned, carried_in=carried_in)
+    totals = context if reads_nothing else with_totals(context, entries, requirement=required, earned=book.earned,
+                                                       carried_in=carried_in)
     surplus = book.earned + carried_in - required
     amount = max(ZERO, min(surplus, spec.carry_max(totals), book.earned))
     rules = spec.carry

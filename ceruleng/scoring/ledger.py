@@ -34,7 +34,7 @@ from ceruleng.scoring.entries import (
     window_of,
     with_totals,
 )
-from ceruleng.scoring.limits import Limits
+from ceruleng.scoring.limits import Limits, reads_nothing
 from ceruleng.scoring.periods import after
 from ceruleng.scoring.results import (
     CategoryTitles,
@@ -73,6 +73,12 @@ class Ledger:
             category.repeats is not None and category.repeats.within != "cycle" for category in self.crossing) or (
             carry is not None and carry.keep_tags)
         """Whether a rule reads credit outside the period's own entries (then earlier periods are accounted)."""
+        written = spec.model.requirement
+        rules = written.carry if written is not None else None
+        self.carry_reads_nothing = written is not None and reads_nothing(spec, written.carry_over) and all(
+            reads_nothing(spec, limit.at_most) for limit in (rules.limits if rules is not None else ()))
+        """Whether the most that carries and the carry-over's limits read nothing (then no period's totals are
+        made for them)."""
 
     # ---- repeats and tiers ---------------------------------------------------------------------------------------
 
@@ -311,7 +317,7 @@ class Ledger:
     def carry(self, book: CredentialResult, context: dict[str, Any], entries: list[Entry], carried_in: Decimal,
               next_start: date, trace: list[TraceLine] | None = None) -> tuple[Decimal, list[Entry]]:
         """What of the period's surplus carries into the next period (see `scoring.carry`)."""
-        return carry(self.spec, book, context, entries, carried_in, next_start, trace)
+        return carry(self.spec, book, context, entries, carried_in, next_start, trace, self.carry_reads_nothing)
 
 
 def _activities_seen(result: CredentialResult) -> list[dict[str, Any]]:

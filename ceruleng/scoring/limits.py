@@ -85,7 +85,9 @@ class Bound:
         """The entries it applied to, as they came out of it (reported only for a shown limit)."""
 
 
-def _reads_nothing(spec: CompiledSpec, text: ExprText | None) -> bool:
+def reads_nothing(spec: CompiledSpec, text: ExprText | None) -> bool:
+    """Whether a rule's expression reads no name at all (of the credential, the period or its totals): its value
+    is the same for every period of every member."""
     return text is not None and spec.reads.get(text.path) == frozenset()
 
 
@@ -106,11 +108,11 @@ class Limits:
             if category.cap:
                 text = caps_written.get(category.id)
                 plans.append(LimitPlan(category.id, category.title, 1 << len(plans), category.cap,
-                                       _reads_nothing(spec, text), None, category.cap_every, None,
+                                       reads_nothing(spec, text), None, category.cap_every, None,
                                        self._cap_note(category), category.cap_span, False))
         for limit, written in zip(spec.limits, model.limits, strict=True):
             plans.append(LimitPlan(limit.id, limit.title, 1 << len(plans), limit.at_most,
-                                   _reads_nothing(spec, written.at_most), limit.window,
+                                   reads_nothing(spec, written.at_most), limit.window,
                                    None, limit.effective if limit.effective.dated else None, None, limit.span, True))
         self.plans = plans
         self.under = spec.limits_under

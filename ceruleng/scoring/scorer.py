@@ -295,10 +295,6 @@ class Scorer:
                     problems = [*problems, repeated_id(identifier, first)]
             yield position, record, item, problems
 
-    def typed_records(self, records: Sequence[Any]) -> list[tuple[int, Any, dict[str, Any] | None, list[str]]]:
-        """Every record checked and typed (see `typed`), for the paths that look at them more than once."""
-        return list(self.typed(records))
-
     def score_records(self, records: Sequence[Any], context: dict[str, Any], period: Period | None,
                       entries: list[Entry]) -> list[ActivityResult]:
         """One pass over the records: check and type each (`typed`), keep it in the period, score
@@ -330,8 +326,7 @@ class Scorer:
         each its own activities (and, with a look-back, earlier ones; with a grace, those of the next period's
         first days it still needs), carrying its surplus to the next — so the reported one sees exactly the
         credit that counts toward it."""
-        typed = self.typed_records(records)
-        home, by_home = self.homes(typed, periods, period)
+        typed, home, by_home = self.homes(records, periods, period)
         first = self.first_accounted(periods, period, base, home)
         graced = self.spec.layout is not None and self.spec.layout.grace is not None
         scratch = CredentialResult(self.spec.id, "", "", self.places, None, None, base["certified_on"])
@@ -385,13 +380,14 @@ class Scorer:
         append = listed.append
         start, end, reported_number = period.start, period.end, period.number
         explain = self.explain
+        noted = bool(claimed) or not self.carries  # whether `elsewhere` must say more than the carry-over note
         for position, record, item, problems in typed:
             if problems or item is None:
                 append(self.rejected_record(position, record, malformed_reasons(problems),
                                             malformed=True, typed=item))
             elif position in own_results:
                 append(own_results[position])
-            elif claimed or not self.carries:
+            elif noted:
                 append(self.elsewhere(position, record, item, period, home[position], claimed.get(position), first))
             else:  # `elsewhere`, for a credential with no grace taken: only the carry-over note can apply
                 own_home = home[position]
@@ -410,11 +406,15 @@ class Scorer:
                 append(activity)
         return listed
 
-    def homes(self, typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]], periods: Periods,
-              period: Period) -> tuple[dict[int, int | None], dict[int | None, list[tuple[int, dict[str, Any]]]]]:
-        """The period each well-formed activity counts toward by its date (position → number), and each period's
-        own activities, in input order: a period looks only at its own (and its grace's), so a credential of many
-        periods costs its activities once, not once per period."""
+    def homes(self, records: Sequence[Any], periods: Periods, period: Period) -> tuple[
+            list[tuple[int, Any, dict[str, Any] | None, list[str]]], dict[int, int | None],
+            dict[int | None, list[tuple[int, dict[str, Any]]]]]:
+        """Every record checked and typed (see `typed`), in one pass with the period each well-formed activity
+        counts toward by its date (position → number) and each period's own activities, in input order: a period
+        looks only at its own (and its grace's), so a credential of many periods costs its activities once, not
+        once per period."""
+        typed: list[tuple[int, Any, dict[str, Any] | None, list[str]]] = []
+        keep = typed.append
         home: dict[int, int | None] = {}
         by_home: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
         ends = [periods.at(number).end for number in range(1, period.number + 1)] if period.number <= 64 else []
@@ -422,14 +422,16 @@ class Scorer:
         without a gap, so the first whose end is not before a day holds it."""
         first_start = periods.first().start
         last_end = ends[-1] if ends else first_start
-        for position, _record, item, problems in typed:
+        for row in self.typed(records):
+            keep(row)
+            position, _record, item, problems = row
             if item is not None and not problems:
                 day = item["date"]
                 number = (bisect_left(ends, day) + 1 if first_start <= day <= last_end and ends
                           else self.home(periods, day))
                 home[position] = number
                 by_home.setdefault(number, []).append((position, item))
-        return home, by_home
+        return typed, home, by_home
 
     def first_accounted(self, periods: Periods, period: Period, base: dict[str, Any],
                         home: dict[int, int | None]) -> int:
