@@ -182,6 +182,9 @@ def race(evaluator: Evaluator, by_hand: Callable[[dict[str, Any], date], Any], d
             by_hand(document, AS_OF)
 
     activities = sum(len(d["activities"]) for d in documents)
+    gc.collect()
+    gc.freeze()  # the members stay in memory for the race (eval streams its input, it never holds a batch): keep
+    # the collector from rescanning them on every collection either scorer's garbage triggers
     ceruleng_time, hand_time = best_of_pair(repeats, ours, theirs)
     return {"activities": activities, "ceruleng_per_s": activities / ceruleng_time,
             "handwritten_per_s": activities / hand_time, "ratio": ceruleng_time / hand_time}
@@ -309,8 +312,6 @@ def comparisons(names: list[str], members: int, per_member: int, repeats: int) -
         specs = load_specs([str(ROOT / "rules")])
         pace = [parse_json(json.dumps(d)) for d in membership({"asap-pace": specs["asap-pace"]}, members // 2,
                                                               per_member)]
-        gc.collect()
-        gc.freeze()  # as the full run does with its input
         print_pace(compare_pace(specs, pace, repeats))
     if "ledger" in names:
         print_ledger(compare_ledger(ledger_members(max(1, members // 10), 40), repeats))
