@@ -74,6 +74,9 @@ class Scorer:
         self.templates = spec.templates
         self.ids = [category.id for category in spec.by_number]
         self.scorers = spec.scorers
+        self.fast = {} if explain else {type_name: scorer.fast for type_name, scorer in spec.scorers.items()}
+        """Each type's untraced scoring function, when nothing is explained (empty when it is: then every
+        activity takes the traced path)."""
         self._layouts: dict[Any, tuple[Periods, Period, PeriodInfo]] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
@@ -120,12 +123,12 @@ class Scorer:
     def score_activity(self, position: int, item: dict[str, Any], context: dict[str, Any]) -> ActivityResult:
         """Score one typed activity inside the cycle: the generated function for its type decides everything.
         Called once per activity scored, so the common case (a known type, no trace) is tested first."""
-        scorer = self.scorers.get(item["type"])
+        fast = self.fast.get(item["type"])
         trace: list[TraceLine] | None = None
         try:
-            if scorer is not None and not self.explain:
-                found = scorer.fast(item, context)
-            elif scorer is None:
+            if fast is not None:
+                found = fast(item, context)
+            elif (scorer := self.scorers.get(item["type"])) is None:
                 if self.explain:
                     trace = []
                 found = Outcome(None, "rejected", ZERO, (self.unknown_type(item["type"]),))
