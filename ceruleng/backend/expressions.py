@@ -22,7 +22,7 @@ from ceruleng.backend import names
 from ceruleng.expr import ast
 from ceruleng.expr.checker import Binding, Checked, present_when
 from ceruleng.expr.types import ListType, ScaleType, TableType
-from ceruleng.values import parse_iso_date
+from ceruleng.values import ROUNDING_MODES, parse_iso_date
 
 
 class ConstantPool:
@@ -241,10 +241,20 @@ def _helper(name: str) -> Call:
     return lambda args, _node: f"{name}({', '.join(args)})"
 
 
+def write_rounding(value: str, increment: str, mode: str, increment_node: ast.Expr, mode_node: ast.Expr) -> str:
+    """How a rounding is written (a category's `round`, and the `round()` function). With a literal increment above
+    zero and a literal mode it knows: `_round_to`'s own steps, its checks answered here, once. Else `_round_to`,
+    which checks them on each call: a mode in quotes is checked by `check`, one from a parameter too, version by
+    version, and `_round_to` still refuses a word that is not a mode."""
+    direction = (ROUNDING_MODES.get(mode_node.value) if isinstance(increment_node, ast.Number)
+                 and increment_node.value > 0 and isinstance(mode_node, ast.String) else None)
+    if direction is None:
+        return f"_round_to({value}, {increment}, {mode})"
+    return f"_snap({value} / {increment}).to_integral_value({direction!r}) * {increment}"
+
+
 def _round(args: Sequence[str], node: ast.Call) -> str:
-    """A mode in quotes is checked by `check`; one from a parameter too, version by version (`_round_to` still
-    refuses a word that is not a mode)."""
-    return f"_round_to({args[0]}, {args[1]}, {args[2]})"
+    return write_rounding(args[0], args[1], args[2], node.args[1], node.args[2])
 
 
 def _date(args: Sequence[str], node: ast.Call) -> str:
@@ -258,10 +268,9 @@ def _date(args: Sequence[str], node: ast.Call) -> str:
 
 def _whole_literal(node: ast.Expr) -> int | None:
     """A count written as a whole number literal (or its negation), else None."""
-    negated = isinstance(node, ast.Neg)
-    literal = node.operand if isinstance(node, ast.Neg) else node
+    sign, literal = (-1, node.operand) if isinstance(node, ast.Neg) else (1, node)
     if isinstance(literal, ast.Number) and literal.value == literal.value.to_integral_value():
-        return -int(literal.value) if negated else int(literal.value)
+        return sign * int(literal.value)
     return None
 
 

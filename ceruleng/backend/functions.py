@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ceruleng.backend import names
-from ceruleng.backend.expressions import ConstantPool, Emitter
+from ceruleng.backend.expressions import ConstantPool, Emitter, write_rounding
 from ceruleng.backend.plans import (
     BoundPlan,
     CategoryPlan,
@@ -44,7 +44,7 @@ from ceruleng.model import Effective
 from ceruleng.runtime import Outcome
 from ceruleng.source import Span
 from ceruleng.templates import Template
-from ceruleng.values import ROUNDING_MODES, ZERO
+from ceruleng.values import ZERO
 
 EMPTY_WHEN_ABSENT = frozenset({"segments"})
 """List attributes that read as an empty list when absent (an event without segments has none)."""
@@ -341,11 +341,7 @@ def _version(body: Body, version: VersionPlan, plan: CategoryPlan) -> None:
         rounding = version.rounding
         with out.origin(module.origin(rounding.step, plan.index)):
             increment, mode = body.expression(rounding.increment), body.expression(rounding.mode)
-            direction = _constant_rounding(rounding.increment.node, rounding.mode.node)
-            if direction is not None:  # `_round_to`'s own steps, its checks answered here, once
-                out.line(f"{c} = _snap({c} / {increment}).to_integral_value({direction!r}) * {increment}")
-            else:
-                out.line(f"{c} = _round_to({c}, {increment}, {mode})")
+            out.line(f"{c} = {write_rounding(c, increment, mode, rounding.increment.node, rounding.mode.node)}")
             body.trace(rounding.step, c)
     if version.minimum is not None:
         with _bound(body, version.minimum, "<", plan.index) as reasons:
@@ -523,10 +519,3 @@ def constant_outcome(module: ModuleCode, key: Any, category: int | None, status:
 def _always(value: Any) -> Callable[[], Any]:
     return lambda: value
 
-
-def _constant_rounding(increment: ast.Expr, mode: ast.Expr) -> str | None:
-    """The decimal rounding of a rounding whose increment is a number above zero and whose mode is a known mode,
-    both written as literals (the usual case: nothing to check per activity), else None."""
-    if isinstance(increment, ast.Number) and increment.value > 0 and isinstance(mode, ast.String):
-        return ROUNDING_MODES.get(mode.value)
-    return None

@@ -29,8 +29,8 @@ from ceruleng.values import ZERO, ValueProblem, at_precision, format_credits, fo
 class LimitPlan:
     """One cap of the spec as every period applies it: what it limits, how its amount is found, its window."""
 
-    __slots__ = ("amount", "bit", "constant", "effective", "every", "exact", "fixed", "id", "note", "plain", "shown",
-                 "span", "title", "window")
+    __slots__ = ("amount", "bit", "ceiling", "constant", "effective", "every", "fixed", "id", "note", "plain",
+                 "shown", "span", "title", "window")
 
     def __init__(self, id: str, title: str, bit: int, amount: Amount, constant: bool, window: CompiledWindow | None,
                  every: Duration | None, effective: Effective | None,
@@ -45,8 +45,8 @@ class LimitPlan:
         """Whether its amount reads nothing (no name of the credential, the period or its totals): then it is
         computed once, by the first period that asks (`fixed`), not once per period."""
         self.fixed: Decimal | None = None
-        self.exact = False
-        """With `fixed`: whether it is already at the spec's precision."""
+        self.ceiling: Decimal | None = None
+        """With `fixed`: its ceiling (`Bound.ceiling`)."""
         self.window = window
         self.every = every
         self.effective = effective
@@ -141,7 +141,7 @@ class Limits:
                 everywhere = len(pieces) == 1 and pieces[0] == (start, end)
             at_most = plan.fixed
             if at_most is not None:
-                exact = plan.exact
+                ceiling = plan.ceiling
             else:
                 if amounts is None:
                     amounts = {**context, "requirement": requirement if requirement is not None else ZERO}
@@ -150,16 +150,17 @@ class Limits:
                     what = f"limit {plan.id}" if plan.shown else f"the cap of {plan.title}"
                     raise ValueProblem(f"{what} ({plan.span}) is {format_number(at_most)} for this credential, "
                                        f"below zero")
-                exact = self.exact(at_most)
+                ceiling = self.ceiling(at_most)
                 if plan.constant:
-                    plan.exact, plan.fixed = exact, at_most
-            found.append(Bound(plan, at_most, at_most + self.half if exact else None, pieces, everywhere))
+                    plan.ceiling, plan.fixed = ceiling, at_most
+            found.append(Bound(plan, at_most, ceiling, pieces, everywhere))
         return found
 
-    def exact(self, amount: Decimal) -> bool:
-        """Whether an amount is already at the spec's precision (a total at or below it is then at or below it as
-        reported too: rounding to the spec's places keeps order and leaves such an amount as it is)."""
-        return at_precision(amount, self.places) == amount
+    def ceiling(self, amount: Decimal) -> Decimal | None:
+        """For an amount already at the spec's precision, it plus half the last place: a total below that is at or
+        below the amount as reported (rounding to the spec's places keeps order and leaves such an amount as it
+        is). None for an amount finer than the spec reports (then each total is rounded to be judged)."""
+        return amount + self.half if at_precision(amount, self.places) == amount else None
 
     def apply(self, entries: list[Entry], bounds: list[Bound], context: dict[str, Any],  # noqa: PLR0912, PLR0915 - hot
               listed: bool = True) -> None:
