@@ -6,7 +6,7 @@ runs in time linear in the text (RE2, google-re2: no backtracking, so no input c
 (`expr.builtins.regex_problem`); generated code matches with `compiled()`. Imports nothing of ceruleng.
 
 RE2 bounds the time by the text's length times the compiled program's size; the program is bounded here
-(MAX_PROGRAM_SIZE) and the text by `matches` itself (MAX_MATCH_INPUT in expr.builtins), so one match costs at most
+(MAX_PROGRAM_SIZE) and the text by `matches` itself (MAX_MATCH_INPUT), so one match costs at most
 a millisecond whatever the pattern and the text (measured in bench/scaling.py).
 """
 
@@ -19,6 +19,11 @@ from typing import Any
 MAX_PROGRAM_SIZE = 2000
 """Most RE2 instructions a pattern may compile to: `(CEP|CP|CA|CS|CL)[0-9]{5,6}` is 18, `[a-z]{0,20}` six times
 244; `(.*){1000}` (9,003) is refused."""
+
+MAX_MATCH_INPUT = 200
+"""Longest text `matches` will test; longer input rejects the activity. RE2's time is linear in the text times the
+pattern's program (at most MAX_PROGRAM_SIZE steps): bounding both keeps one match under a millisecond,
+where 100,000 characters against the largest allowed program can take almost a second (bench/scaling.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from ceruleng import fields, patterns, values
-from ceruleng.expr.builtins import MAX_MATCH_INPUT
 
 Reason = str | tuple[int, tuple[Any, ...]]
 """A reason: a finished sentence, or (template number, captured values) rendered only when a report shows it."""
@@ -75,8 +74,9 @@ def _lookup_or(table: dict[Any, Any], key: Any, fallback: Any) -> Any:
 
 def _matches(text: str, pattern: Any) -> bool:
     """Whether the whole text matches an RE2 pattern (patterns.compiled): linear time, bounded text."""
-    if len(text) > MAX_MATCH_INPUT:
-        raise values.ValueProblem(f"text of {len(text)} characters is too long to match (limit {MAX_MATCH_INPUT})")
+    if len(text) > patterns.MAX_MATCH_INPUT:
+        raise values.ValueProblem(f"text of {len(text)} characters is too long to match "
+                                  f"(limit {patterns.MAX_MATCH_INPUT})")
     try:
         return pattern.fullmatch(text) is not None
     except UnicodeEncodeError:  # field readers refuse such text; kept for callers of the Python API

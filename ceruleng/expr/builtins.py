@@ -31,15 +31,12 @@ from ceruleng.expr.types import (
     fits,
     unify,
 )
+from ceruleng.patterns import MAX_MATCH_INPUT
 from ceruleng.values import ROUNDING_MODES, parse_iso_date
 
 Report = Callable[[str, str, ast.Expr, str | None], None]
 """report(code, message, node, hint): how a type rule records a diagnostic."""
 
-MAX_MATCH_INPUT = 200
-"""Longest text `matches` will test; longer input rejects the activity. RE2's time is linear in the text times the
-pattern's program (at most patterns.MAX_PROGRAM_SIZE steps): bounding both keeps one match under a millisecond,
-where 100,000 characters against the largest allowed program can take almost a second (bench/scaling.py)."""
 
 
 @dataclass(frozen=True)
