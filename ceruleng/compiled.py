@@ -4,16 +4,19 @@ Input: built once per spec by `ceruleng.backend.module`. Output: plain records t
 the generated function that routes and scores it (and its traced twin), the categories by number, the cycle rules
 as generated functions, reason templates, trace steps, the record checkers, and the generated `Program` (its source
 and line map, for `--show-python` and for naming the rule behind a failure). Holds no code that writes code.
+
+The records are msgspec Structs for the reason `ceruleng.model` gives: a warm `eval` imports them to unpickle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, NamedTuple
+
+from msgspec import Struct, field
 
 from ceruleng.errors import Diagnostic
 from ceruleng.fields import Coercer
@@ -23,8 +26,7 @@ from ceruleng.source import Span
 from ceruleng.templates import Template
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(Struct, frozen=True):
     """The spec rule a generated line translates: where it is written, what it is, and whose it is."""
 
     span: Span
@@ -36,8 +38,7 @@ class Origin:
     """The category (by number) whose function this line belongs to, when it belongs to one."""
 
 
-@dataclass
-class Program:
+class Program(Struct):
     """A compiled generated module: its source, where each line came from, and its namespace."""
 
     filename: str
@@ -89,8 +90,7 @@ class ActivityScorer(NamedTuple):
     """The same rules, appending (step number, value) for every rule applied to the list it is given."""
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """One rule application a trace can report: what kind, a label, where the rule is written (its span and its
     document path), and the declared names its expression reads (for traceability of parameters and tables)."""
 
@@ -107,8 +107,7 @@ EntryTest = Callable[[dict[str, Any], Context], bool]
 """A generated condition on one entry of credit (`select`), with the period's context."""
 
 
-@dataclass(frozen=True)
-class CompiledWindow:
+class CompiledWindow(Struct, frozen=True):
     """Which days a rule counts, for the period in the context: `start`/`end` default to the period's own; with
     `length`, the window is that long and ends on `end`; `every` cuts it into consecutive parts."""
 
@@ -119,8 +118,7 @@ class CompiledWindow:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
-class CompiledLayout:
+class CompiledLayout(Struct, frozen=True):
     """How periods are laid out for a credential (see `ceruleng.scoring.periods`)."""
 
     start: DateRule | None
@@ -142,21 +140,18 @@ Amount = Callable[[Context], Decimal]
 """A generated cycle rule giving an amount (a cap, a limit, a tier's bound or factor)."""
 
 
-@dataclass(frozen=True)
-class CompiledRepeats:
+class CompiledRepeats(Struct, frozen=True):
     within: str | Duration
     shares: tuple[Decimal, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class CompiledTier:
+class CompiledTier(Struct, frozen=True):
     up_to: Amount | None
     factor: Amount
 
 
-@dataclass(frozen=True)
-class CompiledCategory:
+class CompiledCategory(Struct, frozen=True):
     id: str
     title: str
     index: int
@@ -170,8 +165,7 @@ class CompiledCategory:
     tiers: tuple[CompiledTier, ...] = ()
 
 
-@dataclass(frozen=True)
-class CompiledLimit:
+class CompiledLimit(Struct, frozen=True):
     """A cap over the entries `select` chooses (None: all), in its window (or each part of it)."""
 
     id: str
@@ -183,8 +177,7 @@ class CompiledLimit:
     span: Span
 
 
-@dataclass(frozen=True)
-class CompiledCarry:
+class CompiledCarry(Struct, frozen=True):
     """Which of a period's surplus carries over, and how it counts in the next period."""
 
     select: EntryTest | None
@@ -195,8 +188,7 @@ class CompiledCarry:
     """Entries it holds for carry before the others."""
 
 
-@dataclass(frozen=True)
-class CountedCategory:
+class CountedCategory(Struct, frozen=True):
     """What a minimum adds: a category's entries, or those `select` chooses (or both), limited by `up_to`."""
 
     category: str | None
@@ -204,8 +196,7 @@ class CountedCategory:
     select: EntryTest | None = None
 
 
-@dataclass(frozen=True)
-class MinimumVersion:
+class MinimumVersion(Struct, frozen=True):
     effective: Effective
     at_least: Callable[[Context], Decimal]
     counts: tuple[CountedCategory, ...]
@@ -214,8 +205,7 @@ class MinimumVersion:
     window: CompiledWindow | None = None
 
 
-@dataclass(frozen=True)
-class CompiledMinimum:
+class CompiledMinimum(Struct, frozen=True):
     id: str
     title: str
     versions: tuple[MinimumVersion, ...]
@@ -225,16 +215,14 @@ class CompiledMinimum:
         return next((version for version in self.versions if version.effective.covers(day)), None)
 
 
-@dataclass(frozen=True)
-class CompiledAlternative:
+class CompiledAlternative(Struct, frozen=True):
     id: str
     title: str
     met: Callable[[Context, list[dict[str, Any]]], bool]
     span: Span
 
 
-@dataclass(frozen=True)
-class CompiledCondition:
+class CompiledCondition(Struct, frozen=True):
     """A requirement that is not credit: `met(totals, activities)` over its window (None: the period)."""
 
     id: str
@@ -244,8 +232,7 @@ class CompiledCondition:
     span: Span
 
 
-@dataclass
-class CompiledSpec:
+class CompiledSpec(Struct):
     """Everything the scorer needs to score records against one spec; built once, reused for every record."""
 
     model: SpecModel

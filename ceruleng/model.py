@@ -1,18 +1,25 @@
-"""The spec as typed records: schema-valid plain data → frozen dataclasses that keep every position.
+"""The spec as typed records: schema-valid plain data → frozen records that keep every position.
 
 Input: a `LoadedDocument` that passed `schema.validate_document`. Output: a `SpecModel` whose expressions are still
 text (`ExprText`, parsed by the compiler) and whose dates are parsed, plus `date-invalid` and
 `version-range-inverted` diagnostics. No expression is parsed here and no reference is resolved: those are compiler
 stages, so this module stays a faithful, boring mirror of the YAML.
+
+The records are msgspec Structs, not dataclasses: a warm `eval` imports this module to unpickle a cached
+spec, and Python 3.11 compiles each dataclass's methods from text at import (about 1.5 ms a class, most of a warm
+one-member eval), where a Struct's class is made in C. They compare, hash, print and pickle as frozen dataclasses
+do; `msgspec.structs.replace` and `fields` stand for `dataclasses`' own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar, cast
+
+from msgspec import Struct, field
+from msgspec.structs import fields, replace
 
 from ceruleng.errors import Diagnostic
 from ceruleng.source import Span
@@ -20,8 +27,7 @@ from ceruleng.values import parse_iso_date
 from ceruleng.yamlsrc import LoadedDocument, Path
 
 
-@dataclass(frozen=True)
-class ExprText:
+class ExprText(Struct, frozen=True):
     """An expression as written, and where: the compiler parses it with positions inside the YAML value.
 
     A dated version of a category that does not give a key inherits it from the version before it: the inherited
@@ -41,8 +47,7 @@ class ExprText:
         return self.path, self.copy
 
 
-@dataclass(frozen=True)
-class Citation:
+class Citation(Struct, frozen=True):
     doc: str
     quote: str
     note: str | None
@@ -50,8 +55,7 @@ class Citation:
     span: Span
 
 
-@dataclass(frozen=True)
-class Effective:
+class Effective(Struct, frozen=True):
     """When a version of a rule is in force: both ends inclusive, None for open."""
 
     start: date | None = None
@@ -70,8 +74,7 @@ class Effective:
         return f"from {start} until {end}"
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     id: str
     title: str | None
     require: ExprText
@@ -85,23 +88,20 @@ class Check:
     span: Span
 
 
-@dataclass(frozen=True)
-class Rounding:
+class Rounding(Struct, frozen=True):
     increment: ExprText
     mode: ExprText
     """A mode written as a word (`down`, `half-even`), or an expression giving one as text (a dated parameter)."""
     path: Path
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(Struct, frozen=True):
     credits: ExprText
     reason: ExprText
     path: Path
 
 
-@dataclass(frozen=True)
-class Repeats:
+class Repeats(Struct, frozen=True):
     """Repeats of the same activity (by `key`), in date order, earn `shares` of their credit."""
 
     key: ExprText
@@ -112,15 +112,13 @@ class Repeats:
     span: Span
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(Struct, frozen=True):
     up_to: ExprText | None
     factor: ExprText
     path: Path
 
 
-@dataclass(frozen=True)
-class Split:
+class Split(Struct, frozen=True):
     over: ExprText
     credits: ExprText
     tags: tuple[tuple[str, ExprText], ...]
@@ -128,8 +126,7 @@ class Split:
     span: Span
 
 
-@dataclass(frozen=True)
-class Category:
+class Category(Struct, frozen=True):
     id: str
     title: str
     types: tuple[str, ...]
@@ -155,8 +152,7 @@ class Category:
     span: Span
 
 
-@dataclass(frozen=True)
-class Counted:
+class Counted(Struct, frozen=True):
     """What counts toward a minimum: a category's entries, or the entries `select` chooses (or both), at most
     `up_to`."""
 
@@ -166,8 +162,7 @@ class Counted:
     select: ExprText | None = None
 
 
-@dataclass(frozen=True)
-class Minimum:
+class Minimum(Struct, frozen=True):
     id: str
     title: str
     at_least: ExprText
@@ -181,8 +176,7 @@ class Minimum:
     span: Span
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(Struct, frozen=True):
     """A requirement that is not credit: `met_when` over the entries and activities of its window (default: the
     period), judged with the period's names; the requirement is met only when every condition is."""
 
@@ -195,8 +189,7 @@ class Condition:
     span: Span
 
 
-@dataclass(frozen=True)
-class Alternative:
+class Alternative(Struct, frozen=True):
     id: str
     title: str
     met_when: ExprText
@@ -205,8 +198,7 @@ class Alternative:
     span: Span
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(Struct, frozen=True):
     """A cap over the credit `select` chooses, in a window (default: the period)."""
 
     id: str
@@ -220,8 +212,7 @@ class Limit:
     span: Span
 
 
-@dataclass(frozen=True)
-class CarryRules:
+class CarryRules(Struct, frozen=True):
     """What of a period's surplus carries to the next: which credit (`select`, `window`), limits on it, and whether
     it keeps its category and tags there."""
 
@@ -234,8 +225,7 @@ class CarryRules:
     """Which credit carries first (those it holds for, then the rest; within each, the latest first)."""
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(Struct, frozen=True):
     name: str
     description: str
     type: str
@@ -244,8 +234,7 @@ class Tag:
     span: Span
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(Struct, frozen=True):
     credits: ExprText
     window: Window | None
     carry_over: ExprText | None
@@ -259,8 +248,7 @@ class Requirement:
     """What must hold beside the credit (pass an exam, complete a named activity): each is met or not."""
 
 
-@dataclass(frozen=True)
-class Duration:
+class Duration(Struct, frozen=True):
     """A length of time as a spec writes it: so many years, months or days."""
 
     amount: int
@@ -278,8 +266,7 @@ class Duration:
         return f"{self.amount} {word}"
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(Struct, frozen=True):
     """Which days a rule counts, relative to the period it judges: from `start` (or `length` before `end`) to `end`;
     a missing part is the period's own."""
 
@@ -292,8 +279,7 @@ class Window:
     span: Span
 
 
-@dataclass(frozen=True)
-class FirstPeriod:
+class FirstPeriod(Struct, frozen=True):
     start: ExprText | None
     length: Duration | None
     end: ExprText | None
@@ -302,8 +288,7 @@ class FirstPeriod:
     span: Span
 
 
-@dataclass(frozen=True)
-class Grace:
+class Grace(Struct, frozen=True):
     length: Duration
     counts: str
     """"when-needed" or "always"."""
@@ -311,8 +296,7 @@ class Grace:
     span: Span
 
 
-@dataclass(frozen=True)
-class Cycle:
+class Cycle(Struct, frozen=True):
     """How periods are laid out: the first starts on `start` (default certified_on) and each lasts `length` or ends
     on `end` (an expression of its start); `first` may differ; `grace` and `first.look_back` widen what counts."""
 
@@ -327,8 +311,7 @@ class Cycle:
     span: Span
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(Struct, frozen=True):
     name: str
     type: str
     description: str
@@ -341,16 +324,14 @@ class Attribute:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
-class ParameterVersion:
+class ParameterVersion(Struct, frozen=True):
     value: Any
     effective: Effective
     path: Path
     span: Span
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Struct, frozen=True):
     name: str
     description: str
     versions: tuple[ParameterVersion, ...]
@@ -359,15 +340,13 @@ class Parameter:
     span: Span
 
 
-@dataclass(frozen=True)
-class Scale:
+class Scale(Struct, frozen=True):
     name: str
     values: tuple[str, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(Struct, frozen=True):
     name: str
     description: str
     key_type: str
@@ -381,8 +360,7 @@ class Table:
     span: Span
 
 
-@dataclass(frozen=True)
-class Fee:
+class Fee(Struct, frozen=True):
     amount: Decimal
     currency: str
     per: str
@@ -392,8 +370,7 @@ ACTIVITY_EXPECTATIONS = ("category", "status", "credits", "reason", "malformed")
 """What an expectation may say of one activity."""
 
 
-@dataclass(frozen=True)
-class Expectation:
+class Expectation(Struct, frozen=True):
     """One expected result of an example (for one credential), as written, with where each part is written."""
 
     path: Path
@@ -429,8 +406,7 @@ class Expectation:
         return [(path, category) for path, category in named if category is not None]
 
 
-@dataclass(frozen=True)
-class ExampleRecord:
+class ExampleRecord(Struct, frozen=True):
     """One activity of an example, as written (a single `activity` gets the id A1 when it has none)."""
 
     path: Path
@@ -441,8 +417,7 @@ class ExampleRecord:
         return str(self.record.get("id")) if isinstance(self.record, dict) else None
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(Struct, frozen=True):
     """A worked example: a small member log and what scoring it must give (read once, here)."""
 
     name: str
@@ -467,8 +442,7 @@ class Example:
         return any(expected.expects_malformed(record.id, self.single) for expected in self.expectations)
 
 
-@dataclass(frozen=True)
-class SourceDoc:
+class SourceDoc(Struct, frozen=True):
     id: str
     title: str
     file: str | None
@@ -476,8 +450,7 @@ class SourceDoc:
     span: Span
 
 
-@dataclass
-class SpecModel:
+class SpecModel(Struct):
     """Everything a spec says, typed, with positions; expressions and templates are still text."""
 
     document: LoadedDocument
@@ -556,9 +529,9 @@ def inherited(value: _Inherited, copy: Path) -> _Inherited:
         return cast(_Inherited, replace(value, copy=copy))
     if isinstance(value, tuple):
         return cast(_Inherited, tuple(inherited(item, copy) for item in value))
-    if is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Struct):  # every model record (a Span, not one, holds no expression)
         return cast(_Inherited, replace(value, **{f.name: inherited(getattr(value, f.name), copy)
-                                                 for f in fields(value) if f.init}))
+                                                 for f in fields(value)}))
     return value
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ceruleng.engine import check_file, load_specs
@@ -248,8 +249,8 @@ def _expressions(value: Any) -> list[ExprText]:
         return [found for item in value for found in _expressions(item)]
     if isinstance(value, dict):
         return [found for item in value.values() for found in _expressions(item)]
-    if hasattr(value, "__dataclass_fields__") and not hasattr(value, "source"):
-        return [found for name in value.__dataclass_fields__ for found in _expressions(getattr(value, name))]
+    if isinstance(value, msgspec.Struct):  # a model record
+        return [found for name in value.__struct_fields__ for found in _expressions(getattr(value, name))]
     return []
 
 
