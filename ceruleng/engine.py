@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from ceruleng.compiled import CompiledSpec
 from ceruleng.errors import Diagnostic, InputError, SpecError, did_you_mean
@@ -35,8 +37,7 @@ __all__ = ["Analysis", "CheckedFile", "Evaluator", "analyze_text", "check_file",
            "load_spec", "load_specs", "read_text", "spec_files"]
 
 
-@dataclass
-class CheckedFile:
+class CheckedFile(Struct):
     """The outcome of checking one spec file: its text (for quoting lines), diagnostics, and the spec if clean."""
 
     path: str
@@ -100,8 +101,7 @@ def check_text(text: str, path: str, generate: bool = True) -> CheckedFile:
     return CheckedFile(path, source, diagnostics, spec, dependencies, state)
 
 
-@dataclass
-class Analysis:
+class Analysis(Struct):
     """What an editor needs of one spec text (`ceruleng lsp`): `check`'s diagnostics, plus the compiler's view of the
     names — the loaded document, the model and the scopes expressions are checked in. Parts a broken text does not
     reach are None or empty."""
@@ -205,8 +205,7 @@ def one_per_id(specs: Iterable[tuple[str, str, SpecT]]) -> dict[str, SpecT]:
     return found
 
 
-@dataclass
-class Evaluator:
+class Evaluator(Struct):
     """Scores member documents against a set of specs, reusing one Scorer per spec."""
 
     specs: Mapping[str, CompiledSpec]
@@ -221,7 +220,7 @@ class Evaluator:
     """Which period each result is about: "due" (the one due as of `as_of`), "previous", "current", "next", or the
     one containing a date."""
 
-    decimals: decimal.Context = field(default_factory=CONTEXT.copy, init=False, repr=False, compare=False)
+    decimals: decimal.Context = field(default_factory=CONTEXT.copy)
     """The decimal context members are scored in (`values.CONTEXT`'s settings): this evaluator's own, made once and
     made current for each member (`decimal.localcontext` would copy it for every one). Only its flags change, and
     nothing reads them."""

@@ -20,11 +20,11 @@ import re
 import sys
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
+from msgspec import Struct
 
 from ceruleng.errors import Diagnostic, InputError
 from ceruleng.fields import Unreadable
@@ -39,8 +39,7 @@ SUFFIX_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "j
 CSV_REQUIRED = ("member", "credentials", "id", "type", "date")
 
 
-@dataclass(frozen=True, slots=True)
-class MemberInput:
+class MemberInput(Struct, frozen=True):
     """One member document as read, or why it could not be read (then `document` is whatever was recoverable)."""
 
     document: Any
@@ -513,8 +512,7 @@ def _csv_next(reader: Any, path: str, line: int) -> list[str] | None:
     return row
 
 
-@dataclass
-class _CsvMember:
+class _CsvMember(Struct):
     """One member's rows so far; `problem` makes it unreadable (its activities are listed, rejected)."""
 
     document: dict[str, Any]

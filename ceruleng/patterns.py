@@ -12,9 +12,10 @@ a millisecond whatever the pattern and the text (measured in bench/scaling.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from msgspec import Struct
 
 MAX_PROGRAM_SIZE = 2000
 """Most RE2 instructions a pattern may compile to: `(CEP|CP|CA|CS|CL)[0-9]{5,6}` is 18, `[a-z]{0,20}` six times
@@ -26,8 +27,7 @@ pattern's program (at most MAX_PROGRAM_SIZE steps): bounding both keeps one matc
 where 100,000 characters against the largest allowed program can take almost a second (bench/scaling.py)."""
 
 
-@dataclass(frozen=True, slots=True)
-class PatternProblem:
+class PatternProblem(Struct, frozen=True):
     """RE2 refused the pattern (`message` is its reason), or it compiles to too large a program (`too_large`)."""
 
     message: str

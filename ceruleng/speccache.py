@@ -63,7 +63,6 @@ from ceruleng.report.facts import SpecFacts, facts_of
 from ceruleng.report.facts import spec_facts as report_facts
 from ceruleng.runtime import RECORDS, RUNTIME
 from ceruleng.source import Span
-from ceruleng.yamlsrc import ScalarSource
 
 __all__ = ["MAX_ENTRY_BYTES", "CachedSpecs", "load_specs", "spec_facts"]
 
@@ -82,7 +81,7 @@ _ALLOWED = frozenset({("decimal", "Decimal"), ("datetime", "date"), ("functools"
 """What a compiled spec's pickle may name besides ceruleng's own classes: anything else makes the entry a miss."""
 
 
-_BY_FIELDS: dict[type, tuple[str, ...]] = {kind: tuple(f.name for f in fields(kind)) for kind in (Span, ScalarSource)}
+_BY_FIELDS: dict[type, tuple[str, ...]] = {Span: tuple(f.name for f in fields(Span))}
 
 
 class _Unstorable(Exception):
@@ -116,8 +115,9 @@ class _Pickler(pickle.Pickler):
         self.modules = modules
 
     def reducer_override(self, obj: Any) -> Any:
-        """Frozen slotted dataclasses (a spec holds tens of thousands of `Span`s) as a call of their class with
-        their fields, which unpickles several times faster than the generic `__setstate__`."""
+        """`Span`s, frozen slotted dataclasses (a spec holds tens of thousands), as a call of their class with their
+        fields, which unpickles several times faster than the generic `__setstate__` (the msgspec Structs of the
+        model pickle that way themselves)."""
         if type(obj) in _BY_FIELDS:
             return type(obj), tuple(getattr(obj, name) for name in _BY_FIELDS[type(obj)])
         return NotImplemented

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from msgspec import Struct, field
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
@@ -79,8 +79,7 @@ class _Loader(_Parser, _CoreResolver):
         _CoreResolver.__init__(self)
 
 
-@dataclass(frozen=True, slots=True)
-class ScalarSource:
+class ScalarSource(Struct, frozen=True):
     """Where a text scalar's characters stand in the file, so expression columns can be mapped back."""
 
     start: int
@@ -88,8 +87,7 @@ class ScalarSource:
     style: str | None
 
 
-@dataclass
-class LoadedDocument:
+class LoadedDocument(Struct):
     """A YAML document as plain data plus positions, keyed by path (a tuple of keys and list indexes)."""
 
     source: SourceText

@@ -8,13 +8,13 @@ reads the compiled spec, so when the spec's internals change, only this file fol
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from msgspec import Struct, field
 
-@dataclass(frozen=True)
-class SpecFacts:
+
+class SpecFacts(Struct, frozen=True):
     """One spec's facts for sentences: who decides, what a unit is called, and what carries over."""
 
     id: str

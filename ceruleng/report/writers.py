@@ -16,10 +16,11 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import IO, Any, ClassVar
+
+from msgspec import Struct, field
 
 from ceruleng.errors import InputError
 from ceruleng.report import ledgerlines, sentences
@@ -31,8 +32,7 @@ from ceruleng.units import plural
 from ceruleng.values import format_credits
 
 
-@dataclass
-class RunSummary:
+class RunSummary(Struct):
     """Counts over a whole run, for the closing line and the JSON summary."""
 
     members: int = 0
@@ -69,8 +69,7 @@ class RunSummary:
                 "malformed": self.malformed, "unreadable_members": self.unreadable}
 
 
-@dataclass(frozen=True)
-class ReportOptions:
+class ReportOptions(Struct, frozen=True):
     """How a report is laid out: traces shown, colour on, the facts of the specs, and what the JSON formats write
     as each activity's reasons (`text`, `codes`, or `none`: `[]`) and which categories they list (`used` or
     `all`) (picklable plain data)."""
@@ -266,8 +265,7 @@ STYLES = {"awarded": "32", "capped": "33", "rejected": "31", "pending": "36", "M
 """ANSI colours (SGR codes) of statuses and verdicts, used only when colour is on."""
 
 
-@dataclass(frozen=True)
-class Painter:
+class Painter(Struct, frozen=True):
     """Colours text when colour is on (a terminal, `--color always`), else leaves it alone."""
 
     color: bool

@@ -97,7 +97,7 @@ def entries_of(activity: ActivityResult, counts_on: date, period: int) -> list[E
 def behind(entry: Entry, cut: Decimal = ZERO) -> Behind:
     """The entry as a report lists it under a minimum or a limit (with what that limit cut from it)."""
     activity = entry.activity
-    return Behind.of(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
+    return Behind(activity.id or "", entry.counts_on, entry.credits, cut, entry.carried)
 
 
 def by_activity(entries: Iterable[Entry]) -> list[list[Entry]]:

@@ -14,9 +14,10 @@ How periods follow one another (docs/language.md, "Windows"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from ceruleng.compiled import CompiledLayout
 from ceruleng.model import Duration
@@ -31,8 +32,7 @@ class LayoutError(ValueError):
     """A credential's periods cannot be laid out (an end before its start, a date past the calendar)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
+class Period(Struct, frozen=True):
     number: int
     """1 for the first period."""
     start: date

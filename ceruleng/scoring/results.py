@@ -4,6 +4,8 @@ Input: built by `scoring.scorer`. Output: `MemberResult` → `CredentialResult` 
 matching `schemas/result.schema.json` (decimals as strings at the spec's precision, dates ISO): written in one
 place, `json_text()`; `to_json()` is that text read back.
 Reason sentences are rendered from templates only when read, so a batch that only needs totals never formats them.
+The records are msgspec Structs (see `ceruleng.model`): made in C at import, and an activity's result, made for
+every activity scored, is built by C code rather than a generated `__init__`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from msgspec import Struct, field
 
 from ceruleng.reasoncodes import UNCODED
 from ceruleng.runtime import Outcome, Reason
@@ -24,8 +27,7 @@ from ceruleng.templates import Template
 from ceruleng.values import ZERO, format_credits
 
 
-@dataclass(frozen=True)
-class TraceLine:
+class TraceLine(Struct, frozen=True):
     """One rule applied to an activity or a cycle: what, where in the spec, and the value it gave."""
 
     rule: str
@@ -73,8 +75,7 @@ def audit_draw(seed: int, spec_id: str, member: str | None, cycle_start: date) -
     return int.from_bytes(digest[:8], "big")
 
 
-@dataclass(slots=True)
-class ActivityResult:
+class ActivityResult(Struct):
     index: int
     id: str | None
     type: str | None
@@ -117,20 +118,14 @@ class ActivityResult:
         return encode.activity_text(self, reasons)
 
 
-@dataclass(slots=True)
-class CategoryTotal:
+class CategoryTotal(Struct):
     id: str
     title: str
     earned: Decimal = ZERO
     cap: Decimal | None = None
 
 
-_Day = date
-"""`date`, where a field of that name hides it."""
-
-
-@dataclass(frozen=True)
-class Behind:
+class Behind(Struct, frozen=True):
     """One entry of credit behind a minimum or a limit: whose it is, the day it counts on, how much it gave, and
     (for a limit) how much this limit cut from it; `carried` when it came from the previous period's surplus."""
 
@@ -140,17 +135,8 @@ class Behind:
     cut: Decimal = ZERO
     carried: bool = False
 
-    @classmethod
-    def of(cls, activity: str, day: _Day, credits: Decimal, cut: Decimal, carried: bool) -> Behind:
-        """`Behind(activity, day, credits, cut, carried)`, made at the cost of a plain record: a frozen dataclass
-        sets each field through `object.__setattr__`, and the ledger makes one for every entry it reports."""
-        made = object.__new__(cls)
-        made.__dict__.update(activity=activity, date=day, credits=credits, cut=cut, carried=carried)
-        return made
 
-
-@dataclass
-class MinimumPart:
+class MinimumPart(Struct):
     """One part of a minimum judged `every` so long: its days, what it needs and what it counted."""
 
     start: date
@@ -163,8 +149,7 @@ class MinimumPart:
         return self.counted >= self.at_least
 
 
-@dataclass
-class MinimumResult:
+class MinimumResult(Struct):
     id: str
     title: str
     at_least: Decimal
@@ -186,8 +171,7 @@ class MinimumResult:
         return max(ZERO, self.at_least - self.counted)
 
 
-@dataclass
-class ConditionResult:
+class ConditionResult(Struct):
     """A requirement that is not credit, as it stood for the period: met or not, over its window."""
 
     id: str
@@ -197,8 +181,7 @@ class ConditionResult:
     """The days it looked at, when it has a window of its own (None: the period)."""
 
 
-@dataclass
-class LimitResult:
+class LimitResult(Struct):
     """One limit as it stood for the period: its amount, what it let count, what it cut, and its parts."""
 
     id: str
@@ -213,8 +196,7 @@ class LimitResult:
     """Every entry it applied to, in date order: what it let count of each, and what it cut."""
 
 
-@dataclass(frozen=True)
-class PeriodInfo:
+class PeriodInfo(Struct, frozen=True):
     """The period a result is about: its number, days, deadline, grace, and where the scoring day stands."""
 
     number: int
@@ -226,8 +208,7 @@ class PeriodInfo:
     """"open", "in grace", "closed" or "not started" (as of the day scored)."""
 
 
-@dataclass
-class CredentialResult:
+class CredentialResult(Struct):
     spec: str | None
     title: str
     unit: str
@@ -290,8 +271,7 @@ class CategoryTitles(dict[str, str]):
     """A spec's category titles, shared by all its results."""
 
 
-@dataclass
-class MemberResult:
+class MemberResult(Struct):
     member: str | None
     file: str | None
     line: int | None
