@@ -76,7 +76,10 @@ def after(day: date, length: Duration, times: int = 1) -> date:
 
 
 class Periods:
-    """One credential's periods, computed as they are asked for."""
+    """One credential's periods, computed as they are asked for. A scorer remembers thousands (its layout memo), so
+    it has slots, not a dict of attributes."""
+
+    __slots__ = ("_anchor", "_anchored_periods", "_known", "_months", "base", "layout")
 
     def __init__(self, layout: CompiledLayout, base: dict[str, Any]) -> None:
         self.layout = layout
