@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -205,14 +207,17 @@ def one_per_id(specs: Iterable[tuple[str, str, SpecT]]) -> dict[str, SpecT]:
     return found
 
 
-class Evaluator(Struct):
-    """Scores member documents against a set of specs, reusing one Scorer per spec."""
+@dataclass
+class Evaluator:
+    """Scores member documents against a set of specs, reusing one Scorer per spec. A dataclass, not a Struct like
+    this module's records: its decimal context is its own working state, neither an argument nor part of what it
+    equals."""
 
     specs: Mapping[str, CompiledSpec]
     as_of: date
     explain: bool = False
     seed: int = 0
-    scorers: dict[str, Scorer] = field(default_factory=dict)
+    scorers: dict[str, Scorer] = dataclass_field(default_factory=dict)
     contain: bool = True
     """Report an error ceruleng did not foresee (a bug) in the result of the member it hit and go on; False lets it
     propagate (`ceruleng --debug`, to see the traceback)."""
@@ -220,7 +225,8 @@ class Evaluator(Struct):
     """Which period each result is about: "due" (the one due as of `as_of`), "previous", "current", "next", or the
     one containing a date."""
 
-    decimals: decimal.Context = field(default_factory=CONTEXT.copy)
+    decimals: decimal.Context = dataclass_field(default_factory=CONTEXT.copy, init=False, repr=False,
+                                                compare=False)
     """The decimal context members are scored in (`values.CONTEXT`'s settings): this evaluator's own, made once and
     made current for each member (`decimal.localcontext` would copy it for every one). Only its flags change, and
     nothing reads them."""

@@ -8,7 +8,7 @@ stages, so this module stays a faithful, boring mirror of the YAML.
 The records are msgspec Structs, not dataclasses: a warm `eval` imports this module to unpickle a cached
 spec, and Python 3.11 compiles each dataclass's methods from text at import (about 1.5 ms a class, most of a warm
 one-member eval), where a Struct's class is made in C. They compare, hash, print and pickle as frozen dataclasses
-do; `msgspec.structs.replace` and `fields` stand for `dataclasses`' own.
+do; `msgspec.structs.replace` stands for `dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from msgspec import Struct, field
-from msgspec.structs import fields, replace
+from msgspec.structs import replace
 
 from ceruleng.errors import Diagnostic
 from ceruleng.source import Span
@@ -530,8 +530,9 @@ def inherited(value: _Inherited, copy: Path) -> _Inherited:
     if isinstance(value, tuple):
         return cast(_Inherited, tuple(inherited(item, copy) for item in value))
     if isinstance(value, Struct):  # every model record (a Span, not one, holds no expression)
-        return cast(_Inherited, replace(value, **{f.name: inherited(getattr(value, f.name), copy)
-                                                 for f in fields(value)}))
+        # the field names as the class lists them (`msgspec.structs.fields` would resolve every annotation again)
+        return cast(_Inherited, replace(value, **{name: inherited(getattr(value, name), copy)
+                                                 for name in value.__struct_fields__}))
     return value
 
 
