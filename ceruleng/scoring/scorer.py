@@ -59,9 +59,9 @@ _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
 LAYOUTS_KEPT = 10_000
 """Period layouts a scorer remembers (by certification date and the attributes the layout reads) before it starts
 afresh. Members of a batch share certification dates, and laying periods out (about 10 us) is a good share of a
-small member's cost: with no memo, 20,000 PACE members of 10 activities scored 10-15% slower. The memo is
-bounded, whatever the batch: filling it (each worker its own) is why the peak memory of `eval --jobs 2` grows by
-about a fifth from 100,000 to 1,000,000 activities, and no further."""
+small member's cost: with no memo, 20,000 members of a bundled spec (10 activities each) scored 10-15% slower. The
+memo is bounded, whatever the batch: filling it (each worker its own) is why the peak memory of `eval --jobs 2`
+grows by about a fifth from 100,000 to 1,000,000 activities, and no further."""
 
 
 class Scorer:
