@@ -81,7 +81,7 @@ _ALLOWED = frozenset({("decimal", "Decimal"), ("datetime", "date"), ("functools"
 """What a compiled spec's pickle may name besides ceruleng's own classes: anything else makes the entry a miss."""
 
 
-_BY_FIELDS: dict[type, tuple[str, ...]] = {Span: tuple(f.name for f in fields(Span))}
+_SPAN_FIELDS = tuple(f.name for f in fields(Span))
 
 
 class _Unstorable(Exception):
@@ -118,8 +118,8 @@ class _Pickler(pickle.Pickler):
         """`Span`s, frozen slotted dataclasses (a spec holds tens of thousands), as a call of their class with their
         fields, which unpickles several times faster than the generic `__setstate__` (the msgspec Structs of the
         model pickle that way themselves)."""
-        if type(obj) in _BY_FIELDS:
-            return type(obj), tuple(getattr(obj, name) for name in _BY_FIELDS[type(obj)])
+        if type(obj) is Span:
+            return Span, tuple(getattr(obj, name) for name in _SPAN_FIELDS)
         return NotImplemented
 
     def persistent_id(self, obj: Any) -> Any:
