@@ -57,11 +57,13 @@ _RULE_ERRORS = (Missing, NotInForce, *COMPUTE_ERRORS)
 
 
 LAYOUTS_KEPT = 10_000
-"""Period layouts a scorer remembers (by certification date and the attributes the layout reads) before it starts
-afresh. Members of a batch share certification dates, and laying periods out (about 10 us) is a good share of a
-small member's cost: with no memo, 20,000 members of a bundled spec (10 activities each) scored 10-15% slower. The
-memo is bounded, whatever the batch: filling it (each worker its own) is why the peak memory of `eval --jobs 2`
-grows by about a fifth from 100,000 to 1,000,000 activities, and no further."""
+"""Reported periods a scorer remembers (by the day scored and the credential's certification date and attributes)
+before it starts afresh. Members of a batch share certification dates, and finding the period a result is about
+(laying out the first, the current and the one before it) is a good share of a small member's cost: with no memo,
+a bundled spec's members (10 activities each) scored about 12% slower. An entry keeps only that period (about
+0.4 kB), not the credential's other periods: a member whose result reaches into other periods lays them out afresh,
+which the memo never saved much of. So a full memo is a few megabytes, and memory stays flat however long the
+batch."""
 
 
 class Scorer:
@@ -78,7 +80,7 @@ class Scorer:
         self.fast = {} if explain else {type_name: scorer.fast for type_name, scorer in spec.scorers.items()}
         """Each type's untraced scoring function, when nothing is explained (empty when it is: then every
         activity takes the traced path)."""
-        self._layouts: dict[Any, tuple[Periods, Period, PeriodInfo]] = {}
+        self._reported: dict[Any, Period] = {}
         rate = spec.model.audit_rate
         self.audit_threshold = int(rate * 2**64) if rate is not None else 0
         """Draws below this select a member for audit (see `audit_draw`)."""
@@ -97,27 +99,24 @@ class Scorer:
         """A credential entry of this spec, typed (`read_credential`)."""
         return read_credential(self.spec, raw)
 
-    def periods(self, base: dict[str, Any], as_of: date, choice: str | date) -> tuple[Periods, Period, PeriodInfo]:
-        """The credential's periods, the one reported as of `as_of` and what a result says of it — remembered: many
-        members of a batch share a certification date, and the layout depends on nothing else of the member."""
-        layout = self.spec.layout
-        assert layout is not None
-        try:
-            key: Any = (choice, *sorted(base.items()))
-            found = self._layouts.get(key)
+    def reported(self, base: dict[str, Any], as_of: date, choice: str | date) -> Period:
+        """The period reported as of `as_of` — remembered: many members of a batch share a certification date, and
+        the layout depends on nothing else of the member."""
+        try:  # the names, then their values: the same attributes in another order only miss the memo
+            key: Any = (choice, *base, *base.values())
+            found = self._reported.get(key)
         except TypeError:  # a list attribute: not worth remembering
-            return self.lay_out(Periods(layout, base), as_of, choice)
+            return reported(self.periods_of(base), as_of, choice)
         if found is None:
-            if len(self._layouts) >= LAYOUTS_KEPT:
-                self._layouts.clear()
-            found = self._layouts[key] = self.lay_out(Periods(layout, base), as_of, choice)
+            if len(self._reported) >= LAYOUTS_KEPT:
+                self._reported.clear()
+            found = self._reported[key] = reported(self.periods_of(base), as_of, choice)
         return found
 
-    @staticmethod
-    def lay_out(periods: Periods, as_of: date, choice: str | date) -> tuple[Periods, Period, PeriodInfo]:
-        period = reported(periods, as_of, choice)
-        return periods, period, PeriodInfo(period.number, period.start, period.end, period.deadline, period.grace_end,
-                                           period.status(as_of))
+    def periods_of(self, base: dict[str, Any]) -> Periods:
+        """A credential's periods (of a spec with a cycle), laid out as they are asked for."""
+        assert self.spec.layout is not None
+        return Periods(self.spec.layout, base)
 
     # ---- one activity --------------------------------------------------------------------------------------------
 
@@ -220,15 +219,17 @@ class Scorer:
             self.ledger.totals(result, base, entries)
             return result
         try:
-            periods, period, result.period = self.periods(base, as_of, choice)
+            period = self.reported(base, as_of, choice)
         except (LayoutError, *_RULE_ERRORS) as exc:
             return self.unlaid(result, records, certified_on, as_of, exc)
+        result.period = PeriodInfo(period.number, period.start, period.end, period.deadline, period.grace_end,
+                                   period.status(as_of))
         context = period.context(base)
         result.cycle = (period.start, period.end)
         result.deadline = period.deadline
         try:
             if self.reaches_back:
-                self.book(result, records, periods, period, base)
+                self.book(result, records, self.periods_of(base), period, base)
             else:
                 entries = []
                 result.activities = self.score_records(records, context, period, entries)
