@@ -11,9 +11,12 @@ import csv
 import io
 import json
 import os
+import re
+import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -148,9 +151,11 @@ def _batch(tmp_path: Path, members: int) -> Path:
     return path
 
 
-def _start(arguments: list[str], new_session: bool = False) -> subprocess.Popen[bytes]:
+def _start(arguments: list[str], new_session: bool = False, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
+    """The CLI as a process of its own; with `tmpdir`, its temporary files (the workers' blocks) go there."""
+    env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None
     return subprocess.Popen([sys.executable, "-m", "ceruleng", *arguments], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=new_session)
+                            stderr=subprocess.PIPE, start_new_session=new_session, env=env)
 
 
 def _wait_for(predicate: Any, timeout: float = 60.0) -> None:
@@ -182,8 +187,10 @@ def test_sigterm_leaves_no_temporary_file_and_no_worker(tmp_path: Path, jobs: in
     batch = _batch(tmp_path, 40_000)
     out = tmp_path / "report.json"
     out.write_text("the previous report\n", encoding="utf-8")
+    spooled = tmp_path / "tmp"
+    spooled.mkdir()
     process = _start(["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "json", "--jobs",
-                      str(jobs), "-o", str(out), str(batch)], new_session=group)
+                      str(jobs), "-o", str(out), str(batch)], new_session=group, tmpdir=spooled)
     temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.json.")]  # noqa: E731
     _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # it is writing
     if group:
@@ -195,6 +202,7 @@ def test_sigterm_leaves_no_temporary_file_and_no_worker(tmp_path: Path, jobs: in
     assert stderr.decode().strip() == "ceruleng: terminated"  # one line: no worker traceback, nothing else
     assert not temporary()
     assert out.read_text(encoding="utf-8") == "the previous report\n"
+    assert not list(spooled.iterdir())  # the workers' blocks in flight went with their folder
     _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
 
 
@@ -204,8 +212,10 @@ def test_a_killed_worker_never_hangs_the_run_nor_loses_a_member_silently(tmp_pat
     notices (exit 2, one line, the old -o file untouched) or, when the worker held no block, finishes complete."""
     batch = _batch(tmp_path, 40_000)
     out = tmp_path / "report.jsonl"
+    spooled = tmp_path / "tmp"
+    spooled.mkdir()
     process = _start(["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "jsonl", "--jobs", "2",
-                      "-o", str(out), str(batch)])
+                      "-o", str(out), str(batch)], tmpdir=spooled)
     temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.jsonl.")]  # noqa: E731
     _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # the workers are scoring
     worker = max(pid for pid in _processes_reading(batch.name) if pid != process.pid)
@@ -219,7 +229,40 @@ def test_a_killed_worker_never_hangs_the_run_nor_loses_a_member_silently(tmp_pat
                                            "its output is incomplete")
         assert not out.exists()
     assert not temporary()
+    assert not list(spooled.iterdir())  # the killed worker's block, if it left one, went with the folder
     _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
+
+
+def test_a_temporary_folder_without_room_for_the_workers_results_stops_the_run_in_one_line(tmp_path: Path) -> None:
+    """Workers leave their rendered blocks in a temporary folder; when it has no room (here: files may hold 4 kB),
+    the run stops with exit 2 and one line naming the folder and the remedy, and the folder goes."""
+    batch = _batch(tmp_path, 400)
+    spooled = tmp_path / "tmp"
+    spooled.mkdir()
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = subprocess.run([sys.executable, "-m", "ceruleng", "eval", "--rules", str(RULES), "--format", "jsonl",
+                           "--as-of", "2025-06-01", "--jobs", "2", str(batch)], cwd=ROOT, capture_output=True,
+                          check=False, preexec_fn=small_files,
+                          env={**os.environ, "TMPDIR": str(spooled), "CERULENG_NO_CACHE": "1"})
+    assert done.returncode == 2, done.stderr
+    message = done.stderr.decode().strip()
+    assert re.fullmatch(rf"ceruleng: cannot hold results in the temporary folder {re.escape(str(spooled))}/"
+                        r"ceruleng-blocks-\w+: File too large \(set TMPDIR to a folder with room\)", message), message
+    assert not list(spooled.iterdir())
+
+
+def test_no_temporary_folder_for_the_workers_results_is_one_line_before_any_worker_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = _batch(tmp_path, 3)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    code, stdout, stderr = _cli(["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "jsonl",
+                                 "--jobs", "2", str(batch)])
+    assert (code, stdout) == (2, b"")
+    assert stderr.strip() == ("ceruleng: cannot make a temporary folder for the workers' results: No such file or "
+                              "directory (set TMPDIR to a folder with room)")
 
 
 def test_jobs_far_above_the_cores_is_capped_with_a_note(tmp_path: Path) -> None:

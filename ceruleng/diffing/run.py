@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ceruleng.batch import abandon_pool, line_ranges
+from ceruleng.batch import abandon_pool, line_ranges, spool, spool_folder, unspool
 from ceruleng.compiled import CompiledSpec
 from ceruleng.diffing.impact import Attribution, ImpactSummary, compare_member
 from ceruleng.diffing.specdiff import SpecDiff, diff_specs
@@ -72,7 +72,7 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(specs: tuple[Mapping[str, CompiledSpec], Mapping[str, CompiledSpec]] | None,
                  rules: tuple[Sequence[str], Sequence[str]], as_of: date, seed: int, render: Any,
-                 joiner: str) -> None:
+                 joiner: str, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     if specs is None:  # spawned, not forked: compile the specs again from their files
         from ceruleng.engine import load_specs
@@ -80,10 +80,11 @@ def _init_worker(specs: tuple[Mapping[str, CompiledSpec], Mapping[str, CompiledS
         specs = (load_specs(rules[0]), load_specs(rules[1]))
     old, new = specs
     spec_diff = diff_specs({k: v.model for k, v in old.items()}, {k: v.model for k, v in new.items()})
-    _worker.update(differ=MemberDiffer(old, new, spec_diff, as_of, seed), render=render, joiner=joiner)
+    _worker.update(differ=MemberDiffer(old, new, spec_diff, as_of, seed), render=render, joiner=joiner,
+                   folder=folder)
 
 
-def _diff_range(path: str, offset: int, length: int, first_line: int) -> tuple[bytes, ImpactSummary]:
+def _diff_range(path: str, offset: int, length: int, first_line: int) -> tuple[str, ImpactSummary]:
     with open(path, "rb") as handle:
         handle.seek(offset)
         data = handle.read(length)
@@ -101,7 +102,7 @@ def _diff_range(path: str, offset: int, length: int, first_line: int) -> tuple[b
         change = differ.diff(item.document, item.file, item.line, item.problem, summary)
         if change is not None:
             pieces.append(render(change))
-    return _worker["joiner"].join(pieces).encode("utf-8"), summary
+    return spool(_worker["joiner"].join(pieces).encode("utf-8"), _worker["folder"], str(offset)), summary
 
 
 def _parallel(differ: MemberDiffer, specs: tuple[Mapping[str, CompiledSpec], Mapping[str, CompiledSpec]],
@@ -114,24 +115,26 @@ def _parallel(differ: MemberDiffer, specs: tuple[Mapping[str, CompiledSpec], Map
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     inherited = specs if context.get_start_method() == "fork" else None
     summary = ImpactSummary()
-    pool = context.Pool(workers, _init_worker, (inherited, rules, as_of, seed, type(writer).render, writer.joiner))
-    try:
-        pending: deque[Any] = deque()
-        for offset, length, first_line in line_ranges(path):
-            pending.append(pool.apply_async(_diff_range, (path, offset, length, first_line)))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+    with spool_folder() as folder:  # blocks come back as files (see `ceruleng.batch`)
+        pool = context.Pool(workers, _init_worker, (inherited, rules, as_of, seed, type(writer).render, writer.joiner,
+                                                    folder))
+        try:
+            pending: deque[Any] = deque()
+            for offset, length, first_line in line_ranges(path):
+                pending.append(pool.apply_async(_diff_range, (path, offset, length, first_line)))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    _drain(pending.popleft(), writer, summary)
+            while pending:
                 _drain(pending.popleft(), writer, summary)
-        while pending:
-            _drain(pending.popleft(), writer, summary)
-    except BaseException:
-        abandon_pool(pool)
-        raise
-    pool.close()
-    pool.join()
+        except BaseException:
+            abandon_pool(pool)
+            raise
+        pool.close()
+        pool.join()
     return summary
 
 
 def _drain(task: Any, writer: DiffWriter, summary: ImpactSummary) -> None:
-    block, part = task.get()
-    writer.write_block(block)
+    name, part = task.get()
+    writer.write_block(unspool(name))
     summary.merge(part)
