@@ -83,7 +83,7 @@ _worker: dict[str, Any] = {}
 def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...], as_of: date, explain: bool,
                  seed: int, render: Any, joiner: str, period: str | date, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # forked with the parent's handler; a worker just ends, quietly
+    quietly_ended()
     if specs is None:
         from ceruleng.engine import load_specs
 
@@ -92,6 +92,16 @@ def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...
                           "render": render}
     _worker["joiner"] = joiner
     _worker["folder"] = folder
+
+
+def quietly_ended() -> None:
+    """In a worker: SIGTERM and SIGHUP end it at once, quietly, unless they were ignored (`nohup`). It was forked with
+    the parent's handlers, which unwind the parent like Ctrl-C (`cli._terminate_like_interrupt`); a worker has
+    nothing to unwind, and the parent cleans up after it."""
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:  # ignored (nohup) stays ignored
+            signal.signal(signum, signal.SIG_DFL)
 
 
 def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[str, RunSummary, bool, int]:
@@ -121,8 +131,8 @@ def spool(block: bytes, folder: str, name: str) -> str:
     except OSError as exc:
         from ceruleng.errors import InputError
 
-        raise InputError(f"cannot hold results in the temporary folder {folder}: {exc.strerror or exc} (set TMPDIR "
-                         "to a folder with room)") from None
+        raise InputError(f"cannot hold results in the temporary folder {folder}: {exc.strerror or exc} (TMPDIR "
+                         "chooses another)") from None
     return path
 
 
@@ -136,15 +146,17 @@ def unspool(path: str) -> bytes:
 
 @contextlib.contextmanager
 def spool_folder() -> Iterator[str]:
-    """A temporary folder of this run's own for the blocks in flight (a few per worker), removed with what is left
-    in it however the run ends."""
+    """A temporary folder of this run's own for the blocks in flight (a few per worker), in the system's temporary
+    folder (`$TMPDIR` when it names a writable folder, else /tmp), removed with what is left in it whenever the
+    process unwinds (an error, a closed pipe, Ctrl-C; SIGTERM and SIGHUP too, see `cli._terminate_like_interrupt`):
+    only a process killed outright leaves it."""
     try:
         folder = tempfile.TemporaryDirectory(prefix="ceruleng-blocks-")
     except OSError as exc:
         from ceruleng.errors import InputError
 
-        raise InputError(f"cannot make a temporary folder for the workers' results: {exc.strerror or exc} (set "
-                         "TMPDIR to a folder with room)") from None
+        raise InputError(f"cannot make a temporary folder for the workers' results: {exc.strerror or exc} (TMPDIR "
+                         "chooses another)") from None
     with folder as name:
         yield name
 
@@ -263,3 +275,5 @@ line_ranges = _ranges
 """Blocks of whole lines of a JSON Lines file, for other commands that stream one (`diff --members --jobs N`)."""
 abandon_pool = _abandon
 """Stop a pool's workers at once when a run ends early (see `_abandon`)."""
+wait_alive = _wait_alive
+"""Wait for a pool's task while watching its workers (see `_wait_alive`): a killed worker stops the run."""

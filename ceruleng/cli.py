@@ -27,29 +27,38 @@ JOBS_PER_CORE = 4
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C so every `finally` runs (no temporary file left behind, worker
-    processes stopped); the command line exits 143 (128 + 15, as a shell reports it)."""
+    """SIGTERM or SIGHUP (a closed terminal or ssh session), raised in the main thread like Ctrl-C so every `finally`
+    runs (no temporary file or folder left behind, worker processes stopped); the command line exits 128 + the
+    signal's number, as a shell reports it (143 for SIGTERM, 129 for SIGHUP)."""
+
+    def __init__(self, signum: int = EXIT_TERMINATED - 128) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _raise_terminated(_signum: int, _frame: Any) -> None:
-    raise Terminated()
+def _raise_terminated(signum: int, _frame: Any) -> None:
+    raise Terminated(signum)
 
 
 @contextmanager
 def _terminate_like_interrupt() -> Iterator[None]:
-    """While a command writes output, SIGTERM unwinds like Ctrl-C (the default would kill the process on the spot,
-    leaving `-o`'s temporary file behind). A no-op off the main thread, where signals cannot be handled."""
+    """While a command writes output, SIGTERM and SIGHUP unwind like Ctrl-C (the default would kill the process on
+    the spot, leaving `-o`'s temporary file and the workers' folder behind). A no-op off the main thread, where
+    signals cannot be handled."""
     import signal
 
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    handled = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    try:  # a signal ignored stays ignored: `nohup ceruleng eval ...` must outlive its terminal
+        previous = {signum: signal.signal(signum, _raise_terminated) for signum in handled
+                    if signal.getsignal(signum) is not signal.SIG_IGN}
     except ValueError:
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,8 +80,10 @@ class _Group(click.Group):
             return result
         except CerulengError as exc:
             _fail(str(exc))
-        except Terminated:
-            _fail("terminated", EXIT_TERMINATED)
+        except Terminated as exc:
+            if 128 + exc.signum == EXIT_TERMINATED:
+                _fail("terminated", EXIT_TERMINATED)
+            _fail("hung up", 128 + exc.signum)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_INTERRUPTED)
         except OSError as exc:
@@ -611,7 +622,7 @@ def diff_command(old: str, new: str, members: tuple[str, ...], output_format: st
     for path in members:
         require_input(path)
     spec_diff = diff_specs({k: v.model for k, v in before.items()}, {k: v.model for k, v in after.items()})
-    with _output(output) as stream:
+    with _terminate_like_interrupt(), _output(output) as stream:
         writer = DIFF_WRITERS[output_format](stream, day if members else None, __version__, [old], [new])
         writer.start(spec_diff, bool(members))
         summary = None

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -206,6 +207,89 @@ def test_sigterm_leaves_no_temporary_file_and_no_worker(tmp_path: Path, jobs: in
     _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
 
 
+def _diff_arguments(tmp_path: Path, out: Path, batch: Path) -> list[str]:
+    """`diff --members` of the bundled spec against a copy that asks for more credit (every member changes)."""
+    lines = RULES.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[39] == "  credits: 2.4\n"
+    lines[39] = "  credits: 30\n"
+    new = tmp_path / "new" / RULES.name
+    new.parent.mkdir()
+    new.write_text("".join(lines), encoding="utf-8")
+    return ["diff", str(RULES), str(new), "--members", str(batch), "--as-of", "2025-06-01", "--format", "json",
+            "--jobs", "2", "-o", str(out)]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
+@pytest.mark.parametrize(("command", "signum", "group"), [
+    ("diff", signal.SIGTERM, False), ("diff", signal.SIGTERM, True), ("diff", signal.SIGHUP, False),
+    ("eval", signal.SIGHUP, False), ("eval", signal.SIGHUP, True),
+], ids=["diff, SIGTERM", "diff, SIGTERM to the group", "diff, SIGHUP", "eval, SIGHUP", "eval, SIGHUP to the group"])
+def test_a_hangup_or_a_terminated_diff_leaves_no_temporary_file_nor_folder_nor_worker(
+        tmp_path: Path, command: str, signum: int, group: bool) -> None:
+    """SIGHUP (a closed terminal) unwinds like SIGTERM, and `diff --jobs 2` like `eval`: one line, 128 + the signal,
+    the old report untouched, and neither the `-o` temporary file nor the workers' folder left."""
+    batch = _batch(tmp_path, 40_000)
+    out = tmp_path / "report.json"
+    out.write_text("the previous report\n", encoding="utf-8")
+    spooled = tmp_path / "tmp"
+    spooled.mkdir()
+    arguments = (_diff_arguments(tmp_path, out, batch) if command == "diff" else
+                 ["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "json", "--jobs", "2", "-o",
+                  str(out), str(batch)])
+    process = _start(arguments, new_session=group, tmpdir=spooled)
+    temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.json.")]  # noqa: E731
+    _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # it is writing
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    words = "terminated" if signum == signal.SIGTERM else "hung up"
+    assert (process.returncode, stderr.decode().strip()) == (128 + signum, f"ceruleng: {words}")
+    assert not temporary()
+    assert not list(spooled.iterdir())
+    assert out.read_text(encoding="utf-8") == "the previous report\n"
+    _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
+@pytest.mark.skipif(shutil.which("nohup") is None, reason="needs nohup")
+def test_a_run_under_nohup_outlives_its_terminal(tmp_path: Path) -> None:
+    """SIGHUP ignored before the run starts (what `nohup` does) stays ignored, in the parent and its workers."""
+    batch = _batch(tmp_path, 20_000)
+    out = tmp_path / "report.jsonl"
+
+    process = subprocess.Popen(["nohup", sys.executable, "-m", "ceruleng", "eval", "--rules", str(RULES), "--as-of",
+                                "2025-06-01", "--format", "jsonl", "--jobs", "2", "-o", str(out), str(batch)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.jsonl.")]  # noqa: E731
+    _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # the workers are scoring
+    os.killpg(process.pid, signal.SIGHUP)
+    _, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stderr) == (0, b"")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 20_000
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
+def test_a_killed_worker_never_hangs_a_diff(tmp_path: Path) -> None:
+    batch = _batch(tmp_path, 40_000)
+    out = tmp_path / "report.json"
+    process = _start(_diff_arguments(tmp_path, out, batch), tmpdir=tmp_path)
+    temporary = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".report.json.")]  # noqa: E731
+    _wait_for(lambda: temporary() and temporary()[0].stat().st_size > 0)  # the workers are diffing
+    worker = max(pid for pid in _processes_reading(batch.name) if pid != process.pid)
+    os.kill(worker, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 2:
+        assert stderr.decode().strip() == ("ceruleng: a worker process was killed by signal 9; the run stopped and "
+                                           "its output is incomplete")
+        assert not out.exists()
+    else:  # the worker held no block: the run finished
+        assert process.returncode == 1, stderr
+    assert not temporary() and not [p for p in tmp_path.iterdir() if p.name.startswith("ceruleng-blocks-")]
+    _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
 def test_a_killed_worker_never_hangs_the_run_nor_loses_a_member_silently(tmp_path: Path) -> None:
     """A worker killed mid-batch: a pool would replace it and wait for ever for the block it held. The run either
@@ -250,7 +334,7 @@ def test_a_temporary_folder_without_room_for_the_workers_results_stops_the_run_i
     assert done.returncode == 2, done.stderr
     message = done.stderr.decode().strip()
     assert re.fullmatch(rf"ceruleng: cannot hold results in the temporary folder {re.escape(str(spooled))}/"
-                        r"ceruleng-blocks-\w+: File too large \(set TMPDIR to a folder with room\)", message), message
+                        r"ceruleng-blocks-\w+: File too large \(TMPDIR chooses another\)", message), message
     assert not list(spooled.iterdir())
 
 
@@ -262,7 +346,7 @@ def test_no_temporary_folder_for_the_workers_results_is_one_line_before_any_work
                                  "--jobs", "2", str(batch)])
     assert (code, stdout) == (2, b"")
     assert stderr.strip() == ("ceruleng: cannot make a temporary folder for the workers' results: No such file or "
-                              "directory (set TMPDIR to a folder with room)")
+                              "directory (TMPDIR chooses another)")
 
 
 def test_jobs_far_above_the_cores_is_capped_with_a_note(tmp_path: Path) -> None:

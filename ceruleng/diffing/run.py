@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ceruleng.batch import abandon_pool, line_ranges, spool, spool_folder, unspool
+from ceruleng.batch import abandon_pool, line_ranges, quietly_ended, spool, spool_folder, unspool, wait_alive
 from ceruleng.compiled import CompiledSpec
 from ceruleng.diffing.impact import Attribution, ImpactSummary, compare_member
 from ceruleng.diffing.specdiff import SpecDiff, diff_specs
@@ -74,6 +74,7 @@ def _init_worker(specs: tuple[Mapping[str, CompiledSpec], Mapping[str, CompiledS
                  rules: tuple[Sequence[str], Sequence[str]], as_of: date, seed: int, render: Any,
                  joiner: str, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    quietly_ended()
     if specs is None:  # spawned, not forked: compile the specs again from their files
         from ceruleng.engine import load_specs
 
@@ -118,14 +119,15 @@ def _parallel(differ: MemberDiffer, specs: tuple[Mapping[str, CompiledSpec], Map
     with spool_folder() as folder:  # blocks come back as files (see `ceruleng.batch`)
         pool = context.Pool(workers, _init_worker, (inherited, rules, as_of, seed, type(writer).render, writer.joiner,
                                                     folder))
+        processes = list(getattr(pool, "_pool", ()))
         try:
             pending: deque[Any] = deque()
             for offset, length, first_line in line_ranges(path):
                 pending.append(pool.apply_async(_diff_range, (path, offset, length, first_line)))
                 if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    _drain(pending.popleft(), writer, summary)
+                    _drain(pending.popleft(), writer, summary, processes)
             while pending:
-                _drain(pending.popleft(), writer, summary)
+                _drain(pending.popleft(), writer, summary, processes)
         except BaseException:
             abandon_pool(pool)
             raise
@@ -134,7 +136,8 @@ def _parallel(differ: MemberDiffer, specs: tuple[Mapping[str, CompiledSpec], Map
     return summary
 
 
-def _drain(task: Any, writer: DiffWriter, summary: ImpactSummary) -> None:
+def _drain(task: Any, writer: DiffWriter, summary: ImpactSummary, processes: list[Any]) -> None:
+    wait_alive(task, processes)  # a killed worker's block would never come: stop rather than wait for ever
     name, part = task.get()
     writer.write_block(unspool(name))
     summary.merge(part)

@@ -76,8 +76,9 @@ def after(day: date, length: Duration, times: int = 1) -> date:
 
 
 class Periods:
-    """One credential's periods, computed as they are asked for: one is made for each member scored (a scorer
-    remembers only the period reported, `Scorer.reported`), so it has slots, not a dict of attributes."""
+    """One credential's periods, computed as they are asked for. A scorer remembers only the period each result is
+    about (`Scorer.reported`), so a member whose result reaches into other periods gets Periods of its own; made
+    per member, it has slots, not a dict of attributes."""
 
     __slots__ = ("_anchor", "_anchored_periods", "_known", "_months", "base", "layout")
 
