@@ -147,9 +147,8 @@ def unspool(path: str) -> bytes:
 @contextlib.contextmanager
 def spool_folder() -> Iterator[str]:
     """A temporary folder of this run's own for the blocks in flight (a few per worker), in the system's temporary
-    folder (`$TMPDIR` when it names a writable folder, else /tmp), removed with what is left in it whenever the
-    process unwinds (an error, a closed pipe, Ctrl-C; SIGTERM and SIGHUP too, see `cli._terminate_like_interrupt`):
-    only a process killed outright leaves it."""
+    folder (`tempfile.gettempdir()`: `$TMPDIR` and its fallbacks), removed with what is left in it whenever the
+    process unwinds (an error, a closed pipe, Ctrl-C; SIGTERM and SIGHUP too, see `cli._terminate_like_interrupt`)."""
     try:
         folder = tempfile.TemporaryDirectory(prefix="ceruleng-blocks-")
     except OSError as exc:

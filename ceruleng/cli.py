@@ -1,13 +1,14 @@
 """The command line: a thin shell over the engine and reporters. No policy logic lives here.
 
-Exit codes (DESIGN.md): 0 success; 1 problems in the input (spec errors for `check`, malformed records for `eval`,
+Exit codes (README): 0 success; 1 problems in the input (spec errors for `check`, malformed records for `eval`,
 failing examples for `test`); 2 usage or I/O errors; 3 an internal error (a bug: please report it; `--debug` shows
-the traceback); 130 interrupted. Each command imports what it needs only when it runs, so `ceruleng --help` and
-`ceruleng check` start fast.
+the traceback); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP). Each command imports
+what it needs only when it runs, so `ceruleng --help` and `ceruleng check` start fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -36,7 +37,14 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+_unwinding: list[int] = []
+"""The signal being unwound from, once one arrived (see `_terminate_like_interrupt`)."""
+
+
 def _raise_terminated(signum: int, _frame: Any) -> None:
+    if _unwinding:  # a second signal must not cut the unwinding short (systemd can send SIGTERM and SIGHUP at once)
+        return
+    _unwinding.append(signum)
     raise Terminated(signum)
 
 
@@ -54,6 +62,7 @@ def _terminate_like_interrupt() -> Iterator[None]:
     except ValueError:
         yield
         return
+    _unwinding.clear()
     try:
         yield
     finally:
@@ -64,7 +73,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"ceruleng: {message}", err=True)
+    with contextlib.suppress(OSError):  # stderr is gone (the terminal hung up): the exit code still says what happened
+        click.echo(f"ceruleng: {message}", err=True)
     sys.exit(code)
 
 

@@ -220,14 +220,17 @@ def _diff_arguments(tmp_path: Path, out: Path, batch: Path) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
-@pytest.mark.parametrize(("command", "signum", "group"), [
-    ("diff", signal.SIGTERM, False), ("diff", signal.SIGTERM, True), ("diff", signal.SIGHUP, False),
-    ("eval", signal.SIGHUP, False), ("eval", signal.SIGHUP, True),
-], ids=["diff, SIGTERM", "diff, SIGTERM to the group", "diff, SIGHUP", "eval, SIGHUP", "eval, SIGHUP to the group"])
+@pytest.mark.parametrize(("command", "signum", "group", "then"), [
+    ("diff", signal.SIGTERM, False, None), ("diff", signal.SIGTERM, True, None), ("diff", signal.SIGHUP, False, None),
+    ("eval", signal.SIGHUP, False, None), ("eval", signal.SIGHUP, True, None), ("eval", signal.SIGTERM, False,
+                                                                                  signal.SIGHUP),
+], ids=["diff, SIGTERM", "diff, SIGTERM to the group", "diff, SIGHUP", "eval, SIGHUP", "eval, SIGHUP to the group",
+        "eval, SIGTERM then SIGHUP at once"])
 def test_a_hangup_or_a_terminated_diff_leaves_no_temporary_file_nor_folder_nor_worker(
-        tmp_path: Path, command: str, signum: int, group: bool) -> None:
+        tmp_path: Path, command: str, signum: int, group: bool, then: int | None) -> None:
     """SIGHUP (a closed terminal) unwinds like SIGTERM, and `diff --jobs 2` like `eval`: one line, 128 + the signal,
-    the old report untouched, and neither the `-o` temporary file nor the workers' folder left."""
+    the old report untouched, and neither the `-o` temporary file nor the workers' folder left. A second signal
+    right after the first (systemd sends SIGTERM and SIGHUP back to back) changes none of that."""
     batch = _batch(tmp_path, 40_000)
     out = tmp_path / "report.json"
     out.write_text("the previous report\n", encoding="utf-8")
@@ -243,9 +246,12 @@ def test_a_hangup_or_a_terminated_diff_leaves_no_temporary_file_nor_folder_nor_w
         os.killpg(process.pid, signum)
     else:
         process.send_signal(signum)
+    if then is not None:
+        process.send_signal(then)
     _, stderr = process.communicate(timeout=60)
-    words = "terminated" if signum == signal.SIGTERM else "hung up"
-    assert (process.returncode, stderr.decode().strip()) == (128 + signum, f"ceruleng: {words}")
+    words = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
+    firsts = [signum] if then is None else [signum, then]  # two at once: Python runs the lower-numbered first
+    assert (process.returncode, stderr.decode().strip()) in [(128 + f, f"ceruleng: {words[f]}") for f in firsts]
     assert not temporary()
     assert not list(spooled.iterdir())
     assert out.read_text(encoding="utf-8") == "the previous report\n"
