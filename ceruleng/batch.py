@@ -24,7 +24,7 @@ import os
 import signal
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +104,7 @@ def quietly_ended() -> None:
             signal.signal(signum, signal.SIG_DFL)
 
 
-def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[str, RunSummary, bool, int]:
+def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[str, tuple[RunSummary, bool, int]]:
     """Read, parse, score and render one block of JSON Lines in a worker; the rendered results are left as one
     block of UTF-8 in the run's folder (`spool`), which the parent writes as it is."""
     summary = RunSummary()
@@ -119,7 +119,7 @@ def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[
 
     pieces = score_lines(read_block(path, offset, length, first_line), observe=observe, **_worker["scoring"])
     block = _worker["joiner"].join(pieces).encode("utf-8", "backslashreplace")  # scores them all: the counts follow
-    return spool(block, _worker["folder"], str(offset)), summary, malformed, activities
+    return spool(block, _worker["folder"], str(offset)), (summary, malformed, activities)
 
 
 def spool(block: bytes, folder: str, name: str) -> str:
@@ -195,31 +195,59 @@ def _ranges(path: str, size: int | None = None) -> Iterator[tuple[int, int, int]
 
 def _parallel(evaluator: Evaluator, rules: tuple[str, ...], path: str, workers: int, writer: Writer,
               progress: Any) -> bool:
+    malformed = False
+    initargs = (evaluator.specs, rules, evaluator.as_of, evaluator.explain, evaluator.seed, writer.render,
+                writer.joiner, evaluator.period)
+    with contextlib.closing(blocks_in_order(path, workers, _init_worker, initargs, _score_range)) as blocks:
+        for block, (summary, bad, activities) in blocks:
+            writer.write_block(block)
+            writer.summary.merge(summary)
+            if progress is not None:
+                progress.tick(summary.members, activities)
+            malformed |= bool(bad)
+    return malformed
+
+
+def blocks_in_order(path: str, workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+                    work: Callable[[str, int, int, int], tuple[str, Any]]) -> Generator[tuple[bytes, Any], None, None]:
+    """Each block of whole lines of a JSON Lines file (`_ranges`) worked on by a pool of `workers` processes, in
+    input order: (the rendered block, what else the work returned). The one way `eval` and `diff --members` run
+    on N processes.
+
+    `initializer(*initargs, folder)` sets a worker up; `initargs` starts with the compiled specs, which a forked
+    worker inherits and a spawned one gets as None (it compiles them from the rule paths). `work(path, offset,
+    length, first_line)` returns `(spool(block, folder, ...), anything)`. At most `IN_FLIGHT_PER_WORKER` blocks
+    per worker are pending; a worker that dies stops the run (`_wait_alive`); an early end (an error, Ctrl-C, a
+    closed pipe, `close()` of this generator) kills the workers at once (`_abandon`), and the folder of blocks goes.
+    """
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    inherited = evaluator.specs if context.get_start_method() == "fork" else None
-    malformed = False
+    if context.get_start_method() != "fork":
+        initargs = (None, *initargs[1:])
     with spool_folder() as folder:
-        pool = context.Pool(workers, _init_worker,
-                            (inherited, rules, evaluator.as_of, evaluator.explain, evaluator.seed, writer.render,
-                             writer.joiner, evaluator.period, folder))
+        pool = context.Pool(workers, initializer, (*initargs, folder))
         processes = list(getattr(pool, "_pool", ()))
         try:
             pending: deque[Any] = deque()
             for offset, length, first_line in _ranges(path):
-                pending.append(pool.apply_async(_score_range, (path, offset, length, first_line)))
+                pending.append(pool.apply_async(work, (path, offset, length, first_line)))
                 if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    malformed |= _drain(pending.popleft(), writer, progress, processes)
+                    yield _taken(pending.popleft(), processes)
             while pending:
-                malformed |= _drain(pending.popleft(), writer, progress, processes)
+                yield _taken(pending.popleft(), processes)
         except BaseException:
             _abandon(pool)
             raise
         pool.close()
         pool.join()
-    return malformed
+
+
+def _taken(task: Any, processes: list[Any]) -> tuple[bytes, Any]:
+    _wait_alive(task, processes)
+    name, rest = task.get()
+    return unspool(name), rest
 
 
 def _abandon(pool: Any) -> None:
@@ -245,16 +273,6 @@ def _abandon(pool: Any) -> None:
         finalizer.cancel()
 
 
-def _drain(task: Any, writer: Writer, progress: Any, processes: list[Any]) -> bool:
-    _wait_alive(task, processes)
-    name, summary, malformed, activities = task.get()
-    writer.write_block(unspool(name))
-    writer.summary.merge(summary)
-    if progress is not None:
-        progress.tick(summary.members, activities)
-    return bool(malformed)
-
-
 def _wait_alive(task: Any, processes: list[Any]) -> None:
     """Wait for a block, watching the workers: a pool whose worker is killed replaces it and loses its block, so
     waiting alone could hang for ever. A worker that ended stops the run with an InputError (exit 2: the output
@@ -272,7 +290,3 @@ def _wait_alive(task: Any, processes: list[Any]) -> None:
 
 line_ranges = _ranges
 """Blocks of whole lines of a JSON Lines file, for other commands that stream one (`diff --members --jobs N`)."""
-abandon_pool = _abandon
-"""Stop a pool's workers at once when a run ends early (see `_abandon`)."""
-wait_alive = _wait_alive
-"""Wait for a pool's task while watching its workers (see `_wait_alive`): a killed worker stops the run."""

@@ -4,29 +4,27 @@ Input: both sets of compiled specs, the spec diff, member files, the as-of day, 
 member whose results change written in input order, and the `ImpactSummary` of the whole membership.
 
 The same design as `ceruleng.batch`: one member is read, scored twice, compared and written before the next, so
-memory stays flat; with `--jobs N` a JSON Lines file is cut into blocks of whole lines (`batch.line_ranges`) that
+memory stays flat; with `--jobs N` a JSON Lines file is cut into blocks of whole lines (`batch.blocks_in_order`) that
 worker processes read, score twice, compare and render, and the parent writes the rendered blocks in order and adds
 up their summaries. Scoring twice is the whole cost; comparing is a walk over two result lists.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ceruleng.batch import abandon_pool, line_ranges, quietly_ended, spool, spool_folder, unspool, wait_alive
+from ceruleng.batch import blocks_in_order, quietly_ended, spool
 from ceruleng.compiled import CompiledSpec
 from ceruleng.diffing.impact import Attribution, ImpactSummary, compare_member
 from ceruleng.diffing.specdiff import SpecDiff, diff_specs
 from ceruleng.engine import Evaluator
 from ceruleng.inputs import detect_format, parse_line, read_members
 from ceruleng.report.diff import DiffWriter
-
-IN_FLIGHT_PER_WORKER = 4
 
 
 class MemberDiffer:
@@ -109,35 +107,11 @@ def _diff_range(path: str, offset: int, length: int, first_line: int) -> tuple[s
 def _parallel(differ: MemberDiffer, specs: tuple[Mapping[str, CompiledSpec], Mapping[str, CompiledSpec]],
               rules: tuple[Sequence[str], Sequence[str]], path: str, workers: int, as_of: date, seed: int,
               writer: DiffWriter) -> ImpactSummary:
-    import multiprocessing
-
     del differ  # workers build their own (a forked one shares the parent's compiled specs)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    inherited = specs if context.get_start_method() == "fork" else None
     summary = ImpactSummary()
-    with spool_folder() as folder:  # blocks come back as files (see `ceruleng.batch`)
-        pool = context.Pool(workers, _init_worker, (inherited, rules, as_of, seed, type(writer).render, writer.joiner,
-                                                    folder))
-        processes = list(getattr(pool, "_pool", ()))
-        try:
-            pending: deque[Any] = deque()
-            for offset, length, first_line in line_ranges(path):
-                pending.append(pool.apply_async(_diff_range, (path, offset, length, first_line)))
-                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    _drain(pending.popleft(), writer, summary, processes)
-            while pending:
-                _drain(pending.popleft(), writer, summary, processes)
-        except BaseException:
-            abandon_pool(pool)
-            raise
-        pool.close()
-        pool.join()
+    initargs = (specs, rules, as_of, seed, type(writer).render, writer.joiner)
+    with contextlib.closing(blocks_in_order(path, workers, _init_worker, initargs, _diff_range)) as blocks:
+        for block, part in blocks:
+            writer.write_block(block)
+            summary.merge(part)
     return summary
-
-
-def _drain(task: Any, writer: DiffWriter, summary: ImpactSummary, processes: list[Any]) -> None:
-    wait_alive(task, processes)  # a killed worker's block would never come: stop rather than wait for ever
-    name, part = task.get()
-    writer.write_block(unspool(name))
-    summary.merge(part)
