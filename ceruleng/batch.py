@@ -82,8 +82,7 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...], as_of: date, explain: bool,
                  seed: int, render: Any, joiner: str, period: str | date, folder: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    quietly_ended()
+    worker_signals()
     if specs is None:
         from ceruleng.engine import load_specs
 
@@ -94,14 +93,39 @@ def _init_worker(specs: Mapping[str, CompiledSpec] | None, rules: tuple[str, ...
     _worker["folder"] = folder
 
 
-def quietly_ended() -> None:
-    """In a worker: SIGTERM and SIGHUP end it at once, quietly, unless they were ignored (`nohup`). It was forked with
-    the parent's handlers, which unwind the parent like Ctrl-C (`cli._terminate_like_interrupt`); a worker has
-    nothing to unwind, and the parent cleans up after it."""
+STOPPING_SIGNALS = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""The signals that stop a run: blocked while the worker pool starts (`blocks_in_order`), so none lands half-way
+through it, and unblocked in each worker once `worker_signals` has set it up."""
+
+
+def worker_signals() -> None:
+    """In a worker, first thing: Ctrl-C is ignored (the parent handles it and stops the pool); SIGTERM and SIGHUP end
+    it at once, quietly, unless they were ignored (`nohup`); then the signals blocked while the pool started are
+    let through. It was forked with the parent's handlers, which unwind the parent like Ctrl-C
+    (`cli._terminate_like_interrupt`); a worker has nothing to unwind, and the parent cleans up after it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:  # ignored (nohup) stays ignored
             signal.signal(signum, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING_SIGNALS)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """The stopping signals held back while the block runs, then delivered (a signal that came meanwhile is raised
+    as the block ends). Starting a pool forks workers and helper threads: a signal in the middle would leave a
+    pool that nothing abandons, whose finalizer can hang on a lock a killed worker held, or whose handler forks
+    replacements after the parent has gone. Workers and threads inherit the mask; workers unblock their own."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _score_range(path: str, offset: int, length: int, first_line: int) -> tuple[str, tuple[RunSummary, bool, int]]:
@@ -227,9 +251,11 @@ def blocks_in_order(path: str, workers: int, initializer: Callable[..., None], i
     if context.get_start_method() != "fork":
         initargs = (None, *initargs[1:])
     with spool_folder() as folder:
-        pool = context.Pool(workers, initializer, (*initargs, folder))
-        processes = list(getattr(pool, "_pool", ()))
+        pool = None
         try:
+            with _signals_held():  # a signal that came while the pool started is raised here, where it is abandoned
+                pool = context.Pool(workers, initializer, (*initargs, folder))
+            processes = list(getattr(pool, "_pool", ()))
             pending: deque[Any] = deque()
             for offset, length, first_line in _ranges(path):
                 pending.append(pool.apply_async(work, (path, offset, length, first_line)))
@@ -237,11 +263,12 @@ def blocks_in_order(path: str, workers: int, initializer: Callable[..., None], i
                     yield _taken(pending.popleft(), processes)
             while pending:
                 yield _taken(pending.popleft(), processes)
+            pool.close()
+            pool.join()
         except BaseException:
-            _abandon(pool)
+            if pool is not None:
+                _abandon(pool)
             raise
-        pool.close()
-        pool.join()
 
 
 def _taken(task: Any, processes: list[Any]) -> tuple[bytes, Any]:

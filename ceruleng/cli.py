@@ -356,6 +356,16 @@ class _Progress:
             done += " members"
         return f"ceruleng: {done} · {rate:,.0f} members/s · {self.activities:,} activities"
 
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """A run ending early clears its progress line, so the line saying why starts on a clean one."""
+        if kind is not None and self.shown:
+            with contextlib.suppress(OSError):  # the terminal hung up
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+
     def done(self) -> None:
         if self.shown:
             seconds = time.monotonic() - self.started
@@ -492,14 +502,14 @@ def eval_command(ctx: click.Context, rules: tuple[str, ...], activities: tuple[s
         from ceruleng.report.folders import output_folder
 
         assert output is not None
-        with _terminate_like_interrupt(), output_folder(output, f"ceruleng {__version__} --format "
-                                                                f"{output_format}") as target:
+        with _terminate_like_interrupt(), progress, output_folder(output, f"ceruleng {__version__} --format "
+                                                                          f"{output_format}") as target:
             writer = writer_type(target, day, __version__, options)  # type: ignore[arg-type]
             malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
                                      progress, contain=contain, period=choice)
             writer.close()
     else:
-        with _terminate_like_interrupt(), _output(output) as stream:
+        with _terminate_like_interrupt(), progress, _output(output) as stream:
             writer = writer_type(stream, day, __version__, options)
             malformed = score_inputs(specs, rules, activities, input_format, day, explain, seed, jobs, writer,
                                      progress, contain=contain, period=choice)

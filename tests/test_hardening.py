@@ -258,6 +258,97 @@ def test_a_hangup_or_a_terminated_diff_leaves_no_temporary_file_nor_folder_nor_w
     _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
 
 
+SIGNAL_MID_POOL_START = """
+import os, signal, sys
+from multiprocessing.process import BaseProcess
+
+from ceruleng.cli import main
+
+start = BaseProcess.start
+started = []
+
+
+def start_then_signal(process):  # the first worker is forked, the second not yet: the pool is half started
+    start(process)
+    started.append(process)
+    if len(started) == 1:
+        os.killpg(0, signal.SIGTERM)
+
+
+BaseProcess.start = start_then_signal
+sys.argv = ["ceruleng", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
+@pytest.mark.parametrize("command", ["eval", "diff"])
+def test_a_signal_while_the_workers_start_stops_the_run_cleanly(tmp_path: Path, command: str) -> None:
+    """SIGTERM to the whole group while the pool is half started (one worker forked, the next not yet): the
+    signal waits until the pool is whole and then unwinds the run as anywhere else — no hang, no worker left
+    behind (a pool nothing abandons replaces its killed workers), one line, the old report untouched."""
+    batch = _batch(tmp_path, 2_000)
+    out = tmp_path / "report.json"
+    out.write_text("the previous report\n", encoding="utf-8")
+    spooled = tmp_path / "tmp"
+    spooled.mkdir()
+    arguments = (_diff_arguments(tmp_path, out, batch) if command == "diff" else
+                 ["eval", "--rules", str(RULES), "--as-of", "2025-06-01", "--format", "json", "--jobs", "2", "-o",
+                  str(out), str(batch)])
+    process = subprocess.Popen([sys.executable, "-c", SIGNAL_MID_POOL_START, *arguments], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                               env={**os.environ, "TMPDIR": str(spooled)})
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr.decode().strip()) == (143, "ceruleng: terminated")
+    assert out.read_text(encoding="utf-8") == "the previous report\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.json.")]
+    assert not list(spooled.iterdir())
+    _wait_for(lambda: not _processes_reading(batch.name), timeout=10)
+
+
+INTERRUPTED_SWAP = """
+import os, signal, sys
+
+from ceruleng.cli import main
+
+replace, how = os.replace, sys.argv.pop(1)
+
+
+def interrupted(source, target):  # the report folder's swap: the old one aside, then the new one in
+    if how == "refused" and str(source).endswith(".tmp"):
+        raise PermissionError(13, "Permission denied", str(source))
+    replace(source, target)
+    if how == "signal" and ".old" in str(target):  # the old report is aside, the new one not yet in
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+os.replace = interrupted
+sys.argv = ["ceruleng", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize(("how", "code"), [("signal", 143), ("refused", 2)],
+                         ids=["a signal between the two renames", "the new folder refused its place"])
+def test_a_folder_report_whose_swap_is_interrupted_keeps_the_previous_report(tmp_path: Path, how: str,
+                                                                             code: int) -> None:
+    """`-o FOLDER` (html, parquet) replaces a previous report in two renames; stopped between them, the previous
+    report goes back where it was, whole, and no temporary folder stays."""
+    folder = tmp_path / "report"
+    arguments = ["eval", "--rules", "rules", "--as-of", "2025-06-01", "--format", "html", "-o", str(folder),
+                 "examples/pace-member.yaml"]
+    first = subprocess.run([sys.executable, "-m", "ceruleng", *arguments], cwd=ROOT, capture_output=True,
+                           check=False)
+    assert first.returncode in (0, 1), first.stderr
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_SWAP, how, *arguments], cwd=ROOT,
+                          capture_output=True, check=False)
+    assert done.returncode == code, done.stderr
+    assert len(done.stderr.decode().strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
 @pytest.mark.skipif(shutil.which("nohup") is None, reason="needs nohup")
 def test_a_run_under_nohup_outlives_its_terminal(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import threading
@@ -29,11 +30,13 @@ def _eval(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Comp
                           env={**os.environ, **(env or {})})
 
 
-def _on_terminal(arguments: list[str], stdout_too: bool, env: dict[str, str] | None = None) -> tuple[str, str]:
+def _on_terminal(arguments: list[str], stdout_too: bool, env: dict[str, str] | None = None,
+                 terminate_on: str | None = None) -> tuple[str, str]:
     """Run eval with stderr (and stdout, if `stdout_too`) on a pseudo-terminal; (what the terminal showed, stdout
-    when it went to a pipe)."""
+    when it went to a pipe). With `terminate_on`, the process gets SIGTERM once the terminal shows that text."""
     leader, follower = pty.openpty()
     shown: list[bytes] = []
+    seen = threading.Event()
 
     def read() -> None:
         while True:
@@ -44,20 +47,25 @@ def _on_terminal(arguments: list[str], stdout_too: bool, env: dict[str, str] | N
             if not chunk:
                 return
             shown.append(chunk)
+            if terminate_on is not None and terminate_on.encode() in b"".join(shown):
+                seen.set()
 
     reader = threading.Thread(target=read)
     reader.start()
     environment = {**os.environ, "TERM": "xterm"}
     environment.pop("NO_COLOR", None)
     environment.update(env or {})
-    done = subprocess.run([sys.executable, "-m", "ceruleng", "eval", "--rules", "rules", "--as-of", AS_OF,
-                           *arguments], cwd=ROOT, stdin=subprocess.DEVNULL, stderr=follower,
-                          stdout=follower if stdout_too else subprocess.PIPE, env=environment, check=False,
-                          timeout=300)
+    process = subprocess.Popen([sys.executable, "-m", "ceruleng", "eval", "--rules", "rules", "--as-of", AS_OF,
+                                *arguments], cwd=ROOT, stdin=subprocess.DEVNULL, stderr=follower,
+                               stdout=follower if stdout_too else subprocess.PIPE, env=environment)
+    if terminate_on is not None:
+        assert seen.wait(timeout=300), b"".join(shown)
+        process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=300)
     os.close(follower)
     reader.join(timeout=30)
     os.close(leader)
-    return b"".join(shown).decode("utf-8", "replace"), (done.stdout or b"").decode() if not stdout_too else ""
+    return b"".join(shown).decode("utf-8", "replace"), (stdout or b"").decode() if not stdout_too else ""
 
 
 def test_the_table_speaks_to_a_member() -> None:
@@ -144,6 +152,16 @@ def test_progress_shows_on_a_terminal_when_the_report_goes_elsewhere(batch: Path
     assert shown.rstrip().splitlines()[-1].split("\x1b[K")[-1].startswith("ceruleng: scored 2,500 members, "
                                                                           "100,000 activities in ")
     assert json.loads(output.read_text())["summary"]["members"] == 2500
+
+
+def test_a_run_stopped_mid_batch_says_why_on_a_line_of_its_own(batch: Path, tmp_path: Path) -> None:
+    """The one line saying why a run stopped replaces the progress line instead of running on after it."""
+    shown, _ = _on_terminal([str(batch), "--format", "json", "-o", str(tmp_path / "out.json")], stdout_too=False,
+                            terminate_on=" members/s · ")
+    progress, _, last = shown.rpartition("\x1b[K")
+    assert " members/s · " in progress
+    assert last == "ceruleng: terminated\r\n"  # the terminal writes a newline as \r\n
+    assert not (tmp_path / "out.json").exists()
 
 
 def test_progress_never_mixes_into_a_report_on_the_same_terminal(batch: Path) -> None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from ceruleng.batch import blocks_in_order, quietly_ended, spool
+from ceruleng.batch import blocks_in_order, spool, worker_signals
 from ceruleng.compiled import CompiledSpec
 from ceruleng.diffing.impact import Attribution, ImpactSummary, compare_member
 from ceruleng.diffing.specdiff import SpecDiff, diff_specs
@@ -71,8 +70,7 @@ _worker: dict[str, Any] = {}
 def _init_worker(specs: tuple[Mapping[str, CompiledSpec], Mapping[str, CompiledSpec]] | None,
                  rules: tuple[Sequence[str], Sequence[str]], as_of: date, seed: int, render: Any,
                  joiner: str, folder: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    quietly_ended()
+    worker_signals()
     if specs is None:  # spawned, not forked: compile the specs again from their files
         from ceruleng.engine import load_specs
 

@@ -49,6 +49,7 @@ def output_folder(path: str, note: str) -> Iterator[Path]:
         working = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    retired: Path | None = None
     try:
         (working / MARKER).write_text(note + "\n", encoding="utf-8")
         yield working
@@ -56,10 +57,13 @@ def output_folder(path: str, note: str) -> Iterator[Path]:
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             os.replace(target, retired / target.name)
-            os.replace(working, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(working, target)
+        os.replace(working, target)
     except BaseException:
-        shutil.rmtree(working, ignore_errors=True)
+        if working.exists():  # the new report is not in place: put the previous one back if it was moved aside
+            shutil.rmtree(working, ignore_errors=True)
+            if retired is not None and (retired / target.name).exists() and not target.exists():
+                os.replace(retired / target.name, target)
         raise
+    finally:  # decided by what is on disk, not by how far the code got: a signal can land between any two steps
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
